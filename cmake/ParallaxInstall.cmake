@@ -1,0 +1,15 @@
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+install(TARGETS parallax EXPORT parallax-targets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY include/parallax DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT parallax-targets NAMESPACE parallax:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/parallax)
+configure_package_config_file(cmake/parallax-config.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/parallax-config.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/parallax)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/parallax-config-version.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/parallax-config.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/parallax-config-version.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/parallax)
