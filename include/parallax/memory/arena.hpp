@@ -1,0 +1,232 @@
+#pragma once
+
+/// \file
+/// Arena: a memfd of equal-sized slots whose reference counts live in the
+/// shared memory itself, so that every process that maps the arena counts the
+/// same references with plain atomics. See docs/design/memory.md.
+
+#include <parallax/base/export.hpp>
+#include <parallax/base/result.hpp>
+#include <parallax/base/unique_fd.hpp>
+#include <parallax/memory/segment.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace parallax {
+
+namespace detail {
+struct ArenaHeader;
+struct ParticipantRecord;
+} // namespace detail
+
+/// 128 random bits naming an arena, unique across processes and reboots.
+struct ArenaId {
+    std::array<std::uint8_t, 16> bytes{};
+
+    /// 32 lowercase hex digits.
+    [[nodiscard]] PARALLAX_API std::string to_string() const;
+    friend bool operator==(const ArenaId&, const ArenaId&) = default;
+};
+
+/// Index of a slot in its arena.
+using SlotIndex = std::uint32_t;
+
+/// Index of a participant (a process that maps the arena) in its arena.
+using ParticipantIndex = std::uint32_t;
+
+/// A participant as another process names it when it credits a reference to
+/// it (Arena::share): the index and the incarnation of the record, so that a
+/// reference is never credited to a successor that reuses the index.
+struct ParticipantHandle {
+    ParticipantIndex index = 0;
+    std::uint32_t incarnation = 0;
+};
+
+/// The shape of a new arena.
+struct ArenaConfig {
+    /// Usable bytes per slot; rounded up to `alignment`.
+    std::size_t slot_size = 4096;
+    /// Number of slots, 1 … 262144.
+    std::uint32_t slot_count = 64;
+    /// Alignment of every slot's data: a power of two, 64 … 2 MiB.
+    std::uint32_t alignment = 64;
+    /// How many processes may map the arena at once, 1 … 64.
+    std::uint32_t max_participants = 16;
+    /// Page size preference of the memfd (falls back to normal pages).
+    PageSize page_size = PageSize::normal;
+    /// memfd name, visible in /proc/<pid>/maps.
+    std::string name = "parallax-arena";
+};
+
+/// What reclaim_dead() found and did.
+struct ReclaimReport {
+    /// Participants found dead and released (their pids).
+    std::vector<std::uint32_t> dead_pids;
+    /// References the dead participants held, summed over slots.
+    std::uint64_t references_dropped = 0;
+    /// Slots returned to the free set, including slots orphaned by a process
+    /// that died in the middle of acquiring or releasing.
+    std::uint32_t slots_freed = 0;
+};
+
+/// A point-in-time view of an arena, for tools and tests.
+struct ArenaStats {
+    std::uint32_t slot_count = 0;
+    std::uint32_t free_slots = 0;
+    std::uint32_t held_slots = 0;
+    std::uint32_t participants = 0;
+};
+
+/// A shared-memory arena of reference-counted slots.
+///
+/// Acquire and release are lock-free and O(1) and may be called by any
+/// participant from any thread. Copying a reference is one atomic increment
+/// on the calling participant's count of the slot.
+///
+/// **Ownership:** an Arena is held through std::shared_ptr; every Buffer and
+/// BufferPool of this process that uses it keeps a raw pointer and must not
+/// outlive it (BufferPool holds the shared_ptr). Destroying an Arena
+/// unregisters this process as a participant; the creator's destruction does
+/// not invalidate other processes' mappings.
+class PARALLAX_API Arena {
+public:
+    /// Creates a new arena in a fresh memfd (sealed against shrinking and
+    /// growing) and registers this process as its first participant.
+    static Result<std::shared_ptr<Arena>> create(const ArenaConfig& config = {});
+
+    /// Maps an arena received as an fd and registers this process as a
+    /// participant. Every field of the header is validated against the file:
+    /// an Error names the first check that failed.
+    static Result<std::shared_ptr<Arena>> attach(UniqueFd fd);
+
+    Arena(const Arena&) = delete;
+    Arena& operator=(const Arena&) = delete;
+    ~Arena();
+
+    /// Takes a free slot with one reference held by this participant.
+    /// When no slot is free, reclaims the slots of dead participants and
+    /// tries once more; Errc::exhausted when the arena is truly full.
+    Result<SlotIndex> acquire();
+
+    /// Like acquire(), but reports exhaustion as Errc::would_block without
+    /// reclaiming (the hot path of pools).
+    Result<SlotIndex> try_acquire() noexcept;
+
+    /// Adds a reference held by this participant. The caller must already
+    /// hold one on `slot`. One atomic increment.
+    void retain(SlotIndex slot) noexcept { count_word(slot, participant_)->fetch_add(1, std::memory_order_relaxed); }
+
+    /// Drops a reference held by this participant. The last reference over
+    /// all participants returns the slot to the free set at once.
+    void release(SlotIndex slot) noexcept {
+        // seq_cst: two participants dropping their last references at once
+        // must each see the other's count (see docs/design/memory.md).
+        const std::uint32_t before = count_word(slot, participant_)->fetch_sub(1, std::memory_order_seq_cst);
+        if ((before & ((1U << 24U) - 1U)) == 1U) {
+            release_last(slot);
+        }
+    }
+
+    /// Credits one reference on `slot` to another participant, for a buffer
+    /// that is being handed to that process. The caller must hold a reference.
+    /// The receiver takes ownership of the credited reference (it releases it
+    /// when done); if it dies first, reclaim_dead() drops it. Fails when the
+    /// handle names a participant that is gone or was replaced.
+    Result<void> share(SlotIndex slot, ParticipantHandle to);
+
+    /// Returns every slot referenced only by dead participants. Safe to run
+    /// from several processes at once; each dead participant is reclaimed
+    /// exactly once.
+    ReclaimReport reclaim_dead();
+
+    /// Blocks until a slot may have become free (any release in any process),
+    /// or `timeout` passes. Returns false on timeout. Used by BufferPool.
+    bool wait_for_release(std::uint32_t seen_epoch, std::chrono::nanoseconds timeout) noexcept;
+    /// Wakes every thread of every process in wait_for_release().
+    void wake_waiters() noexcept;
+    /// The release counter to pass to wait_for_release().
+    [[nodiscard]] std::uint32_t release_epoch() const noexcept;
+
+    [[nodiscard]] std::byte* slot_data(SlotIndex slot) const noexcept {
+        return data_ + static_cast<std::size_t>(slot) * slot_stride_;
+    }
+    [[nodiscard]] std::size_t slot_size() const noexcept { return slot_size_; }
+    [[nodiscard]] std::uint32_t slot_count() const noexcept { return slot_count_; }
+    [[nodiscard]] std::uint32_t alignment() const noexcept { return alignment_; }
+    [[nodiscard]] std::uint32_t max_participants() const noexcept { return max_participants_; }
+    [[nodiscard]] const ArenaId& id() const noexcept { return id_; }
+    [[nodiscard]] ParticipantIndex participant() const noexcept { return participant_; }
+    [[nodiscard]] ParticipantHandle handle() const noexcept;
+    [[nodiscard]] bool is_creator() const noexcept { return creator_; }
+    [[nodiscard]] PageSize page_size() const noexcept { return segment_.page_size(); }
+    [[nodiscard]] int fd() const noexcept { return segment_.fd(); }
+    /// A duplicate of the arena's fd, for sending to another process.
+    [[nodiscard]] Result<UniqueFd> dup_fd() const { return segment_.dup_fd(); }
+
+    /// References on `slot` over all participants.
+    [[nodiscard]] std::uint32_t ref_count(SlotIndex slot) const noexcept;
+    /// References on `slot` held by participant `who`.
+    [[nodiscard]] std::uint32_t held_by(SlotIndex slot, ParticipantIndex who) const noexcept;
+    /// Participants holding at least one reference on `slot`.
+    [[nodiscard]] std::vector<ParticipantIndex> holders(SlotIndex slot) const;
+    /// True when this participant holds the only reference on `slot`.
+    [[nodiscard]] bool is_sole_reference(SlotIndex slot) const noexcept;
+    /// True when this process holds references on any slot.
+    [[nodiscard]] bool holds_references() const noexcept;
+    /// True when `slot` is held by someone.
+    [[nodiscard]] bool is_held(SlotIndex slot) const noexcept;
+    [[nodiscard]] ArenaStats stats() const noexcept;
+
+private:
+    struct Layout;
+    Arena(Segment segment, bool creator);
+    Result<void> register_participant();
+    void unregister_participant() noexcept;
+
+    std::atomic<std::uint32_t>* count_word(SlotIndex slot, ParticipantIndex who) const noexcept {
+        return reinterpret_cast<std::atomic<std::uint32_t>*>(slot_headers_ + static_cast<std::size_t>(slot) * slot_header_stride_ +
+                                                             16 + static_cast<std::size_t>(who) * 4);
+    }
+    std::atomic<std::uint64_t>* state_word(SlotIndex slot) const noexcept {
+        return reinterpret_cast<std::atomic<std::uint64_t>*>(slot_headers_ + static_cast<std::size_t>(slot) * slot_header_stride_);
+    }
+    void release_last(SlotIndex slot) noexcept;
+    bool all_counts_zero(SlotIndex slot) const noexcept;
+    bool try_free(SlotIndex slot, std::uint64_t held_state) noexcept;
+    bool try_take(SlotIndex slot) noexcept;
+    void hint_set(SlotIndex slot) noexcept;
+    std::uint32_t sweep_orphans() noexcept;
+    bool reclaim_participant(ParticipantIndex who, ReclaimReport& report) noexcept;
+    detail::ParticipantRecord* record(ParticipantIndex who) const noexcept;
+
+    Segment segment_;
+    detail::ArenaHeader* header_ = nullptr;
+    std::byte* participants_ = nullptr;
+    std::atomic<std::uint64_t>* top_ = nullptr;
+    std::atomic<std::uint64_t>* summary_ = nullptr;
+    std::atomic<std::uint64_t>* leaves_ = nullptr;
+    std::byte* slot_headers_ = nullptr;
+    std::byte* data_ = nullptr;
+    // Geometry, copied once and validated: never re-read from shared memory.
+    std::size_t slot_size_ = 0;
+    std::size_t slot_stride_ = 0;
+    std::size_t slot_header_stride_ = 0;
+    std::uint32_t slot_count_ = 0;
+    std::uint32_t alignment_ = 0;
+    std::uint32_t max_participants_ = 0;
+    std::uint32_t leaf_words_ = 0;
+    std::uint32_t summary_words_ = 0;
+    ArenaId id_;
+    ParticipantIndex participant_ = 0;
+    std::uint32_t incarnation_ = 0;
+    bool creator_ = false;
+};
+
+} // namespace parallax

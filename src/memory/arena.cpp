@@ -1,0 +1,690 @@
+#include <parallax/memory/arena.hpp>
+
+#include "memory/arena_layout.hpp"
+#include "memory/process_identity.hpp"
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace parallax {
+
+using detail::ArenaGeometry;
+using detail::ArenaHeader;
+using detail::ParticipantRecord;
+using detail::ParticipantState;
+
+namespace {
+
+constexpr std::uint64_t align_up(std::uint64_t value, std::uint64_t to) {
+    return (value + to - 1) / to * to;
+}
+
+constexpr std::uint64_t bit(std::uint32_t index) {
+    return std::uint64_t{1} << (index % 64U);
+}
+
+// Derives every offset from the four numbers that define an arena. Creator
+// and readers both call this; a reader accepts a header only if it matches.
+Result<ArenaGeometry> compute_geometry(std::uint64_t slot_size, std::uint32_t slot_count, std::uint32_t alignment,
+                                       std::uint32_t max_participants) {
+    if (slot_size == 0) {
+        return fail(Errc::invalid_argument, "slot size must be at least 1 byte");
+    }
+    if (slot_size > (std::uint64_t{1} << 40U)) {
+        return fail(Errc::invalid_argument, fmt::format("slot size {} exceeds 1 TiB", slot_size));
+    }
+    if (slot_count == 0 || slot_count > detail::max_slot_count) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("slot count {} is outside 1 … {}", slot_count, detail::max_slot_count));
+    }
+    if (!std::has_single_bit(alignment) || alignment < detail::cache_line || alignment > detail::max_alignment) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("alignment {} is not a power of two in 64 … {}", alignment, detail::max_alignment));
+    }
+    if (max_participants == 0 || max_participants > detail::max_participants_limit) {
+        return fail(Errc::invalid_argument, fmt::format("max participants {} is outside 1 … {}", max_participants,
+                                                        detail::max_participants_limit));
+    }
+    ArenaGeometry g;
+    g.slot_size = align_up(slot_size, alignment);
+    g.slot_stride = g.slot_size;
+    g.slot_count = slot_count;
+    g.alignment = alignment;
+    g.max_participants = max_participants;
+    g.slot_header_stride = static_cast<std::uint32_t>(
+        align_up(detail::slot_counts_offset + std::uint64_t{4} * max_participants, detail::cache_line));
+    g.leaf_words = (slot_count + 63U) / 64U;
+    g.summary_words = (g.leaf_words + 63U) / 64U;
+    g.participants_offset = sizeof(ArenaHeader);
+    g.hints_offset = g.participants_offset + std::uint64_t{sizeof(ParticipantRecord)} * max_participants;
+    const std::uint64_t hint_words = 1 + g.summary_words + g.leaf_words;
+    g.slot_headers_offset = align_up(g.hints_offset + 8 * hint_words, detail::cache_line);
+    g.data_offset = align_up(g.slot_headers_offset + std::uint64_t{g.slot_header_stride} * slot_count, alignment);
+    g.total_size = g.data_offset + g.slot_stride * slot_count;
+    return g;
+}
+
+long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value, const timespec* timeout) {
+    // Not FUTEX_PRIVATE: waiters and wakers are in different processes.
+    return ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), op, value, timeout, nullptr, 0);
+}
+
+} // namespace
+
+std::string ArenaId::to_string() const {
+    std::string out;
+    out.reserve(32);
+    for (auto b : bytes) {
+        out += fmt::format("{:02x}", b);
+    }
+    return out;
+}
+
+Arena::Arena(Segment segment, bool creator) : segment_(std::move(segment)), creator_(creator) {}
+
+Arena::~Arena() {
+    unregister_participant();
+}
+
+detail::ParticipantRecord* Arena::record(ParticipantIndex who) const noexcept {
+    return reinterpret_cast<ParticipantRecord*>(participants_ + std::size_t{sizeof(ParticipantRecord)} * who);
+}
+
+namespace {
+
+// Process-local deleter: an Arena whose process still holds references is
+// never unmapped, so that a Buffer that outlives every owner of the Arena
+// stays valid instead of touching unmapped memory.
+struct ArenaDeleter {
+    void operator()(Arena* arena) const noexcept;
+};
+
+} // namespace
+
+struct Arena::Layout {
+    // Fills the pointers and the local copy of the geometry.
+    static void bind(Arena& arena, const ArenaGeometry& g) {
+        std::byte* base = arena.segment_.data();
+        arena.header_ = reinterpret_cast<ArenaHeader*>(base);
+        arena.participants_ = base + g.participants_offset;
+        auto* hints = reinterpret_cast<std::atomic<std::uint64_t>*>(base + g.hints_offset);
+        arena.top_ = hints;
+        arena.summary_ = hints + 1;
+        arena.leaves_ = hints + 1 + g.summary_words;
+        arena.slot_headers_ = base + g.slot_headers_offset;
+        arena.data_ = base + g.data_offset;
+        arena.slot_size_ = g.slot_size;
+        arena.slot_stride_ = g.slot_stride;
+        arena.slot_header_stride_ = g.slot_header_stride;
+        arena.slot_count_ = g.slot_count;
+        arena.alignment_ = g.alignment;
+        arena.max_participants_ = g.max_participants;
+        arena.leaf_words_ = g.leaf_words;
+        arena.summary_words_ = g.summary_words;
+    }
+};
+
+namespace {
+
+void ArenaDeleter::operator()(Arena* arena) const noexcept {
+    if (arena->holds_references()) {
+        return; // Buffers of this process still point into it: keep it mapped.
+    }
+    delete arena;
+}
+
+} // namespace
+
+Result<std::shared_ptr<Arena>> Arena::create(const ArenaConfig& config) {
+    auto geometry = compute_geometry(config.slot_size, config.slot_count, config.alignment, config.max_participants);
+    if (!geometry) {
+        return fail(std::move(geometry.error()));
+    }
+    const ArenaGeometry& g = *geometry;
+    SegmentOptions options;
+    options.name = config.name;
+    options.page_size = config.page_size;
+    auto segment = Segment::create(g.total_size, options);
+    if (!segment) {
+        return fail(std::move(segment.error()));
+    }
+    // The segment is rounded up to whole pages; the header states the exact
+    // size so that a reader can check it against the file.
+    ArenaGeometry sized = g;
+    sized.total_size = segment->size();
+
+    auto* header = reinterpret_cast<ArenaHeader*>(segment->data());
+    header->magic = detail::arena_magic;
+    header->layout_version = detail::arena_layout_version;
+    header->header_size = sizeof(ArenaHeader);
+    header->total_size = sized.total_size;
+    header->slot_size = g.slot_size;
+    header->slot_stride = g.slot_stride;
+    header->slot_count = g.slot_count;
+    header->alignment = g.alignment;
+    header->max_participants = g.max_participants;
+    header->slot_header_stride = g.slot_header_stride;
+    header->participants_offset = g.participants_offset;
+    header->hints_offset = g.hints_offset;
+    header->slot_headers_offset = g.slot_headers_offset;
+    header->data_offset = g.data_offset;
+    header->creator_pid = static_cast<std::uint32_t>(::getpid());
+    if (::getrandom(header->arena_id, sizeof(header->arena_id), 0) != static_cast<ssize_t>(sizeof(header->arena_id))) {
+        return fail_errno(errno, "getrandom for the arena id");
+    }
+
+    // A fresh memfd reads as zeros: every slot is FREE with generation 0 and
+    // every count is 0. Only the free-slot hints need setting.
+    auto* hints = reinterpret_cast<std::atomic<std::uint64_t>*>(segment->data() + g.hints_offset);
+    for (std::uint32_t s = 0; s < g.slot_count; ++s) {
+        hints[1 + g.summary_words + s / 64].fetch_or(bit(s), std::memory_order_relaxed);
+    }
+    for (std::uint32_t l = 0; l < g.leaf_words; ++l) {
+        hints[1 + l / 64].fetch_or(bit(l), std::memory_order_relaxed);
+    }
+    for (std::uint32_t m = 0; m < g.summary_words; ++m) {
+        hints[0].fetch_or(bit(m), std::memory_order_relaxed);
+    }
+
+    if (auto sealed = segment->seal_size(); !sealed) {
+        return fail(std::move(sealed.error()));
+    }
+
+    std::shared_ptr<Arena> arena(new Arena(std::move(*segment), true), ArenaDeleter{});
+    Layout::bind(*arena, sized);
+    std::memcpy(arena->id_.bytes.data(), header->arena_id, arena->id_.bytes.size());
+    if (auto registered = arena->register_participant(); !registered) {
+        return fail(std::move(registered.error()));
+    }
+    return arena;
+}
+
+Result<std::shared_ptr<Arena>> Arena::attach(UniqueFd fd) {
+    if (!fd) {
+        return fail(Errc::invalid_argument, "arena fd: not a valid file descriptor");
+    }
+    // A sender that could shrink the file after we map it would turn every
+    // later access into SIGBUS; only a size-sealed memfd is trusted.
+    const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+    if (seals < 0 || (seals & F_SEAL_SHRINK) == 0) {
+        return fail(Errc::corrupt, "arena fd: not a memfd sealed against shrinking (F_SEAL_SHRINK)");
+    }
+    auto segment = Segment::map(std::move(fd));
+    if (!segment) {
+        return fail(Error(segment.error().code(), "arena fd: " + segment.error().message()));
+    }
+    if (segment->size() < sizeof(ArenaHeader)) {
+        return fail(Errc::corrupt, fmt::format("arena header: file of {} bytes is smaller than the {}-byte header",
+                                               segment->size(), sizeof(ArenaHeader)));
+    }
+    // Copy the header before checking it: the mapping is writable by others.
+    ArenaHeader h;
+    std::memcpy(static_cast<void*>(&h), segment->data(), offsetof(ArenaHeader, release_epoch));
+    if (h.magic != detail::arena_magic) {
+        return fail(Errc::corrupt, fmt::format("arena header: bad magic {:#018x}", h.magic));
+    }
+    if (h.layout_version != detail::arena_layout_version) {
+        return fail(Errc::version_mismatch, fmt::format("arena header: layout version {} (this build reads {})",
+                                                        h.layout_version, detail::arena_layout_version));
+    }
+    if (h.header_size != sizeof(ArenaHeader)) {
+        return fail(Errc::corrupt, fmt::format("arena header: header size {} (expected {})", h.header_size,
+                                               sizeof(ArenaHeader)));
+    }
+    auto geometry = compute_geometry(h.slot_size, h.slot_count, h.alignment, h.max_participants);
+    if (!geometry) {
+        return fail(Errc::corrupt, "arena header: geometry: " + geometry.error().message());
+    }
+    const ArenaGeometry& g = *geometry;
+    struct Check {
+        const char* field;
+        std::uint64_t found;
+        std::uint64_t expected;
+    };
+    const Check checks[] = {
+        {"slot size", h.slot_size, g.slot_size},
+        {"slot stride", h.slot_stride, g.slot_stride},
+        {"slot header stride", h.slot_header_stride, g.slot_header_stride},
+        {"participants offset", h.participants_offset, g.participants_offset},
+        {"hints offset", h.hints_offset, g.hints_offset},
+        {"slot headers offset", h.slot_headers_offset, g.slot_headers_offset},
+        {"data offset", h.data_offset, g.data_offset},
+    };
+    for (const auto& check : checks) {
+        if (check.found != check.expected) {
+            return fail(Errc::corrupt, fmt::format("arena header: {} is {} but the geometry gives {}", check.field,
+                                                   check.found, check.expected));
+        }
+    }
+    if (h.total_size != segment->size()) {
+        return fail(Errc::corrupt, fmt::format("arena header: total size {} does not match the file size {}",
+                                               h.total_size, segment->size()));
+    }
+    if (g.total_size > segment->size()) {
+        return fail(Errc::corrupt, fmt::format("arena header: slots need {} bytes but the file has {}", g.total_size,
+                                               segment->size()));
+    }
+    ArenaGeometry sized = g;
+    sized.total_size = segment->size();
+    std::shared_ptr<Arena> arena(new Arena(std::move(*segment), false), ArenaDeleter{});
+    Layout::bind(*arena, sized);
+    std::memcpy(arena->id_.bytes.data(), h.arena_id, arena->id_.bytes.size());
+    if (auto registered = arena->register_participant(); !registered) {
+        return fail(std::move(registered.error()));
+    }
+    return arena;
+}
+
+ParticipantHandle Arena::handle() const noexcept {
+    return {participant_, incarnation_};
+}
+
+Result<void> Arena::register_participant() {
+    const auto self = detail::ProcessIdentity::self();
+    for (ParticipantIndex i = 0; i < max_participants_; ++i) {
+        ParticipantRecord* rec = record(i);
+        std::uint64_t expected = rec->owner.load(std::memory_order_acquire);
+        if (detail::owner_state(expected) != ParticipantState::free) {
+            continue;
+        }
+        if (!rec->owner.compare_exchange_strong(expected, detail::make_owner(ParticipantState::claiming, self.pid),
+                                                std::memory_order_seq_cst)) {
+            continue;
+        }
+        const std::uint32_t incarnation = rec->incarnation.load(std::memory_order_relaxed) + 1;
+        const std::uint32_t tag = incarnation & 0xFFU;
+        rec->start_time.store(self.start_time, std::memory_order_relaxed);
+        rec->boot_id.store(self.boot_id, std::memory_order_relaxed);
+        rec->pid_namespace.store(self.pid_namespace, std::memory_order_relaxed);
+        rec->reclaimer_pid.store(0, std::memory_order_relaxed);
+        // Retag every count word of this index. A reference credited to the
+        // previous incarnation after it was reclaimed is dropped here; if it
+        // kept a slot alive, the slot is freed.
+        bool stray = false;
+        for (SlotIndex s = 0; s < slot_count_; ++s) {
+            const std::uint32_t old = count_word(s, i)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
+            stray = stray || (old & detail::count_mask) != 0;
+        }
+        rec->incarnation.store(incarnation, std::memory_order_seq_cst);
+        rec->owner.store(detail::make_owner(ParticipantState::active, self.pid), std::memory_order_seq_cst);
+        participant_ = i;
+        incarnation_ = incarnation;
+        if (stray) {
+            sweep_orphans();
+        }
+        return {};
+    }
+    return fail(Errc::exhausted, fmt::format("arena {}: all {} participant records are in use", id_.to_string(),
+                                             max_participants_));
+}
+
+void Arena::unregister_participant() noexcept {
+    if (header_ == nullptr) {
+        return;
+    }
+    // Whatever this process still holds is dropped, as if it had died.
+    ReclaimReport ignored;
+    ParticipantRecord* rec = record(participant_);
+    std::uint64_t expected = rec->owner.load(std::memory_order_acquire);
+    if (detail::owner_state(expected) == ParticipantState::active &&
+        rec->owner.compare_exchange_strong(expected, detail::make_owner(ParticipantState::reclaiming,
+                                                                        detail::owner_pid(expected)))) {
+        rec->reclaimer_pid.store(static_cast<std::uint32_t>(::getpid()), std::memory_order_relaxed);
+        reclaim_participant(participant_, ignored);
+    }
+}
+
+bool Arena::all_counts_zero(SlotIndex slot) const noexcept {
+    for (ParticipantIndex p = 0; p < max_participants_; ++p) {
+        if ((count_word(slot, p)->load(std::memory_order_seq_cst) & detail::count_mask) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void Arena::hint_set(SlotIndex slot) noexcept {
+    const std::uint32_t leaf = slot / 64;
+    if (leaves_[leaf].fetch_or(bit(slot), std::memory_order_seq_cst) != 0) {
+        return;
+    }
+    if (summary_[leaf / 64].fetch_or(bit(leaf), std::memory_order_seq_cst) != 0) {
+        return;
+    }
+    top_->fetch_or(bit(leaf / 64), std::memory_order_seq_cst);
+}
+
+bool Arena::try_free(SlotIndex slot, std::uint64_t held_state) noexcept {
+    const std::uint64_t freed =
+        detail::make_slot_state(detail::slot_generation(held_state) + 1, 0);
+    if (!state_word(slot)->compare_exchange_strong(held_state, freed, std::memory_order_seq_cst)) {
+        return false; // Somebody else freed it (and maybe it was taken again).
+    }
+    hint_set(slot);
+    header_->release_epoch.fetch_add(1, std::memory_order_seq_cst);
+    if (header_->waiters.load(std::memory_order_seq_cst) != 0) {
+        futex(&header_->release_epoch, FUTEX_WAKE, INT_MAX, nullptr);
+    }
+    return true;
+}
+
+void Arena::release_last(SlotIndex slot) noexcept {
+    // Read the state before looking at the counts: if the slot is freed and
+    // taken again meanwhile, its generation moves and the CAS below fails.
+    const std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
+    if (detail::slot_phase(state) != detail::slot_held) {
+        return;
+    }
+    if (!all_counts_zero(slot)) {
+        return;
+    }
+    try_free(slot, state);
+}
+
+bool Arena::try_take(SlotIndex slot) noexcept {
+    std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
+    if (detail::slot_phase(state) != 0) {
+        return false;
+    }
+    // The count goes up before the slot turns HELD, so that a HELD slot whose
+    // counts are all zero is always an orphan (see reclaim_dead()).
+    auto* count = count_word(slot, participant_);
+    count->fetch_add(1, std::memory_order_seq_cst);
+    if (state_word(slot)->compare_exchange_strong(state, state | detail::slot_held, std::memory_order_seq_cst)) {
+        return true;
+    }
+    release(slot); // Lost the race: undo like any other reference.
+    return false;
+}
+
+Result<SlotIndex> Arena::try_acquire() noexcept {
+    for (int attempt = 0; attempt < 4 * 64; ++attempt) {
+        const std::uint64_t top = top_->load(std::memory_order_seq_cst);
+        if (top == 0) {
+            break;
+        }
+        const std::uint32_t m = static_cast<std::uint32_t>(std::countr_zero(top));
+        if (m >= summary_words_) {
+            top_->fetch_and(~bit(m), std::memory_order_seq_cst); // hostile or stale bit
+            continue;
+        }
+        const std::uint64_t summary = summary_[m].load(std::memory_order_seq_cst);
+        if (summary == 0) {
+            top_->fetch_and(~bit(m), std::memory_order_seq_cst);
+            if (summary_[m].load(std::memory_order_seq_cst) != 0) {
+                top_->fetch_or(bit(m), std::memory_order_seq_cst);
+            }
+            continue;
+        }
+        const std::uint32_t leaf = m * 64 + static_cast<std::uint32_t>(std::countr_zero(summary));
+        if (leaf >= leaf_words_) {
+            summary_[m].fetch_and(~bit(leaf), std::memory_order_seq_cst);
+            continue;
+        }
+        const std::uint64_t word = leaves_[leaf].load(std::memory_order_seq_cst);
+        if (word == 0) {
+            summary_[m].fetch_and(~bit(leaf), std::memory_order_seq_cst);
+            if (leaves_[leaf].load(std::memory_order_seq_cst) != 0) {
+                // A release landed meanwhile: advertise the leaf again.
+                summary_[m].fetch_or(bit(leaf), std::memory_order_seq_cst);
+                top_->fetch_or(bit(m), std::memory_order_seq_cst);
+            }
+            continue;
+        }
+        const std::uint32_t b = static_cast<std::uint32_t>(std::countr_zero(word));
+        const SlotIndex slot = leaf * 64 + b;
+        const std::uint64_t before = leaves_[leaf].fetch_and(~bit(b), std::memory_order_seq_cst);
+        if ((before & bit(b)) == 0) {
+            continue; // Another acquirer took this hint.
+        }
+        if (slot >= slot_count_) {
+            continue; // A bit past the last slot can only come from a corrupt writer.
+        }
+        if (try_take(slot)) {
+            return slot;
+        }
+    }
+    return fail(Errc::would_block, "no free slot");
+}
+
+Result<SlotIndex> Arena::acquire() {
+    if (auto slot = try_acquire()) {
+        return slot;
+    }
+    // The hints say the arena is full. They can miss slots freed by a process
+    // that died before advertising them, and dead processes may hold slots:
+    // reclaim, which also repairs the hints, then try again.
+    reclaim_dead();
+    if (auto slot = try_acquire()) {
+        return slot;
+    }
+    for (SlotIndex s = 0; s < slot_count_; ++s) {
+        if (try_take(s)) {
+            return s;
+        }
+    }
+    return fail(Errc::exhausted, fmt::format("arena {}: all {} slots are held", id_.to_string(), slot_count_));
+}
+
+Result<void> Arena::share(SlotIndex slot, ParticipantHandle to) {
+    if (slot >= slot_count_) {
+        return fail(Errc::out_of_range, fmt::format("share: slot {} outside 0 … {}", slot, slot_count_ - 1));
+    }
+    if (to.index >= max_participants_) {
+        return fail(Errc::out_of_range,
+                    fmt::format("share: participant {} outside 0 … {}", to.index, max_participants_ - 1));
+    }
+    const std::uint32_t tag = to.incarnation & 0xFFU;
+    auto* count = count_word(slot, to.index);
+    std::uint32_t word = count->load(std::memory_order_seq_cst);
+    do {
+        if (detail::tag_of(word) != tag) {
+            return fail(Errc::closed, fmt::format("share: participant {} (incarnation {}) is gone", to.index,
+                                                  to.incarnation));
+        }
+    } while (!count->compare_exchange_weak(word, word + 1, std::memory_order_seq_cst));
+    return {};
+}
+
+namespace {
+
+bool participant_dead(const ParticipantRecord& rec, std::uint64_t owner, const detail::ProcessIdentity& self) {
+    detail::ProcessIdentity who;
+    who.pid = detail::owner_pid(owner);
+    who.start_time = rec.start_time.load(std::memory_order_acquire);
+    who.boot_id = rec.boot_id.load(std::memory_order_acquire);
+    who.pid_namespace = rec.pid_namespace.load(std::memory_order_acquire);
+    if (detail::owner_state(owner) == ParticipantState::claiming) {
+        // Identity not fully written yet: only the pid can be judged.
+        return !detail::pid_alive(who.pid);
+    }
+    return detail::is_dead(who, self);
+}
+
+} // namespace
+
+bool Arena::reclaim_participant(ParticipantIndex who, ReclaimReport& report) noexcept {
+    ParticipantRecord* rec = record(who);
+    const std::uint32_t tag = rec->incarnation.load(std::memory_order_acquire) & 0xFFU;
+    for (SlotIndex s = 0; s < slot_count_; ++s) {
+        // exchange: each reference is dropped by exactly one reclaimer.
+        const std::uint32_t old = count_word(s, who)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
+        const std::uint32_t refs = old & detail::count_mask;
+        if (refs != 0) {
+            report.references_dropped += refs;
+            const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
+            if (detail::slot_phase(state) == detail::slot_held && all_counts_zero(s) && try_free(s, state)) {
+                ++report.slots_freed;
+            }
+        }
+    }
+    std::uint64_t owner = rec->owner.load(std::memory_order_acquire);
+    if (detail::owner_state(owner) != ParticipantState::reclaiming) {
+        return false;
+    }
+    return rec->owner.compare_exchange_strong(owner, detail::make_owner(ParticipantState::free, 0),
+                                              std::memory_order_seq_cst);
+}
+
+std::uint32_t Arena::sweep_orphans() noexcept {
+    std::uint32_t freed = 0;
+    for (SlotIndex s = 0; s < slot_count_; ++s) {
+        const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
+        if (detail::slot_phase(state) == detail::slot_held) {
+            // HELD with no reference: its last holder died between dropping
+            // the count and freeing it, or after taking it before counting.
+            if (all_counts_zero(s) && try_free(s, state)) {
+                ++freed;
+            }
+        } else if ((leaves_[s / 64].load(std::memory_order_seq_cst) & bit(s)) == 0) {
+            // FREE but not advertised: its releaser died before hint_set().
+            hint_set(s);
+        }
+    }
+    return freed;
+}
+
+ReclaimReport Arena::reclaim_dead() {
+    ReclaimReport report;
+    const auto self = detail::ProcessIdentity::self();
+    for (ParticipantIndex i = 0; i < max_participants_; ++i) {
+        if (i == participant_) {
+            continue;
+        }
+        ParticipantRecord* rec = record(i);
+        std::uint64_t owner = rec->owner.load(std::memory_order_acquire);
+        const ParticipantState state = detail::owner_state(owner);
+        if (state == ParticipantState::free) {
+            continue;
+        }
+        if (state == ParticipantState::reclaiming) {
+            // Another reclaimer is at work; take over only if it died too.
+            const std::uint32_t reclaimer = rec->reclaimer_pid.load(std::memory_order_acquire);
+            if (reclaimer == 0 || detail::pid_alive(reclaimer)) {
+                continue;
+            }
+            std::uint32_t expected_reclaimer = reclaimer;
+            if (!rec->reclaimer_pid.compare_exchange_strong(expected_reclaimer, self.pid)) {
+                continue;
+            }
+            reclaim_participant(i, report);
+            continue;
+        }
+        if (!participant_dead(*rec, owner, self)) {
+            continue;
+        }
+        if (!rec->owner.compare_exchange_strong(
+                owner, detail::make_owner(ParticipantState::reclaiming, detail::owner_pid(owner)),
+                std::memory_order_seq_cst)) {
+            continue; // Somebody else claimed the reclaim.
+        }
+        rec->reclaimer_pid.store(self.pid, std::memory_order_seq_cst);
+        report.dead_pids.push_back(detail::owner_pid(owner));
+        reclaim_participant(i, report);
+    }
+    report.slots_freed += sweep_orphans();
+    return report;
+}
+
+void Arena::wake_waiters() noexcept {
+    header_->release_epoch.fetch_add(1, std::memory_order_seq_cst);
+    futex(&header_->release_epoch, FUTEX_WAKE, INT_MAX, nullptr);
+}
+
+std::uint32_t Arena::release_epoch() const noexcept {
+    return header_->release_epoch.load(std::memory_order_seq_cst);
+}
+
+bool Arena::wait_for_release(std::uint32_t seen_epoch, std::chrono::nanoseconds timeout) noexcept {
+    header_->waiters.fetch_add(1, std::memory_order_seq_cst);
+    bool woke = true;
+    if (header_->release_epoch.load(std::memory_order_seq_cst) == seen_epoch) {
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+        timespec ts{static_cast<time_t>(secs.count()), static_cast<long>((timeout - secs).count())};
+        const long rc = futex(&header_->release_epoch, FUTEX_WAIT, seen_epoch, &ts);
+        woke = !(rc != 0 && errno == ETIMEDOUT);
+    }
+    header_->waiters.fetch_sub(1, std::memory_order_seq_cst);
+    return woke;
+}
+
+bool Arena::holds_references() const noexcept {
+    for (SlotIndex s = 0; s < slot_count_; ++s) {
+        if ((count_word(s, participant_)->load(std::memory_order_acquire) & detail::count_mask) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::uint32_t Arena::ref_count(SlotIndex slot) const noexcept {
+    if (slot >= slot_count_) {
+        return 0;
+    }
+    std::uint32_t total = 0;
+    for (ParticipantIndex p = 0; p < max_participants_; ++p) {
+        total += count_word(slot, p)->load(std::memory_order_acquire) & detail::count_mask;
+    }
+    return total;
+}
+
+std::uint32_t Arena::held_by(SlotIndex slot, ParticipantIndex who) const noexcept {
+    if (slot >= slot_count_ || who >= max_participants_) {
+        return 0;
+    }
+    return count_word(slot, who)->load(std::memory_order_acquire) & detail::count_mask;
+}
+
+std::vector<ParticipantIndex> Arena::holders(SlotIndex slot) const {
+    std::vector<ParticipantIndex> out;
+    for (ParticipantIndex p = 0; p < max_participants_; ++p) {
+        if (held_by(slot, p) != 0) {
+            out.push_back(p);
+        }
+    }
+    return out;
+}
+
+bool Arena::is_sole_reference(SlotIndex slot) const noexcept {
+    for (ParticipantIndex p = 0; p < max_participants_; ++p) {
+        const std::uint32_t refs = count_word(slot, p)->load(std::memory_order_acquire) & detail::count_mask;
+        if (refs != (p == participant_ ? 1U : 0U)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool Arena::is_held(SlotIndex slot) const noexcept {
+    return slot < slot_count_ &&
+           detail::slot_phase(state_word(slot)->load(std::memory_order_acquire)) == detail::slot_held;
+}
+
+ArenaStats Arena::stats() const noexcept {
+    ArenaStats out;
+    out.slot_count = slot_count_;
+    for (SlotIndex s = 0; s < slot_count_; ++s) {
+        if (is_held(s)) {
+            ++out.held_slots;
+        } else {
+            ++out.free_slots;
+        }
+    }
+    for (ParticipantIndex p = 0; p < max_participants_; ++p) {
+        if (detail::owner_state(record(p)->owner.load(std::memory_order_acquire)) == ParticipantState::active) {
+            ++out.participants;
+        }
+    }
+    return out;
+}
+
+} // namespace parallax

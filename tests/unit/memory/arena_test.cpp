@@ -1,0 +1,583 @@
+#include <parallax/memory/arena.hpp>
+
+#include "memory/arena_layout.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <set>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace parallax {
+namespace {
+
+std::shared_ptr<Arena> make_arena(std::uint32_t slots = 8, std::size_t slot_size = 256,
+                                  std::uint32_t participants = 4) {
+    ArenaConfig config;
+    config.slot_count = slots;
+    config.slot_size = slot_size;
+    config.max_participants = participants;
+    auto arena = Arena::create(config);
+    EXPECT_TRUE(arena) << arena.error().to_string();
+    return *arena;
+}
+
+// Copies an arena's bytes into a new memfd, lets `edit` change them, seals
+// it, and tries to attach: the way a hostile or broken sender would.
+Result<std::shared_ptr<Arena>> attach_edited(const Arena& arena, const std::function<void(std::byte*, std::size_t&)>& edit,
+                                             bool seal = true) {
+    struct stat st {};
+    EXPECT_EQ(::fstat(arena.fd(), &st), 0);
+    std::size_t size = static_cast<std::size_t>(st.st_size);
+    std::vector<std::byte> bytes(size);
+    EXPECT_EQ(::pread(arena.fd(), bytes.data(), size, 0), static_cast<ssize_t>(size));
+    edit(bytes.data(), size);
+    UniqueFd fd(::memfd_create("edited", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    EXPECT_TRUE(fd);
+    if (size > 0) {
+        EXPECT_EQ(::write(fd.get(), bytes.data(), std::min(size, bytes.size())),
+                  static_cast<ssize_t>(std::min(size, bytes.size())));
+        EXPECT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+    }
+    if (seal) {
+        EXPECT_EQ(::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+    }
+    return Arena::attach(std::move(fd));
+}
+
+detail::ArenaHeader* header_of(std::byte* bytes) {
+    return reinterpret_cast<detail::ArenaHeader*>(bytes);
+}
+
+void expect_attach_error(const Result<std::shared_ptr<Arena>>& result, const std::string& words) {
+    ASSERT_FALSE(result) << "attach accepted a bad arena (expected: " << words << ")";
+    EXPECT_NE(result.error().message().find(words), std::string::npos) << result.error().message();
+}
+
+TEST(ArenaTest, CreateRejectsBadGeometry) {
+    const std::pair<ArenaConfig, std::string> cases[] = {
+        {{.slot_size = 0}, "slot size"},
+        {{.slot_count = 0}, "slot count"},
+        {{.slot_count = detail::max_slot_count + 1}, "slot count"},
+        {{.alignment = 96}, "alignment"},
+        {{.alignment = 32}, "alignment"},
+        {{.alignment = 1U << 22U}, "alignment"},
+        {{.max_participants = 0}, "max participants"},
+        {{.max_participants = 65}, "max participants"},
+    };
+    for (const auto& [config, words] : cases) {
+        auto arena = Arena::create(config);
+        ASSERT_FALSE(arena) << words;
+        EXPECT_TRUE(arena.error().is(Errc::invalid_argument));
+        EXPECT_NE(arena.error().message().find(words), std::string::npos) << arena.error().message();
+    }
+}
+
+TEST(ArenaTest, SlotsAreAlignedAndSized) {
+    for (std::uint32_t alignment : {64U, 128U, 4096U}) {
+        ArenaConfig config;
+        config.slot_count = 5;
+        config.slot_size = 100;
+        config.alignment = alignment;
+        auto arena = Arena::create(config);
+        ASSERT_TRUE(arena) << arena.error().to_string();
+        EXPECT_EQ((*arena)->slot_size(), std::max<std::size_t>(alignment, 128U));
+        EXPECT_EQ((*arena)->alignment(), alignment);
+        for (SlotIndex s = 0; s < 5; ++s) {
+            EXPECT_EQ(reinterpret_cast<std::uintptr_t>((*arena)->slot_data(s)) % alignment, 0U);
+        }
+    }
+}
+
+TEST(ArenaTest, IdsAreUniqueAndPrintable) {
+    auto a = make_arena();
+    auto b = make_arena();
+    EXPECT_NE(a->id(), b->id());
+    EXPECT_EQ(a->id().to_string().size(), 32U);
+    EXPECT_TRUE(a->is_creator());
+}
+
+TEST(ArenaTest, AcquireGivesEverySlotOnce) {
+    auto arena = make_arena(130);
+    std::set<SlotIndex> seen;
+    for (int i = 0; i < 130; ++i) {
+        auto slot = arena->acquire();
+        ASSERT_TRUE(slot) << slot.error().to_string();
+        EXPECT_LT(*slot, 130U);
+        EXPECT_TRUE(seen.insert(*slot).second) << "slot " << *slot << " handed out twice";
+        EXPECT_EQ(arena->ref_count(*slot), 1U);
+    }
+    EXPECT_EQ(arena->stats().free_slots, 0U);
+}
+
+TEST(ArenaTest, AcquireFailsWhenAllSlotsAreHeld) {
+    auto arena = make_arena(3);
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(arena->acquire());
+    }
+    auto slot = arena->acquire();
+    ASSERT_FALSE(slot);
+    EXPECT_TRUE(slot.error().is(Errc::exhausted));
+    auto fast = arena->try_acquire();
+    ASSERT_FALSE(fast);
+    EXPECT_TRUE(fast.error().is(Errc::would_block));
+}
+
+TEST(ArenaTest, ReleasingTheLastReferenceFreesTheSlot) {
+    auto arena = make_arena(1);
+    auto slot = arena->acquire();
+    ASSERT_TRUE(slot);
+    arena->retain(*slot);
+    arena->retain(*slot);
+    EXPECT_EQ(arena->ref_count(*slot), 3U);
+    arena->release(*slot);
+    arena->release(*slot);
+    EXPECT_TRUE(arena->is_held(*slot));
+    EXPECT_FALSE(arena->try_acquire());
+    arena->release(*slot);
+    EXPECT_FALSE(arena->is_held(*slot));
+    EXPECT_EQ(arena->ref_count(*slot), 0U);
+    auto again = arena->try_acquire();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, *slot);
+}
+
+TEST(ArenaTest, ReleaseEpochAdvancesOnEveryFree) {
+    auto arena = make_arena(2);
+    const std::uint32_t before = arena->release_epoch();
+    auto slot = arena->acquire();
+    arena->release(*slot);
+    EXPECT_EQ(arena->release_epoch(), before + 1);
+}
+
+TEST(ArenaTest, AttachedParticipantSharesSlotsAndCounts) {
+    auto owner = make_arena(4);
+    auto fd = owner->dup_fd();
+    ASSERT_TRUE(fd);
+    auto other = Arena::attach(std::move(*fd));
+    ASSERT_TRUE(other) << other.error().to_string();
+    EXPECT_EQ((*other)->id(), owner->id());
+    EXPECT_FALSE((*other)->is_creator());
+    EXPECT_NE((*other)->participant(), owner->participant());
+    EXPECT_EQ(owner->stats().participants, 2U);
+
+    auto slot = owner->acquire();
+    ASSERT_TRUE(slot);
+    std::memcpy(owner->slot_data(*slot), "hello", 5);
+    EXPECT_EQ(std::memcmp((*other)->slot_data(*slot), "hello", 5), 0);
+
+    ASSERT_TRUE(owner->share(*slot, (*other)->handle()));
+    EXPECT_EQ(owner->ref_count(*slot), 2U);
+    EXPECT_EQ(owner->held_by(*slot, (*other)->participant()), 1U);
+    EXPECT_EQ(owner->holders(*slot).size(), 2U);
+    EXPECT_FALSE(owner->is_sole_reference(*slot));
+    owner->release(*slot);
+    EXPECT_TRUE((*other)->is_sole_reference(*slot));
+    EXPECT_TRUE(owner->is_held(*slot));
+    (*other)->release(*slot);
+    EXPECT_FALSE(owner->is_held(*slot));
+}
+
+TEST(ArenaTest, ShareRefusesAReplacedParticipant) {
+    auto owner = make_arena(4);
+    ParticipantHandle old_handle;
+    {
+        auto other = Arena::attach(*owner->dup_fd());
+        ASSERT_TRUE(other);
+        old_handle = (*other)->handle();
+    }
+    auto successor = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(successor);
+    EXPECT_EQ((*successor)->participant(), old_handle.index);
+    auto slot = owner->acquire();
+    auto shared = owner->share(*slot, old_handle);
+    ASSERT_FALSE(shared);
+    EXPECT_TRUE(shared.error().is(Errc::closed));
+    EXPECT_EQ(owner->ref_count(*slot), 1U);
+    auto bad = owner->share(*slot, ParticipantHandle{99, 1});
+    ASSERT_FALSE(bad);
+    EXPECT_TRUE(bad.error().is(Errc::out_of_range));
+    auto bad_slot = owner->share(1000, (*successor)->handle());
+    ASSERT_FALSE(bad_slot);
+    EXPECT_TRUE(bad_slot.error().is(Errc::out_of_range));
+    owner->release(*slot);
+}
+
+TEST(ArenaTest, ParticipantRecordsRunOut) {
+    auto owner = make_arena(2, 64, 2);
+    auto second = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(second);
+    auto third = Arena::attach(*owner->dup_fd());
+    ASSERT_FALSE(third);
+    EXPECT_TRUE(third.error().is(Errc::exhausted));
+    EXPECT_NE(third.error().message().find("participant"), std::string::npos);
+}
+
+TEST(ArenaTest, DestroyedParticipantGivesBackItsRecord) {
+    auto owner = make_arena(2, 64, 2);
+    {
+        auto other = Arena::attach(*owner->dup_fd());
+        ASSERT_TRUE(other);
+        auto s = (*other)->acquire();
+        ASSERT_TRUE(s);
+        (*other)->release(*s);
+        EXPECT_EQ(owner->stats().participants, 2U);
+    }
+    EXPECT_EQ(owner->stats().participants, 1U);
+    // The record is free again for the next process.
+    auto next = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(next) << next.error().to_string();
+}
+
+TEST(ArenaTest, ArenaWithOutstandingReferencesStaysMapped) {
+    auto arena = make_arena(2);
+    Arena* raw = arena.get();
+    auto slot = raw->acquire();
+    ASSERT_TRUE(slot);
+    arena.reset(); // the last shared_ptr: the mapping must survive the held slot
+    std::memset(raw->slot_data(*slot), 1, raw->slot_size());
+    EXPECT_TRUE(raw->is_held(*slot));
+    raw->release(*slot);
+    EXPECT_FALSE(raw->is_held(*slot));
+}
+
+TEST(ArenaTest, ReclaimReturnsTheSlotsOfAKilledProcess) {
+    auto owner = make_arena(8);
+    int ready[2];
+    ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto mine = Arena::attach(*owner->dup_fd());
+        if (!mine) {
+            ::_exit(2);
+        }
+        for (int i = 0; i < 3; ++i) {
+            auto s = (*mine)->acquire();
+            (*mine)->retain(*s);
+        }
+        char byte = 1;
+        (void)::write(ready[1], &byte, 1);
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+    ::close(ready[0]);
+    EXPECT_EQ(owner->stats().held_slots, 3U);
+
+    // Alive: nothing to reclaim.
+    EXPECT_TRUE(owner->reclaim_dead().dead_pids.empty());
+    EXPECT_EQ(owner->stats().held_slots, 3U);
+
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    const ReclaimReport report = owner->reclaim_dead();
+    ASSERT_EQ(report.dead_pids.size(), 1U);
+    EXPECT_EQ(report.dead_pids[0], static_cast<std::uint32_t>(child));
+    EXPECT_EQ(report.references_dropped, 6U);
+    EXPECT_EQ(report.slots_freed, 3U);
+    EXPECT_EQ(owner->stats().free_slots, 8U);
+    EXPECT_EQ(owner->stats().participants, 1U);
+    // Exactly once: a second pass finds nothing.
+    const ReclaimReport again = owner->reclaim_dead();
+    EXPECT_TRUE(again.dead_pids.empty());
+    EXPECT_EQ(again.slots_freed, 0U);
+}
+
+// A second, white-box mapping of an arena, to forge what another process
+// (or a dead one) would leave in the shared memory.
+class RawArena {
+public:
+    explicit RawArena(const Arena& arena) {
+        struct stat st {};
+        EXPECT_EQ(::fstat(arena.fd(), &st), 0);
+        size_ = static_cast<std::size_t>(st.st_size);
+        base_ = static_cast<std::byte*>(::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, arena.fd(), 0));
+        EXPECT_NE(static_cast<void*>(base_), MAP_FAILED);
+    }
+    RawArena(const RawArena&) = delete;
+    RawArena& operator=(const RawArena&) = delete;
+    ~RawArena() { ::munmap(base_, size_); }
+
+    detail::ArenaHeader& header() { return *reinterpret_cast<detail::ArenaHeader*>(base_); }
+    detail::ParticipantRecord& record(ParticipantIndex i) {
+        return *reinterpret_cast<detail::ParticipantRecord*>(base_ + header().participants_offset +
+                                                             i * sizeof(detail::ParticipantRecord));
+    }
+    std::atomic<std::uint64_t>& state(SlotIndex s) {
+        return *reinterpret_cast<std::atomic<std::uint64_t>*>(base_ + header().slot_headers_offset +
+                                                              std::size_t{s} * header().slot_header_stride);
+    }
+    std::atomic<std::uint32_t>& count(SlotIndex s, ParticipantIndex p) {
+        return *reinterpret_cast<std::atomic<std::uint32_t>*>(base_ + header().slot_headers_offset +
+                                                              std::size_t{s} * header().slot_header_stride +
+                                                              detail::slot_counts_offset + 4 * p);
+    }
+
+private:
+    std::byte* base_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+TEST(ArenaTest, SlotSharedWithADeadProcessSurvivesForTheLiveHolder) {
+    auto owner = make_arena(2);
+    int channel[2];
+    ASSERT_EQ(::pipe2(channel, O_CLOEXEC), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto mine = Arena::attach(*owner->dup_fd());
+        const ParticipantHandle handle = (*mine)->handle();
+        (void)::write(channel[1], &handle, sizeof(handle));
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(channel[1]);
+    ParticipantHandle handle;
+    ASSERT_EQ(::read(channel[0], &handle, sizeof(handle)), static_cast<ssize_t>(sizeof(handle)));
+    ::close(channel[0]);
+    auto slot = owner->acquire();
+    ASSERT_TRUE(owner->share(*slot, handle)); // in flight to the child, which dies before using it
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    const ReclaimReport report = owner->reclaim_dead();
+    EXPECT_EQ(report.references_dropped, 1U);
+    EXPECT_EQ(report.slots_freed, 0U);
+    EXPECT_TRUE(owner->is_held(*slot));
+    EXPECT_TRUE(owner->is_sole_reference(*slot));
+    owner->release(*slot);
+    EXPECT_FALSE(owner->is_held(*slot));
+}
+
+TEST(ArenaTest, PidReuseDoesNotFoolReclaim) {
+    auto owner = make_arena(2);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
+    auto slot = (*other)->acquire();
+    ASSERT_TRUE(slot);
+    RawArena raw(*owner);
+    auto& rec = raw.record((*other)->participant());
+    // The pid is alive (it is ours), but the start time says the process
+    // that registered was another one: the pid has been reused.
+    rec.start_time.store(rec.start_time.load() + 12345);
+    const ReclaimReport report = owner->reclaim_dead();
+    ASSERT_EQ(report.dead_pids.size(), 1U);
+    EXPECT_EQ(report.slots_freed, 1U);
+    EXPECT_FALSE(owner->is_held(*slot));
+}
+
+TEST(ArenaTest, ProcessInAnotherPidNamespaceIsNotJudged) {
+    auto owner = make_arena(2);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
+    auto slot = (*other)->acquire();
+    RawArena raw(*owner);
+    auto& rec = raw.record((*other)->participant());
+    rec.pid_namespace.store(rec.pid_namespace.load() + 1);
+    rec.start_time.store(0);
+    EXPECT_TRUE(owner->reclaim_dead().dead_pids.empty());
+    EXPECT_TRUE(owner->is_held(*slot));
+    (*other)->release(*slot);
+}
+
+TEST(ArenaTest, ReclaimFreesASlotOrphanedMidRelease) {
+    auto owner = make_arena(2);
+    auto slot = owner->acquire();
+    ASSERT_TRUE(slot);
+    RawArena raw(*owner);
+    // A holder dropped its count to zero and died before freeing the slot.
+    raw.count(*slot, owner->participant()).fetch_sub(1);
+    EXPECT_TRUE(owner->is_held(*slot));
+    const ReclaimReport report = owner->reclaim_dead();
+    EXPECT_EQ(report.slots_freed, 1U);
+    EXPECT_FALSE(owner->is_held(*slot));
+    EXPECT_EQ(owner->stats().free_slots, 2U);
+}
+
+TEST(ArenaTest, ReclaimReadvertisesAFreeSlotWhoseReleaserDied) {
+    auto owner = make_arena(1);
+    auto slot = owner->acquire();
+    ASSERT_TRUE(slot);
+    RawArena raw(*owner);
+    // Freed (state FREE) but the hint was never set: invisible to try_acquire.
+    raw.count(*slot, owner->participant()).fetch_sub(1);
+    raw.state(*slot).store(detail::make_slot_state(1, 0));
+    EXPECT_FALSE(owner->try_acquire());
+    auto again = owner->acquire(); // reclaims, repairs the hint, succeeds
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_EQ(*again, *slot);
+}
+
+TEST(ArenaTest, AcquireOnAFullArenaReclaimsFromTheDead) {
+    auto owner = make_arena(2);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto mine = Arena::attach(*owner->dup_fd());
+        for (int i = 0; i < 2; ++i) {
+            (void)(*mine)->acquire();
+        }
+        ::_exit(0); // exits holding both slots; the Arena destructor never runs
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(owner->stats().free_slots, 0U);
+    EXPECT_FALSE(owner->try_acquire());
+    auto slot = owner->acquire();
+    ASSERT_TRUE(slot) << slot.error().to_string();
+    EXPECT_EQ(owner->stats().free_slots, 1U);
+}
+
+TEST(ArenaTest, WaitForReleaseWakesWhenAnotherThreadReleases) {
+    auto arena = make_arena(1);
+    auto slot = arena->acquire();
+    const std::uint32_t epoch = arena->release_epoch();
+    std::thread releaser([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        arena->release(*slot);
+    });
+    EXPECT_TRUE(arena->wait_for_release(epoch, std::chrono::seconds(10)));
+    releaser.join();
+    EXPECT_TRUE(arena->try_acquire());
+}
+
+TEST(ArenaTest, WaitForReleaseTimesOut) {
+    auto arena = make_arena(1);
+    EXPECT_FALSE(arena->wait_for_release(arena->release_epoch(), std::chrono::milliseconds(5)));
+}
+
+class ArenaAttachTest : public ::testing::Test {
+protected:
+    std::shared_ptr<Arena> arena_ = make_arena(4, 256, 4);
+};
+
+TEST_F(ArenaAttachTest, RejectsAnInvalidFd) {
+    expect_attach_error(Arena::attach(UniqueFd()), "not a valid file descriptor");
+}
+
+TEST_F(ArenaAttachTest, RejectsAnUnsealedMemfd) {
+    expect_attach_error(attach_edited(*arena_, [](std::byte*, std::size_t&) {}, false), "F_SEAL_SHRINK");
+}
+
+TEST_F(ArenaAttachTest, RejectsAPipe) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    UniqueFd write_end(fds[1]);
+    expect_attach_error(Arena::attach(UniqueFd(fds[0])), "F_SEAL_SHRINK");
+}
+
+TEST_F(ArenaAttachTest, RejectsAFileSmallerThanTheHeader) {
+    expect_attach_error(attach_edited(*arena_, [](std::byte*, std::size_t& size) { size = 100; }),
+                        "smaller than the 192-byte header");
+}
+
+TEST_F(ArenaAttachTest, RejectsAnEmptyFile) {
+    expect_attach_error(attach_edited(*arena_, [](std::byte*, std::size_t& size) { size = 0; }), "empty");
+}
+
+TEST_F(ArenaAttachTest, RejectsBadMagic) {
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->magic ^= 1; }),
+                        "bad magic");
+}
+
+TEST_F(ArenaAttachTest, RejectsAnotherLayoutVersion) {
+    auto result = attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->layout_version = 2; });
+    expect_attach_error(result, "layout version 2");
+    EXPECT_TRUE(result.error().is(Errc::version_mismatch));
+}
+
+TEST_F(ArenaAttachTest, RejectsAWrongHeaderSize) {
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->header_size = 64; }),
+                        "header size");
+}
+
+TEST_F(ArenaAttachTest, RejectsImpossibleGeometry) {
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->slot_count = 0; }),
+                        "slot count");
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->alignment = 100; }),
+                        "alignment");
+    expect_attach_error(
+        attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->max_participants = 1000; }),
+        "max participants");
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->slot_size = 0; }),
+                        "slot size");
+}
+
+TEST_F(ArenaAttachTest, RejectsOffsetsThatDisagreeWithTheGeometry) {
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->data_offset += 64; }),
+                        "data offset");
+    expect_attach_error(
+        attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->slot_headers_offset = 0; }),
+        "slot headers offset");
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->hints_offset = 8; }),
+                        "hints offset");
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->slot_stride = 1; }),
+                        "slot stride");
+    expect_attach_error(
+        attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->participants_offset = 0; }),
+        "participants offset");
+    expect_attach_error(
+        attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->slot_header_stride = 16; }),
+        "slot header stride");
+}
+
+TEST_F(ArenaAttachTest, RejectsASlotCountThatDoesNotFitTheFile) {
+    // Everything consistent except that the slots would run past the end.
+    expect_attach_error(attach_edited(*arena_,
+                                      [](std::byte* b, std::size_t&) {
+                                          header_of(b)->slot_count = 4000;
+                                      }),
+                        "arena header");
+}
+
+TEST_F(ArenaAttachTest, RejectsATruncatedFile) {
+    expect_attach_error(attach_edited(*arena_, [](std::byte*, std::size_t& size) { size -= 64; }), "total size");
+}
+
+TEST_F(ArenaAttachTest, AcceptsAFaithfulCopy) {
+    auto copy = attach_edited(*arena_, [](std::byte*, std::size_t&) {});
+    ASSERT_TRUE(copy) << copy.error().to_string();
+    EXPECT_EQ((*copy)->slot_count(), 4U);
+}
+
+TEST_F(ArenaAttachTest, SurvivesHostileHintBits) {
+    // A writer sets hint bits past the last slot and for held slots: acquire
+    // must neither hand out a held slot nor index past the arena.
+    auto other = Arena::attach(*arena_->dup_fd());
+    ASSERT_TRUE(other);
+    std::vector<SlotIndex> held;
+    while (auto slot = arena_->try_acquire()) {
+        held.push_back(*slot);
+    }
+    ASSERT_EQ(held.size(), 4U);
+    struct stat st {};
+    ASSERT_EQ(::fstat(arena_->fd(), &st), 0);
+    void* raw = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED,
+                       arena_->fd(), 0);
+    ASSERT_NE(raw, MAP_FAILED);
+    auto* header = static_cast<detail::ArenaHeader*>(raw);
+    auto* hints = reinterpret_cast<std::atomic<std::uint64_t>*>(static_cast<std::byte*>(raw) + header->hints_offset);
+    hints[0].store(~0ULL); // top
+    hints[1].store(~0ULL); // summary
+    hints[2].store(~0ULL); // the only leaf: slots 0-3 held, 4-63 do not exist
+    auto slot = (*other)->try_acquire();
+    EXPECT_FALSE(slot);
+    ::munmap(raw, static_cast<std::size_t>(st.st_size));
+    for (SlotIndex s : held) {
+        arena_->release(s);
+    }
+    EXPECT_EQ(arena_->stats().free_slots, 4U);
+}
+
+} // namespace
+} // namespace parallax
