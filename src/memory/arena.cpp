@@ -617,6 +617,27 @@ bool Arena::wait_for_release(std::uint32_t seen_epoch, std::chrono::nanoseconds 
     return woke;
 }
 
+std::vector<ParticipantInfo> Arena::participants() const {
+    std::vector<ParticipantInfo> out;
+    for (ParticipantIndex p = 0; p < max_participants_; ++p) {
+        const std::uint64_t owner = record(p)->owner.load(std::memory_order_acquire);
+        const ParticipantState state = detail::owner_state(owner);
+        if (state != ParticipantState::active && state != ParticipantState::reclaiming) {
+            continue;
+        }
+        ParticipantInfo info;
+        info.index = p;
+        info.pid = detail::owner_pid(owner);
+        info.incarnation = record(p)->incarnation.load(std::memory_order_acquire);
+        info.reclaiming = state == ParticipantState::reclaiming;
+        for (SlotIndex s = 0; s < slot_count_; ++s) {
+            info.references += held_by(s, p);
+        }
+        out.push_back(info);
+    }
+    return out;
+}
+
 bool Arena::holds_references() const noexcept {
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         if ((count_word(s, participant_)->load(std::memory_order_acquire) & detail::count_mask) != 0) {

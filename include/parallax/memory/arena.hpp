@@ -76,6 +76,15 @@ struct ReclaimReport {
     std::uint32_t slots_freed = 0;
 };
 
+/// One registered participant, as seen by participants().
+struct ParticipantInfo {
+    ParticipantIndex index = 0;
+    std::uint32_t pid = 0;          ///< In the pid namespace of the participant.
+    std::uint32_t incarnation = 0;
+    std::uint64_t references = 0;   ///< References held, summed over slots.
+    bool reclaiming = false;        ///< Found dead; its references are being dropped.
+};
+
 /// A point-in-time view of an arena, for tools and tests.
 struct ArenaStats {
     std::uint32_t slot_count = 0;
@@ -183,6 +192,8 @@ public:
     /// True when `slot` is held by someone.
     [[nodiscard]] bool is_held(SlotIndex slot) const noexcept;
     [[nodiscard]] ArenaStats stats() const noexcept;
+    /// Every registered participant (O(slots × participants): for tools).
+    [[nodiscard]] std::vector<ParticipantInfo> participants() const;
 
 private:
     struct Layout;
