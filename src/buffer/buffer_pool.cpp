@@ -52,17 +52,14 @@ Result<Buffer> BufferPool::try_acquire() {
 
 Result<Buffer> BufferPool::acquire_until(std::chrono::steady_clock::time_point deadline, bool forever) {
     Arena& arena = *state_->arena;
-    bool counted = false;
+    if (auto slot = arena.try_acquire()) {
+        return Buffer::adopt(arena, *slot, 0, arena.slot_size());
+    }
+    state_->waits.fetch_add(1, std::memory_order_relaxed);
     bool reclaim = true;
     for (;;) {
         if (state_->flushing.load(std::memory_order_acquire)) {
             return fail(Errc::closed, "buffer pool: flushing");
-        }
-        // Read the epoch before trying, so that a release between the failed
-        // try and the wait is not missed.
-        const std::uint32_t epoch = arena.release_epoch();
-        if (auto slot = arena.try_acquire()) {
-            return Buffer::adopt(arena, *slot, 0, arena.slot_size());
         }
         // The hints may have lost a slot whose releaser died, and dead
         // participants may hold slots: acquire() reclaims both. It costs a
@@ -73,10 +70,8 @@ Result<Buffer> BufferPool::acquire_until(std::chrono::steady_clock::time_point d
                 return Buffer::adopt(arena, *slot, 0, arena.slot_size());
             }
         }
-        if (!counted) {
-            state_->waits.fetch_add(1, std::memory_order_relaxed);
-            counted = true;
-        }
+        // Bounded sleeps: a process that dies holding slots wakes nobody, so
+        // the loop reclaims at least every 100 ms while it waits.
         auto wait = std::chrono::nanoseconds(std::chrono::milliseconds(100));
         if (!forever) {
             const auto left = deadline - std::chrono::steady_clock::now();
@@ -86,9 +81,11 @@ Result<Buffer> BufferPool::acquire_until(std::chrono::steady_clock::time_point d
             }
             wait = std::min(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(left));
         }
-        // Bounded sleeps: a process that dies holding slots never wakes us,
-        // so the loop reclaims (in acquire()) every 100 ms.
-        reclaim = !arena.wait_for_release(epoch, wait);
+        const auto before = std::chrono::steady_clock::now();
+        if (auto slot = arena.try_acquire_or_wait(wait, &state_->flushing)) {
+            return Buffer::adopt(arena, *slot, 0, arena.slot_size());
+        }
+        reclaim = std::chrono::steady_clock::now() - before >= wait;
     }
 }
 

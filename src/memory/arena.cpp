@@ -370,9 +370,11 @@ bool Arena::try_free(SlotIndex slot, std::uint64_t held_state) noexcept {
         return false; // Somebody else freed it (and maybe it was taken again).
     }
     hint_set(slot);
-    header_->release_epoch.fetch_add(1, std::memory_order_seq_cst);
+    // A waiter counts itself before its last look for a free slot; the slot
+    // was published (seq_cst) before this load, so either the waiter's look
+    // finds it or this load sees the waiter and wakes it.
     if (header_->waiters.load(std::memory_order_seq_cst) != 0) {
-        futex(&header_->release_epoch, FUTEX_WAKE, INT_MAX, nullptr);
+        wake_waiters();
     }
     return true;
 }
@@ -392,18 +394,20 @@ void Arena::release_last(SlotIndex slot) noexcept {
 
 bool Arena::try_take(SlotIndex slot) noexcept {
     std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
-    if (detail::slot_phase(state) != 0) {
+    if (detail::slot_phase(state) != detail::slot_free) {
         return false;
     }
-    // The count goes up before the slot turns HELD, so that a HELD slot whose
-    // counts are all zero is always an orphan (see reclaim_dead()).
-    auto* count = count_word(slot, participant_);
-    count->fetch_add(1, std::memory_order_seq_cst);
-    if (state_word(slot)->compare_exchange_strong(state, state | detail::slot_held, std::memory_order_seq_cst)) {
-        return true;
+    const std::uint32_t generation = detail::slot_generation(state);
+    if (!state_word(slot)->compare_exchange_strong(
+            state, detail::make_pending_state(generation, participant_, incarnation_), std::memory_order_seq_cst)) {
+        return false;
     }
-    release(slot); // Lost the race: undo like any other reference.
-    return false;
+    // The slot is ours alone: nobody else holds or credits references on a
+    // slot that was free, so plain stores suffice. Pending marks the window
+    // in which our count is not yet visible (see sweep_orphans()).
+    count_word(slot, participant_)->store(detail::make_count_word(incarnation_ & 0xFFU, 1), std::memory_order_relaxed);
+    state_word(slot)->store(detail::make_slot_state(generation, detail::slot_held), std::memory_order_release);
+    return true;
 }
 
 Result<SlotIndex> Arena::try_acquire() noexcept {
@@ -539,15 +543,36 @@ std::uint32_t Arena::sweep_orphans() noexcept {
     std::uint32_t freed = 0;
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
-        if (detail::slot_phase(state) == detail::slot_held) {
-            // HELD with no reference: its last holder died between dropping
-            // the count and freeing it, or after taking it before counting.
+        switch (detail::slot_phase(state)) {
+        case detail::slot_held:
+            // No reference: its last holder died between dropping its count
+            // and freeing the slot.
             if (all_counts_zero(s) && try_free(s, state)) {
                 ++freed;
             }
-        } else if ((leaves_[s / 64].load(std::memory_order_seq_cst) & bit(s)) == 0) {
-            // FREE but not advertised: its releaser died before hint_set().
-            hint_set(s);
+            break;
+        case detail::slot_pending: {
+            // Its acquirer died between winning the slot and counting its
+            // reference: its record is no longer the live incarnation.
+            const std::uint32_t who = detail::pending_participant(state);
+            if (who >= max_participants_) {
+                break; // corrupt: only a hostile writer produces this
+            }
+            const ParticipantRecord* rec = record(who);
+            const bool live = detail::owner_state(rec->owner.load(std::memory_order_seq_cst)) ==
+                                  ParticipantState::active &&
+                              (rec->incarnation.load(std::memory_order_seq_cst) & 0xFFU) == detail::pending_tag(state);
+            if (!live && try_free(s, state)) {
+                ++freed;
+            }
+            break;
+        }
+        default:
+            if ((leaves_[s / 64].load(std::memory_order_seq_cst) & bit(s)) == 0) {
+                // Free but not advertised: its releaser died before hint_set().
+                hint_set(s);
+            }
+            break;
         }
     }
     return freed;
@@ -600,21 +625,19 @@ void Arena::wake_waiters() noexcept {
     futex(&header_->release_epoch, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
-std::uint32_t Arena::release_epoch() const noexcept {
-    return header_->release_epoch.load(std::memory_order_seq_cst);
-}
-
-bool Arena::wait_for_release(std::uint32_t seen_epoch, std::chrono::nanoseconds timeout) noexcept {
+Result<SlotIndex> Arena::try_acquire_or_wait(std::chrono::nanoseconds timeout,
+                                             const std::atomic<bool>* cancel) noexcept {
     header_->waiters.fetch_add(1, std::memory_order_seq_cst);
-    bool woke = true;
-    if (header_->release_epoch.load(std::memory_order_seq_cst) == seen_epoch) {
+    const std::uint32_t epoch = header_->release_epoch.load(std::memory_order_seq_cst);
+    auto slot = try_acquire();
+    if (!slot && (cancel == nullptr || !cancel->load(std::memory_order_seq_cst))) {
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-        timespec ts{static_cast<time_t>(secs.count()), static_cast<long>((timeout - secs).count())};
-        const long rc = futex(&header_->release_epoch, FUTEX_WAIT, seen_epoch, &ts);
-        woke = !(rc != 0 && errno == ETIMEDOUT);
+        const timespec ts{static_cast<time_t>(secs.count()), static_cast<long>((timeout - secs).count())};
+        futex(&header_->release_epoch, FUTEX_WAIT, epoch, &ts);
+        slot = try_acquire();
     }
     header_->waiters.fetch_sub(1, std::memory_order_seq_cst);
-    return woke;
+    return slot;
 }
 
 std::vector<ParticipantInfo> Arena::participants() const {
@@ -687,7 +710,7 @@ bool Arena::is_sole_reference(SlotIndex slot) const noexcept {
 
 bool Arena::is_held(SlotIndex slot) const noexcept {
     return slot < slot_count_ &&
-           detail::slot_phase(state_word(slot)->load(std::memory_order_acquire)) == detail::slot_held;
+           detail::slot_phase(state_word(slot)->load(std::memory_order_acquire)) != detail::slot_free;
 }
 
 ArenaStats Arena::stats() const noexcept {

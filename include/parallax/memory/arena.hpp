@@ -155,13 +155,16 @@ public:
     /// exactly once.
     ReclaimReport reclaim_dead();
 
-    /// Blocks until a slot may have become free (any release in any process),
-    /// or `timeout` passes. Returns false on timeout. Used by BufferPool.
-    bool wait_for_release(std::uint32_t seen_epoch, std::chrono::nanoseconds timeout) noexcept;
-    /// Wakes every thread of every process in wait_for_release().
+    /// Counts this thread as a waiter, looks for a free slot once more, and
+    /// if there is none sleeps until any participant frees a slot, wake_waiters()
+    /// is called, `*cancel` is set (checked before sleeping), or `timeout`
+    /// passes; then looks again. Errc::would_block when it found nothing.
+    /// The building block of BufferPool::acquire().
+    Result<SlotIndex> try_acquire_or_wait(std::chrono::nanoseconds timeout,
+                                          const std::atomic<bool>* cancel = nullptr) noexcept;
+
+    /// Wakes every thread of every process in try_acquire_or_wait().
     void wake_waiters() noexcept;
-    /// The release counter to pass to wait_for_release().
-    [[nodiscard]] std::uint32_t release_epoch() const noexcept;
 
     [[nodiscard]] std::byte* slot_data(SlotIndex slot) const noexcept {
         return data_ + static_cast<std::size_t>(slot) * slot_stride_;
