@@ -1,5 +1,7 @@
 #include <parallax/buffer/buffer_pool.hpp>
 
+#include "support/allocation_counter.hpp"
+
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -50,6 +52,17 @@ TEST(BufferPoolTest, BuffersHaveThePoolSizeAndComeBack) {
     EXPECT_EQ(stats.available, 2U);
     EXPECT_EQ(stats.in_use, 0U);
     EXPECT_EQ(stats.waits, 0U);
+}
+
+TEST(BufferPoolTest, LoanAndReturnAllocateNothing) {
+    auto pool = make_pool(2, 256);
+    check::AllocationCounter counter;
+    for (int i = 0; i < 100; ++i) {
+        auto a = pool.try_acquire();
+        auto b = pool.acquire();
+        ASSERT_TRUE(a && b);
+    }
+    EXPECT_EQ(counter.count(), 0U);
 }
 
 TEST(BufferPoolTest, BytesAreNotClearedOnAcquire) {

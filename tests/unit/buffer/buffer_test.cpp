@@ -1,5 +1,7 @@
 #include <parallax/buffer/buffer.hpp>
 
+#include "support/allocation_counter.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -224,6 +226,21 @@ TEST(BufferTest, MetadataTravelsWithCopiesAndSlices) {
     EXPECT_TRUE(c.meta().has_flag(BufferFlags::keyframe));
     b.meta().set_pts(ClockTime::from_ms(80));
     EXPECT_EQ(a.meta().pts(), ClockTime::from_ms(40)) << "metadata is per buffer, not per slot";
+}
+
+TEST(BufferTest, CopySliceAndDropAllocateNothing) {
+    auto arena = make_arena();
+    Buffer a = filled(*arena, "abcdef");
+    a.meta().set_pts(ClockTime::from_ms(1));
+    check::AllocationCounter counter;
+    {
+        Buffer b = a;
+        Buffer c = *a.slice(1, 3);
+        Buffer d = std::move(b);
+        c = d;
+        ASSERT_TRUE(d.map_writable()); // sole reference? no: copies into a new slot, still no heap
+    }
+    EXPECT_EQ(counter.count(), 0U);
 }
 
 TEST(BufferTest, SwapExchangesEverything) {
