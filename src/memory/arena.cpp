@@ -307,12 +307,15 @@ Result<void> Arena::register_participant() {
         rec->pid_namespace.store(self.pid_namespace, std::memory_order_relaxed);
         rec->reclaimer_pid.store(0, std::memory_order_relaxed);
         // Retag every count word of this index. A reference credited to the
-        // previous incarnation after it was reclaimed is dropped here; if it
-        // kept a slot alive, the slot is freed.
+        // previous incarnation after it was reclaimed is dropped here, and a
+        // slot still marked owned by a previous incarnation is an orphan:
+        // the sweep below frees them.
         bool stray = false;
         for (SlotIndex s = 0; s < slot_count_; ++s) {
             const std::uint32_t old = count_word(s, i)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
-            stray = stray || (old & detail::count_mask) != 0;
+            const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
+            stray = stray || (old & detail::count_mask) != 0 ||
+                    (detail::slot_phase(state) == detail::slot_owned && detail::slot_owner(state) == i);
         }
         rec->incarnation.store(incarnation, std::memory_order_seq_cst);
         rec->owner.store(detail::make_owner(ParticipantState::active, self.pid), std::memory_order_seq_cst);
@@ -363,12 +366,7 @@ void Arena::hint_set(SlotIndex slot) noexcept {
     top_->fetch_or(bit(leaf / 64), std::memory_order_seq_cst);
 }
 
-bool Arena::try_free(SlotIndex slot, std::uint64_t held_state) noexcept {
-    const std::uint64_t freed =
-        detail::make_slot_state(detail::slot_generation(held_state) + 1, 0);
-    if (!state_word(slot)->compare_exchange_strong(held_state, freed, std::memory_order_seq_cst)) {
-        return false; // Somebody else freed it (and maybe it was taken again).
-    }
+void Arena::publish_free(SlotIndex slot) noexcept {
     hint_set(slot);
     // A waiter counts itself before its last look for a free slot; the slot
     // was published (seq_cst) before this load, so either the waiter's look
@@ -376,20 +374,36 @@ bool Arena::try_free(SlotIndex slot, std::uint64_t held_state) noexcept {
     if (header_->waiters.load(std::memory_order_seq_cst) != 0) {
         wake_waiters();
     }
+}
+
+bool Arena::try_free(SlotIndex slot, std::uint64_t held_state) noexcept {
+    const std::uint64_t freed = detail::make_slot_state(detail::slot_generation(held_state) + 1, detail::slot_free);
+    if (!state_word(slot)->compare_exchange_strong(held_state, freed, std::memory_order_seq_cst)) {
+        return false; // Somebody else freed it (and maybe it was taken again).
+    }
+    publish_free(slot);
     return true;
 }
 
 void Arena::release_last(SlotIndex slot) noexcept {
-    // Read the state before looking at the counts: if the slot is freed and
-    // taken again meanwhile, its generation moves and the CAS below fails.
     const std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
-    if (detail::slot_phase(state) != detail::slot_held) {
+    if (detail::slot_phase(state) == detail::slot_owned) {
+        // Only this process has held the slot since it was taken, and its
+        // last reference just went (the fetch_sub chose exactly one thread).
+        // Nobody else frees an owned slot of a live owner: a plain store.
+        state_word(slot)->store(detail::make_slot_state(detail::slot_generation(state) + 1, detail::slot_free),
+                                std::memory_order_seq_cst);
+        publish_free(slot);
         return;
     }
-    if (!all_counts_zero(slot)) {
+    if (detail::slot_phase(state) != detail::slot_shared) {
         return;
     }
-    try_free(slot, state);
+    // Shared: read the state before the counts. If the slot is freed and
+    // taken again meanwhile, its generation moves and the CAS fails.
+    if (all_counts_zero(slot)) {
+        try_free(slot, state);
+    }
 }
 
 bool Arena::try_take(SlotIndex slot) noexcept {
@@ -399,14 +413,12 @@ bool Arena::try_take(SlotIndex slot) noexcept {
     }
     const std::uint32_t generation = detail::slot_generation(state);
     if (!state_word(slot)->compare_exchange_strong(
-            state, detail::make_pending_state(generation, participant_, incarnation_), std::memory_order_seq_cst)) {
+            state, detail::make_owned_state(generation, participant_, incarnation_), std::memory_order_seq_cst)) {
         return false;
     }
-    // The slot is ours alone: nobody else holds or credits references on a
-    // slot that was free, so plain stores suffice. Pending marks the window
-    // in which our count is not yet visible (see sweep_orphans()).
-    count_word(slot, participant_)->store(detail::make_count_word(incarnation_ & 0xFFU, 1), std::memory_order_relaxed);
-    state_word(slot)->store(detail::make_slot_state(generation, detail::slot_held), std::memory_order_release);
+    // The slot is ours alone: nobody holds or credits references on a slot
+    // that was free, so a plain store counts our reference.
+    count_word(slot, participant_)->store(detail::make_count_word(incarnation_ & 0xFFU, 1), std::memory_order_release);
     return true;
 }
 
@@ -490,10 +502,24 @@ Result<void> Arena::share(SlotIndex slot, ParticipantHandle to) {
     const std::uint32_t tag = to.incarnation & 0xFFU;
     auto* count = count_word(slot, to.index);
     std::uint32_t word = count->load(std::memory_order_seq_cst);
+    if (detail::tag_of(word) != tag) {
+        return fail(Errc::closed,
+                    fmt::format("share: participant {} (incarnation {}) is gone", to.index, to.incarnation));
+    }
+    if (to.index != participant_) {
+        // Another process will hold references: from now on the last
+        // reference is found by looking at every participant's count.
+        std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
+        while (detail::slot_phase(state) == detail::slot_owned &&
+               !state_word(slot)->compare_exchange_weak(
+                   state, detail::make_slot_state(detail::slot_generation(state), detail::slot_shared),
+                   std::memory_order_seq_cst)) {
+        }
+    }
     do {
         if (detail::tag_of(word) != tag) {
-            return fail(Errc::closed, fmt::format("share: participant {} (incarnation {}) is gone", to.index,
-                                                  to.incarnation));
+            return fail(Errc::closed,
+                        fmt::format("share: participant {} (incarnation {}) is gone", to.index, to.incarnation));
         }
     } while (!count->compare_exchange_weak(word, word + 1, std::memory_order_seq_cst));
     return {};
@@ -526,7 +552,9 @@ bool Arena::reclaim_participant(ParticipantIndex who, ReclaimReport& report) noe
         if (refs != 0) {
             report.references_dropped += refs;
             const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
-            if (detail::slot_phase(state) == detail::slot_held && all_counts_zero(s) && try_free(s, state)) {
+            const bool held = detail::slot_phase(state) == detail::slot_shared ||
+                              (detail::slot_phase(state) == detail::slot_owned && detail::slot_owner(state) == who);
+            if (held && all_counts_zero(s) && try_free(s, state)) {
                 ++report.slots_freed;
             }
         }
@@ -539,40 +567,44 @@ bool Arena::reclaim_participant(ParticipantIndex who, ReclaimReport& report) noe
                                               std::memory_order_seq_cst);
 }
 
+bool Arena::owner_live(std::uint64_t state) const noexcept {
+    const std::uint32_t who = detail::slot_owner(state);
+    if (who >= max_participants_) {
+        return false; // corrupt: only a hostile writer produces this
+    }
+    const ParticipantRecord* rec = record(who);
+    return detail::owner_state(rec->owner.load(std::memory_order_seq_cst)) == ParticipantState::active &&
+           (rec->incarnation.load(std::memory_order_seq_cst) & 0xFFU) == detail::slot_owner_tag(state);
+}
+
 std::uint32_t Arena::sweep_orphans() noexcept {
     std::uint32_t freed = 0;
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
         switch (detail::slot_phase(state)) {
-        case detail::slot_held:
+        case detail::slot_shared:
             // No reference: its last holder died between dropping its count
             // and freeing the slot.
             if (all_counts_zero(s) && try_free(s, state)) {
                 ++freed;
             }
             break;
-        case detail::slot_pending: {
-            // Its acquirer died between winning the slot and counting its
-            // reference: its record is no longer the live incarnation.
-            const std::uint32_t who = detail::pending_participant(state);
-            if (who >= max_participants_) {
-                break; // corrupt: only a hostile writer produces this
-            }
-            const ParticipantRecord* rec = record(who);
-            const bool live = detail::owner_state(rec->owner.load(std::memory_order_seq_cst)) ==
-                                  ParticipantState::active &&
-                              (rec->incarnation.load(std::memory_order_seq_cst) & 0xFFU) == detail::pending_tag(state);
-            if (!live && try_free(s, state)) {
+        case detail::slot_owned:
+            // Its owner died (or was replaced) and holds nothing any more. An
+            // owned slot of a live owner is left alone even without counts:
+            // that owner is between its last decrement and the free.
+            if (!owner_live(state) && all_counts_zero(s) && try_free(s, state)) {
                 ++freed;
             }
             break;
-        }
-        default:
+        case detail::slot_free:
             if ((leaves_[s / 64].load(std::memory_order_seq_cst) & bit(s)) == 0) {
                 // Free but not advertised: its releaser died before hint_set().
                 hint_set(s);
             }
             break;
+        default:
+            break; // phase 2 is never written: only a hostile writer produces it
         }
     }
     return freed;
@@ -699,6 +731,10 @@ std::vector<ParticipantIndex> Arena::holders(SlotIndex slot) const {
 }
 
 bool Arena::is_sole_reference(SlotIndex slot) const noexcept {
+    const std::uint64_t state = state_word(slot)->load(std::memory_order_acquire);
+    if (detail::slot_phase(state) == detail::slot_owned && detail::slot_owner(state) == participant_) {
+        return (count_word(slot, participant_)->load(std::memory_order_acquire) & detail::count_mask) == 1;
+    }
     for (ParticipantIndex p = 0; p < max_participants_; ++p) {
         const std::uint32_t refs = count_word(slot, p)->load(std::memory_order_acquire) & detail::count_mask;
         if (refs != (p == participant_ ? 1U : 0U)) {

@@ -30,28 +30,31 @@ inline constexpr std::uint32_t make_count_word(std::uint32_t tag, std::uint32_t 
     return (tag << count_bits) | (count & count_mask);
 }
 
-// A slot's state word: the phase in bits 0-1; for a pending slot, the
-// acquiring participant's index in bits 8-15 and the low 8 bits of its
-// incarnation in bits 16-23; a generation in the high 32 bits that advances
-// every time the slot is freed (so a stale compare-and-swap fails).
-//   free    -> pending  acquire won the slot (one CAS)
-//   pending -> held     acquire has stored its count (plain store)
-//   held    -> free     the last reference went (one CAS)
-// A pending slot whose acquirer is gone, and a held slot without references,
-// are orphans of a process that died mid-operation: reclaim frees them.
+// A slot's state word: the phase in bits 0-1; for an owned slot, the owning
+// participant's index in bits 8-15 and the low 8 bits of its incarnation in
+// bits 16-23; a generation in the high 32 bits that advances every time the
+// slot is freed (so a stale compare-and-swap fails).
+//   free   -> owned    acquire (one CAS): only the owner's process holds it
+//   owned  -> shared   share() credits another participant (one CAS)
+//   owned  -> free     the owner's last reference went (a plain store: nobody
+//                      else can hold or free an owned slot of a live owner)
+//   shared -> free     the last reference of all participants went (one CAS)
+// An owned slot of an owner that is gone, and a shared slot without
+// references, are orphans of a process that died mid-operation: reclaim
+// frees them.
 inline constexpr std::uint64_t slot_free = 0;
-inline constexpr std::uint64_t slot_held = 1;
-inline constexpr std::uint64_t slot_pending = 2;
+inline constexpr std::uint64_t slot_shared = 1;
+inline constexpr std::uint64_t slot_owned = 3;
 inline constexpr std::uint64_t slot_phase(std::uint64_t state) { return state & 3U; }
 inline constexpr std::uint32_t slot_generation(std::uint64_t state) { return static_cast<std::uint32_t>(state >> 32U); }
-inline constexpr std::uint32_t pending_participant(std::uint64_t state) { return static_cast<std::uint32_t>((state >> 8U) & 0xFFU); }
-inline constexpr std::uint32_t pending_tag(std::uint64_t state) { return static_cast<std::uint32_t>((state >> 16U) & 0xFFU); }
+inline constexpr std::uint32_t slot_owner(std::uint64_t state) { return static_cast<std::uint32_t>((state >> 8U) & 0xFFU); }
+inline constexpr std::uint32_t slot_owner_tag(std::uint64_t state) { return static_cast<std::uint32_t>((state >> 16U) & 0xFFU); }
 inline constexpr std::uint64_t make_slot_state(std::uint32_t generation, std::uint64_t phase) {
     return (std::uint64_t{generation} << 32U) | phase;
 }
-inline constexpr std::uint64_t make_pending_state(std::uint32_t generation, std::uint32_t participant, std::uint32_t tag) {
+inline constexpr std::uint64_t make_owned_state(std::uint32_t generation, std::uint32_t participant, std::uint32_t tag) {
     return (std::uint64_t{generation} << 32U) | (std::uint64_t{tag & 0xFFU} << 16U) |
-           (std::uint64_t{participant & 0xFFU} << 8U) | slot_pending;
+           (std::uint64_t{participant & 0xFFU} << 8U) | slot_owned;
 }
 
 // Participant record states (low 8 bits of ParticipantRecord::owner; the pid

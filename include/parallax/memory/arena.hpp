@@ -214,6 +214,8 @@ private:
     void release_last(SlotIndex slot) noexcept;
     bool all_counts_zero(SlotIndex slot) const noexcept;
     bool try_free(SlotIndex slot, std::uint64_t held_state) noexcept;
+    void publish_free(SlotIndex slot) noexcept;
+    bool owner_live(std::uint64_t state) const noexcept;
     bool try_take(SlotIndex slot) noexcept;
     void hint_set(SlotIndex slot) noexcept;
     std::uint32_t sweep_orphans() noexcept;

@@ -381,18 +381,79 @@ TEST(ArenaTest, ProcessInAnotherPidNamespaceIsNotJudged) {
     (*other)->release(*slot);
 }
 
-TEST(ArenaTest, ReclaimFreesASlotOrphanedMidRelease) {
+TEST(ArenaTest, ReclaimFreesASharedSlotOrphanedMidRelease) {
     auto owner = make_arena(2);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
     auto slot = owner->acquire();
     ASSERT_TRUE(slot);
+    ASSERT_TRUE(owner->share(*slot, (*other)->handle()));
     RawArena raw(*owner);
-    // A holder dropped its count to zero and died before freeing the slot.
+    // Both holders dropped their counts; the last one died before freeing.
     raw.count(*slot, owner->participant()).fetch_sub(1);
+    raw.count(*slot, (*other)->participant()).fetch_sub(1);
     EXPECT_TRUE(owner->is_held(*slot));
     const ReclaimReport report = owner->reclaim_dead();
     EXPECT_EQ(report.slots_freed, 1U);
     EXPECT_FALSE(owner->is_held(*slot));
     EXPECT_EQ(owner->stats().free_slots, 2U);
+}
+
+TEST(ArenaTest, ReclaimLeavesALiveOwnersSlotAlone) {
+    auto owner = make_arena(2);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
+    auto slot = (*other)->acquire();
+    ASSERT_TRUE(slot);
+    RawArena raw(*owner);
+    // A live owner between its last decrement and its free: not an orphan.
+    raw.count(*slot, (*other)->participant()).fetch_sub(1);
+    EXPECT_EQ(owner->reclaim_dead().slots_freed, 0U);
+    EXPECT_TRUE(owner->is_held(*slot));
+    raw.count(*slot, (*other)->participant()).fetch_add(1);
+    (*other)->release(*slot);
+    EXPECT_FALSE(owner->is_held(*slot));
+}
+
+TEST(ArenaTest, ReclaimFreesASlotOwnedByAFormerIncarnation) {
+    auto owner = make_arena(2, 64, 8);
+    RawArena raw(*owner);
+    // Owned by participant 5, incarnation tag 9: no such live participant.
+    raw.state(1).store(detail::make_owned_state(0, 5, 9));
+    EXPECT_TRUE(owner->is_held(1));
+    EXPECT_EQ(owner->reclaim_dead().slots_freed, 1U);
+    EXPECT_FALSE(owner->is_held(1));
+}
+
+TEST(ArenaTest, NewIncarnationFreesSlotsItsPredecessorLeftOwned) {
+    auto owner = make_arena(2, 64, 2);
+    RawArena raw(*owner);
+    // Participant 1's previous incarnation left slot 0 owned (it died and its
+    // record was freed, but the slot was never swept).
+    raw.state(0).store(detail::make_owned_state(0, 1, 0));
+    auto next = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(next);
+    EXPECT_EQ((*next)->participant(), 1U);
+    EXPECT_FALSE(owner->is_held(0));
+}
+
+TEST(ArenaTest, OwnedSlotBecomesSharedWhenAnotherProcessGetsAReference) {
+    auto owner = make_arena(2);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
+    auto slot = owner->acquire();
+    RawArena raw(*owner);
+    EXPECT_EQ(detail::slot_phase(raw.state(*slot).load()), detail::slot_owned);
+    ASSERT_TRUE(owner->share(*slot, owner->handle())); // to itself: stays owned
+    EXPECT_EQ(detail::slot_phase(raw.state(*slot).load()), detail::slot_owned);
+    EXPECT_EQ(owner->ref_count(*slot), 2U);
+    ASSERT_TRUE(owner->share(*slot, (*other)->handle()));
+    EXPECT_EQ(detail::slot_phase(raw.state(*slot).load()), detail::slot_shared);
+    owner->release(*slot);
+    owner->release(*slot);
+    EXPECT_TRUE(owner->is_held(*slot));
+    (*other)->release(*slot);
+    EXPECT_FALSE(owner->is_held(*slot));
 }
 
 TEST(ArenaTest, ReclaimReadvertisesAFreeSlotWhoseReleaserDied) {
