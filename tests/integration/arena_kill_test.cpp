@@ -5,6 +5,8 @@
 #include <parallax/memory/arena.hpp>
 #include <parallax/memory/segment.hpp>
 
+#include "integration/arena_stress_report.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -24,10 +26,83 @@ extern char** environ;
 namespace parallax {
 namespace {
 
-struct Report {
-    std::atomic<std::uint64_t> violations;
-    std::atomic<std::uint64_t> acquisitions;
-    std::atomic<std::uint64_t> started;
+using stress::Report;
+using stress::Stamp;
+
+// The parent's side of the mailbox: references children handed over.
+class ParentHoldings {
+public:
+    ParentHoldings(Arena& arena, Report& report) : arena_(arena), report_(report) {}
+
+    // Takes every ready entry: the parent now owns that reference.
+    void drain() {
+        for (std::uint32_t e = 0; e < stress::mailbox_entries; ++e) {
+            std::uint64_t entry = report_.mailbox[e].load();
+            // The nonce is read before the entry is emptied: once it is
+            // empty, another child may claim it and write its own nonce.
+            const std::uint64_t nonce = report_.mailbox_nonce[e].load();
+            if (stress::entry_state(entry) == stress::entry_ready && report_.mailbox[e].compare_exchange_strong(entry, 0)) {
+                held_.push_back({stress::entry_slot(entry), Stamp{stress::entry_pid(entry), 0, nonce}});
+                ++received_;
+            }
+        }
+    }
+
+    // A child is dead: its pending entries are settled by comparing what the
+    // arena counts for the parent with what the parent knows it holds.
+    void settle_pending_of(pid_t pid) {
+        drain();
+        for (std::uint32_t e = 0; e < stress::mailbox_entries; ++e) {
+            std::uint64_t entry = report_.mailbox[e].load();
+            if (stress::entry_state(entry) != stress::entry_pending ||
+                stress::entry_pid(entry) != static_cast<std::uint32_t>(pid) ||
+                !report_.mailbox[e].compare_exchange_strong(entry, 0)) {
+                continue;
+            }
+            const SlotIndex slot = stress::entry_slot(entry);
+            std::uint32_t known = 0;
+            for (const auto& h : held_) {
+                known += h.slot == slot ? 1 : 0;
+            }
+            const std::uint32_t counted = arena_.held_by(slot, arena_.participant());
+            for (std::uint32_t extra = counted - known; extra > 0 && counted > known; --extra) {
+                arena_.release(slot); // credited, never announced
+                ++settled_;
+            }
+        }
+    }
+
+    // Drops some (or all) of the parent's references, checking stamps first.
+    void release(std::mt19937& rng, bool all) {
+        for (std::size_t i = 0; i < held_.size();) {
+            if (!all && rng() % 4 == 0) {
+                ++i;
+                continue;
+            }
+            if (std::memcmp(arena_.slot_data(held_[i].slot), &held_[i].stamp, sizeof(Stamp)) != 0) {
+                ++violations_;
+            }
+            arena_.release(held_[i].slot);
+            held_[i] = held_.back();
+            held_.pop_back();
+        }
+    }
+
+    [[nodiscard]] std::uint64_t received() const { return received_; }
+    [[nodiscard]] std::uint64_t settled() const { return settled_; }
+    [[nodiscard]] std::uint64_t violations() const { return violations_; }
+
+private:
+    struct Held {
+        SlotIndex slot;
+        Stamp stamp;
+    };
+    Arena& arena_;
+    Report& report_;
+    std::vector<Held> held_;
+    std::uint64_t received_ = 0;
+    std::uint64_t settled_ = 0;
+    std::uint64_t violations_ = 0;
 };
 
 pid_t spawn_child(int arena_fd, int report_fd) {
@@ -57,6 +132,9 @@ TEST(ArenaKillTest, TwoHundredKillsLeaveTheArenaWhole) {
     auto report_segment = Segment::create(sizeof(Report));
     ASSERT_TRUE(report_segment);
     auto* report = reinterpret_cast<Report*>(report_segment->data());
+    const ParticipantHandle me = (*arena)->handle();
+    report->parent_handle.store(me.index | (std::uint64_t{me.incarnation} << 32U));
+    ParentHoldings parent(**arena, *report);
 
     std::mt19937 rng(12345);
     std::vector<pid_t> children;
@@ -92,6 +170,7 @@ TEST(ArenaKillTest, TwoHundredKillsLeaveTheArenaWhole) {
         int status = 0;
         ASSERT_EQ(::waitpid(children[victim], &status, 0), children[victim]);
         ASSERT_TRUE(WIFSIGNALED(status)) << "child exited by itself with status " << WEXITSTATUS(status);
+        parent.settle_pending_of(children[victim]);
         children.erase(children.begin() + static_cast<std::ptrdiff_t>(victim));
         ++killed;
         killed_holding += holding ? 1 : 0;
@@ -100,11 +179,15 @@ TEST(ArenaKillTest, TwoHundredKillsLeaveTheArenaWhole) {
         if (rng() % 2 == 0) {
             (*arena)->reclaim_dead();
         }
+        parent.drain();
+        parent.release(rng, false);
     }
     for (pid_t pid : children) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
+        parent.settle_pending_of(pid);
     }
+    parent.release(rng, true);
     EXPECT_GE(killed_holding, 200) << "kills of children that held references";
     const ReclaimReport final_report = (*arena)->reclaim_dead();
     const ArenaStats stats = (*arena)->stats();
@@ -112,10 +195,15 @@ TEST(ArenaKillTest, TwoHundredKillsLeaveTheArenaWhole) {
     EXPECT_EQ(stats.held_slots, 0U);
     EXPECT_EQ(stats.participants, 1U);
     EXPECT_EQ(report->violations.load(), 0U);
+    EXPECT_EQ(parent.violations(), 0U);
+    // References really crossed processes: slots were shared while children died.
+    EXPECT_GT(parent.received(), 100U);
     // The children really worked: many acquisitions over many processes.
     EXPECT_GT(report->acquisitions.load(), 1000U);
     EXPECT_GE(report->started.load(), 200U);
-    std::printf("kills=%d of which holding references=%d\n", killed, killed_holding);
+    std::printf("kills=%d of which holding references=%d; references handed to the parent=%llu, settled=%llu\n",
+                killed, killed_holding, static_cast<unsigned long long>(parent.received()),
+                static_cast<unsigned long long>(parent.settled()));
     // Every slot can be taken again, each exactly once.
     std::vector<SlotIndex> all;
     while (auto slot = (*arena)->try_acquire()) {

@@ -1,9 +1,12 @@
 // A participant that the multi-process test starts and kills at random
 // moments. It maps the arena given as fd 3, then forever acquires slots,
-// stamps them with its pid and a nonce, clones and drops references, and
-// checks that the stamp of every slot it holds is still its own. Counters
-// go to the report segment given as fd 4 (see arena_kill_test.cpp).
+// stamps them with its pid and a nonce, clones and drops references, hands
+// references to the parent through the report's mailbox, and checks that the
+// stamp of every slot it holds is still its own. Counters go to the report
+// segment given as fd 4 (see arena_kill_test.cpp).
 #include <parallax/memory/arena.hpp>
+
+#include "../arena_stress_report.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -16,17 +19,9 @@
 
 namespace {
 
-struct Stamp {
-    std::uint32_t pid;
-    std::uint32_t pad;
-    std::uint64_t nonce;
-};
-
-struct Report {
-    std::atomic<std::uint64_t> violations;
-    std::atomic<std::uint64_t> acquisitions;
-    std::atomic<std::uint64_t> started;
-};
+using parallax::stress::Report;
+using parallax::stress::Stamp;
+namespace stress = parallax::stress;
 
 struct Held {
     parallax::SlotIndex slot;
@@ -91,6 +86,26 @@ int main() {
             if (--h.refs == 0) {
                 held[i] = held.back();
                 held.pop_back();
+            }
+        }
+        if (op == 9 && rng() % 4 == 0 && !held.empty() && report->parent_handle.load() != 0) {
+            // Hand one reference to the parent: claim a mailbox entry, credit
+            // the reference, then mark the entry ready. A kill in between
+            // leaves a pending entry the parent resolves.
+            const Held& h = held[rng() % held.size()];
+            const std::uint32_t e = static_cast<std::uint32_t>(rng() % stress::mailbox_entries);
+            std::uint64_t empty = 0;
+            if (report->mailbox[e].compare_exchange_strong(empty, stress::make_entry(stress::entry_pending, h.slot, pid))) {
+                report->mailbox_nonce[e].store(h.stamp.nonce);
+                const std::uint64_t word = report->parent_handle.load();
+                const parallax::ParticipantHandle parent{static_cast<std::uint32_t>(word & 0xFFFFFFFFU),
+                                                         static_cast<std::uint32_t>(word >> 32U)};
+                if ((*arena)->share(h.slot, parent)) {
+                    report->mailbox[e].store(stress::make_entry(stress::entry_ready, h.slot, pid));
+                    report->shared.fetch_add(1);
+                } else {
+                    report->mailbox[e].store(0);
+                }
             }
         }
         if (!held.empty()) {
