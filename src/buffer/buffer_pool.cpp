@@ -47,13 +47,13 @@ Result<Buffer> BufferPool::try_acquire() {
     if (!slot) {
         return fail(std::move(slot.error()));
     }
-    return Buffer::adopt(arena, *slot, 0, arena.slot_size());
+    return Buffer(&arena, *slot, 0, arena.slot_size(), Metadata{});
 }
 
 Result<Buffer> BufferPool::acquire_until(std::chrono::steady_clock::time_point deadline, bool forever) {
     Arena& arena = *state_->arena;
     if (auto slot = arena.try_acquire()) {
-        return Buffer::adopt(arena, *slot, 0, arena.slot_size());
+        return Buffer(&arena, *slot, 0, arena.slot_size(), Metadata{});
     }
     state_->waits.fetch_add(1, std::memory_order_relaxed);
     bool reclaim = true;
@@ -67,7 +67,7 @@ Result<Buffer> BufferPool::acquire_until(std::chrono::steady_clock::time_point d
         // wait, never on every wake-up.
         if (reclaim) {
             if (auto slot = arena.acquire()) {
-                return Buffer::adopt(arena, *slot, 0, arena.slot_size());
+                return Buffer(&arena, *slot, 0, arena.slot_size(), Metadata{});
             }
         }
         // Bounded sleeps: a process that dies holding slots wakes nobody, so
@@ -83,7 +83,7 @@ Result<Buffer> BufferPool::acquire_until(std::chrono::steady_clock::time_point d
         }
         const auto before = std::chrono::steady_clock::now();
         if (auto slot = arena.try_acquire_or_wait(wait, &state_->flushing)) {
-            return Buffer::adopt(arena, *slot, 0, arena.slot_size());
+            return Buffer(&arena, *slot, 0, arena.slot_size(), Metadata{});
         }
         reclaim = std::chrono::steady_clock::now() - before >= wait;
     }

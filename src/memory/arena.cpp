@@ -391,8 +391,10 @@ void Arena::release_last(SlotIndex slot) noexcept {
         // Only this process has held the slot since it was taken, and its
         // last reference just went (the fetch_sub chose exactly one thread).
         // Nobody else frees an owned slot of a live owner: a plain store.
+        // A release store: acquirers find the slot through the hint set
+        // below (a seq_cst read-modify-write), which orders this store.
         state_word(slot)->store(detail::make_slot_state(detail::slot_generation(state) + 1, detail::slot_free),
-                                std::memory_order_seq_cst);
+                                std::memory_order_release);
         publish_free(slot);
         return;
     }

@@ -149,6 +149,8 @@ public:
     }
 
 private:
+    friend class BufferPool; // hands out whole slots without re-checking their range
+
     Buffer(Arena* arena, SlotIndex slot, std::size_t offset, std::size_t size, Metadata meta) noexcept
         : arena_(arena), slot_(slot), offset_(offset), size_(size), meta_(std::move(meta)) {}
 
