@@ -46,6 +46,30 @@ void BM_ArenaRetainRelease(benchmark::State& state) {
 }
 BENCHMARK(BM_ArenaRetainRelease);
 
+// The floor under every figure above: one locked read-modify-write on a
+// cache line this core owns. Copying a Buffer is one of these; dropping one
+// is another.
+void BM_AtomicFetchAddReference(benchmark::State& state) {
+    std::atomic<std::uint32_t> word{1};
+    for (auto _ : state) {
+        word.fetch_add(1, std::memory_order_relaxed);
+    }
+    benchmark::DoNotOptimize(word.load());
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AtomicFetchAddReference);
+
+void BM_AtomicCompareExchangeReference(benchmark::State& state) {
+    std::atomic<std::uint64_t> word{0};
+    for (auto _ : state) {
+        std::uint64_t expected = word.load(std::memory_order_relaxed);
+        word.compare_exchange_strong(expected, expected + 1);
+    }
+    benchmark::DoNotOptimize(word.load());
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AtomicCompareExchangeReference);
+
 // One reference on one slot crosses to a second process and back: the parent
 // credits it to the child (Arena::share), the child drops it, over and over.
 // Each iteration is one hand-over plus the cross-core wake-up by spinning.
