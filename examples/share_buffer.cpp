@@ -170,8 +170,8 @@ int run_parent(const char* self) {
     }
     fmt::print("parent (pid {}): reads \"{}\" in place at {}\n", ::getpid(), text(*buffer),
                static_cast<const void*>(buffer->data().data()));
-    fmt::print("parent (pid {}): sees {} references on slot {}, held by participants", ::getpid(),
-               buffer->ref_count(), ref.slot);
+    fmt::print("parent (pid {}): sees {} references on slot {}, held by participants", ::getpid(), buffer->ref_count(),
+               ref.slot);
     for (auto who : arena.holders(ref.slot)) {
         fmt::print(" {}", who);
     }
@@ -185,8 +185,8 @@ int run_parent(const char* self) {
     }
     int status = 0;
     ::waitpid(child, &status, 0);
-    fmt::print("parent (pid {}): after the child's second write and exit: \"{}\", {} reference(s) left\n",
-               ::getpid(), text(*buffer), buffer->ref_count());
+    fmt::print("parent (pid {}): after the child's second write and exit: \"{}\", {} reference(s) left\n", ::getpid(),
+               text(*buffer), buffer->ref_count());
     const bool same_memory = text(*buffer).substr(0, 5) == "HELLO" && buffer->ref_count() == 1;
     buffer->reset();
     fmt::print("parent (pid {}): slot {} is {} after the last reference\n", ::getpid(), ref.slot,

@@ -10,17 +10,28 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "parallax"; }
     [[nodiscard]] std::string message(int code) const override {
         switch (static_cast<Errc>(code)) {
-        case Errc::invalid_argument: return "invalid argument";
-        case Errc::out_of_range: return "out of range";
-        case Errc::corrupt: return "corrupt data";
-        case Errc::version_mismatch: return "version mismatch";
-        case Errc::exhausted: return "resource exhausted";
-        case Errc::timeout: return "timed out";
-        case Errc::closed: return "closed";
-        case Errc::would_block: return "would block";
-        case Errc::unsupported: return "unsupported";
-        case Errc::system: return "system error";
-        case Errc::state: return "wrong state";
+        case Errc::invalid_argument:
+            return "invalid argument";
+        case Errc::out_of_range:
+            return "out of range";
+        case Errc::corrupt:
+            return "corrupt data";
+        case Errc::version_mismatch:
+            return "version mismatch";
+        case Errc::exhausted:
+            return "resource exhausted";
+        case Errc::timeout:
+            return "timed out";
+        case Errc::closed:
+            return "closed";
+        case Errc::would_block:
+            return "would block";
+        case Errc::unsupported:
+            return "unsupported";
+        case Errc::system:
+            return "system error";
+        case Errc::state:
+            return "wrong state";
         }
         return fmt::format("unknown parallax error {}", code);
     }

@@ -14,7 +14,8 @@ bool is_digit(char c) {
 }
 
 Error parse_error(Errc code, std::string_view text, std::size_t position, std::string_view what) {
-    return Error(code, fmt::format("clock time \"{}\": {} at character {}", text, what, position)).at_position(position);
+    return Error(code, fmt::format("clock time \"{}\": {} at character {}", text, what, position))
+        .at_position(position);
 }
 
 // Reads exactly `count` digits at `pos` into `value`; false if any is missing.

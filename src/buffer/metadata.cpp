@@ -97,8 +97,9 @@ static_assert(fixed_fields.back().offset + fixed_fields.back().size == Metadata:
 // The first entry whose key is not less than `key` (const or not).
 template <typename Entries>
 auto find_entry(Entries& entries, std::string_view key) {
-    return std::lower_bound(entries.items.begin(), entries.items.end(), key,
-                            [](const MetadataEntry& entry, std::string_view k) { return std::string_view(entry.key) < k; });
+    return std::lower_bound(
+        entries.items.begin(), entries.items.end(), key,
+        [](const MetadataEntry& entry, std::string_view k) { return std::string_view(entry.key) < k; });
 }
 
 // Keys come from outside when deserializing: show them printable.
@@ -157,9 +158,8 @@ public:
 
     Result<void> add(std::string_view key, MetadataCodec codec) {
         if (key.empty() || key.size() > Metadata::max_serialized_key) {
-            return fail(Errc::invalid_argument,
-                        fmt::format("metadata codec key {} must be 1 to {} bytes long, not {}", quoted(key),
-                                    Metadata::max_serialized_key, key.size()));
+            return fail(Errc::invalid_argument, fmt::format("metadata codec key {} must be 1 to {} bytes long, not {}",
+                                                            quoted(key), Metadata::max_serialized_key, key.size()));
         }
         if (codec.type == nullptr || !codec.encode || !codec.decode) {
             return fail(Errc::invalid_argument,
@@ -221,14 +221,13 @@ Error serialize_error(Errc code, std::string message) {
 Result<void> check_fixed(const Metadata& metadata) {
     const auto flags = static_cast<std::uint32_t>(metadata.flags());
     if ((flags & ~static_cast<std::uint32_t>(all_buffer_flags)) != 0) {
-        return fail(serialize_error(Errc::invalid_argument,
-                                    fmt::format("unknown flag bits {:#x}",
-                                                flags & ~static_cast<std::uint32_t>(all_buffer_flags))));
-    }
-    if (metadata.rtp().payload_type > 127) {
         return fail(serialize_error(
             Errc::invalid_argument,
-            fmt::format("rtp payload type {} does not fit seven bits", metadata.rtp().payload_type)));
+            fmt::format("unknown flag bits {:#x}", flags & ~static_cast<std::uint32_t>(all_buffer_flags))));
+    }
+    if (metadata.rtp().payload_type > 127) {
+        return fail(serialize_error(Errc::invalid_argument, fmt::format("rtp payload type {} does not fit seven bits",
+                                                                        metadata.rtp().payload_type)));
     }
     return {};
 }
@@ -237,9 +236,9 @@ Result<void> check_fixed(const Metadata& metadata) {
 Result<std::size_t> encode_entries(const MetadataEntries& entries, std::vector<EncodedEntry>& encoded,
                                    std::vector<std::byte>& payloads) {
     if (entries.items.size() > Metadata::max_serialized_entries) {
-        return fail(serialize_error(Errc::out_of_range, fmt::format("{} entries, more than the limit of {}",
-                                                                    entries.items.size(),
-                                                                    Metadata::max_serialized_entries)));
+        return fail(
+            serialize_error(Errc::out_of_range, fmt::format("{} entries, more than the limit of {}",
+                                                            entries.items.size(), Metadata::max_serialized_entries)));
     }
     encoded.reserve(entries.items.size());
     std::size_t total = Metadata::fixed_serialized_size;
@@ -255,10 +254,10 @@ Result<std::size_t> encode_entries(const MetadataEntries& entries, std::vector<E
                 serialize_error(Errc::unsupported, fmt::format("no codec registered for key {}", quoted(entry.key))));
         }
         if (entry.value->type() != *codec->type) {
-            return fail(serialize_error(Errc::invalid_argument,
-                                        fmt::format("entry {} holds a {}, but its codec encodes a {}",
-                                                    quoted(entry.key), entry.value->type().name(),
-                                                    codec->type->name())));
+            return fail(
+                serialize_error(Errc::invalid_argument,
+                                fmt::format("entry {} holds a {}, but its codec encodes a {}", quoted(entry.key),
+                                            entry.value->type().name(), codec->type->name())));
         }
         const std::size_t begin = payloads.size();
         try {
@@ -267,8 +266,8 @@ Result<std::size_t> encode_entries(const MetadataEntries& entries, std::vector<E
             return fail(serialize_error(Errc::invalid_argument,
                                         fmt::format("codec of key {} threw: {}", quoted(entry.key), e.what())));
         } catch (...) {
-            return fail(serialize_error(Errc::invalid_argument,
-                                        fmt::format("codec of key {} threw", quoted(entry.key))));
+            return fail(
+                serialize_error(Errc::invalid_argument, fmt::format("codec of key {} threw", quoted(entry.key))));
         }
         const std::size_t size = payloads.size() - begin;
         if (size > Metadata::max_serialized_payload) {
@@ -298,12 +297,11 @@ void write_fixed(const Metadata& metadata, std::size_t entry_count, std::byte* o
     put<std::uint32_t>(out + 60, rtp.ssrc);
     put<std::uint16_t>(out + 64, rtp.sequence);
     put<std::uint8_t>(out + 66, rtp.payload_type);
-    put<std::uint8_t>(out + 67, static_cast<std::uint8_t>((rtp.present ? rtp_present_bit : 0U) |
-                                                          (rtp.marker ? rtp_marker_bit : 0U)));
+    put<std::uint8_t>(
+        out + 67, static_cast<std::uint8_t>((rtp.present ? rtp_present_bit : 0U) | (rtp.marker ? rtp_marker_bit : 0U)));
 }
 
-void write_entries(const std::vector<EncodedEntry>& encoded, const std::vector<std::byte>& payloads,
-                   std::byte* out) {
+void write_entries(const std::vector<EncodedEntry>& encoded, const std::vector<std::byte>& payloads, std::byte* out) {
     for (const EncodedEntry& entry : encoded) {
         put<std::uint8_t>(out, static_cast<std::uint8_t>(entry.key.size()));
         out += 1;
@@ -348,8 +346,8 @@ public:
     template <typename What>
     Result<std::span<const std::byte>> take(std::size_t n, const What& what) {
         if (remaining() < n) {
-            return fail(corrupt(fmt::format("truncated at byte {}: {} needs {} bytes, only {} remain", pos_, what(), n,
-                                            remaining())));
+            return fail(corrupt(
+                fmt::format("truncated at byte {}: {} needs {} bytes, only {} remain", pos_, what(), n, remaining())));
         }
         std::span<const std::byte> out = bytes_.subspan(pos_, n);
         pos_ += n;
@@ -536,19 +534,19 @@ Result<Metadata> Metadata::deserialize(std::span<const std::byte> bytes) {
     rtp.marker = (rtp_bits & rtp_marker_bit) != 0;
 
     if (count > max_serialized_entries) {
-        return fail(corrupt(fmt::format("entry count {} at byte 6 is more than the limit of {}", count,
-                                        max_serialized_entries)));
+        return fail(corrupt(
+            fmt::format("entry count {} at byte 6 is more than the limit of {}", count, max_serialized_entries)));
     }
     if ((flags & ~static_cast<std::uint32_t>(all_buffer_flags)) != 0) {
-        return fail(corrupt(fmt::format("unknown flag bits {:#x} at byte 52",
-                                        flags & ~static_cast<std::uint32_t>(all_buffer_flags))));
+        return fail(corrupt(
+            fmt::format("unknown flag bits {:#x} at byte 52", flags & ~static_cast<std::uint32_t>(all_buffer_flags))));
     }
     if (rtp.payload_type > 127) {
         return fail(corrupt(fmt::format("rtp payload type {} at byte 66 does not fit seven bits", rtp.payload_type)));
     }
     if ((rtp_bits & ~(rtp_present_bit | rtp_marker_bit)) != 0) {
-        return fail(corrupt(fmt::format("reserved rtp bits {:#04x} set at byte 67",
-                                        rtp_bits & ~(rtp_present_bit | rtp_marker_bit))));
+        return fail(corrupt(
+            fmt::format("reserved rtp bits {:#04x} set at byte 67", rtp_bits & ~(rtp_present_bit | rtp_marker_bit))));
     }
     if (!rtp.present && rtp != RtpInfo{}) {
         return fail(corrupt("rtp fields at bytes 56-67 are set, but the rtp-present bit at byte 67 is clear"));
@@ -568,9 +566,9 @@ Result<Metadata> Metadata::deserialize(std::span<const std::byte> bytes) {
     if (count > 0) {
         // Bounds the allocation below by the input's size.
         if (reader.remaining() / min_entry_size < count) {
-            return fail(corrupt(fmt::format("truncated at byte {}: {} entries need at least {} bytes, only {} remain",
-                                            reader.pos(), count, std::size_t{count} * min_entry_size,
-                                            reader.remaining())));
+            return fail(
+                corrupt(fmt::format("truncated at byte {}: {} entries need at least {} bytes, only {} remain",
+                                    reader.pos(), count, std::size_t{count} * min_entry_size, reader.remaining())));
         }
         auto entries = std::make_shared<MetadataEntries>();
         entries->items.reserve(count);
@@ -589,17 +587,20 @@ Result<Metadata> Metadata::deserialize(std::span<const std::byte> bytes) {
             }
             const std::string_view key(reinterpret_cast<const char*>(key_bytes->data()), key_bytes->size());
             if (!entries->items.empty() && !(std::string_view(entries->items.back().key) < key)) {
-                return fail(corrupt(fmt::format("key {} of entry {} at byte {} does not come after key {}: keys must be "
-                                                "unique and in ascending order",
-                                                quoted(key), index, entry_pos + 1, quoted(entries->items.back().key))));
+                return fail(
+                    corrupt(fmt::format("key {} of entry {} at byte {} does not come after key {}: keys must be "
+                                        "unique and in ascending order",
+                                        quoted(key), index, entry_pos + 1, quoted(entries->items.back().key))));
             }
             const std::size_t tag_pos = reader.pos();
-            auto tag = reader.read<std::uint16_t>([&] { return fmt::format("the codec tag of entry {}", quoted(key)); });
+            auto tag =
+                reader.read<std::uint16_t>([&] { return fmt::format("the codec tag of entry {}", quoted(key)); });
             if (!tag) {
                 return fail(std::move(tag).error());
             }
             const std::size_t length_pos = reader.pos();
-            auto length = reader.read<std::uint32_t>([&] { return fmt::format("the payload length of entry {}", quoted(key)); });
+            auto length =
+                reader.read<std::uint32_t>([&] { return fmt::format("the payload length of entry {}", quoted(key)); });
             if (!length) {
                 return fail(std::move(length).error());
             }
@@ -619,10 +620,11 @@ Result<Metadata> Metadata::deserialize(std::span<const std::byte> bytes) {
                                                            quoted(key), index, entry_pos + 1));
             }
             if (*tag != codec->tag) {
-                return fail(Errc::version_mismatch,
-                            fmt::format("metadata: entry {} has codec tag {} at byte {}, but the codec of the key reads "
-                                        "tag {}",
-                                        quoted(key), *tag, tag_pos, codec->tag));
+                return fail(
+                    Errc::version_mismatch,
+                    fmt::format("metadata: entry {} has codec tag {} at byte {}, but the codec of the key reads "
+                                "tag {}",
+                                quoted(key), *tag, tag_pos, codec->tag));
             }
             Result<std::shared_ptr<const detail::MetadataValue>> value = fail(Errc::corrupt, "codec did not run");
             try {
@@ -646,8 +648,8 @@ Result<Metadata> Metadata::deserialize(std::span<const std::byte> bytes) {
         metadata.entries_ = std::move(entries);
     }
     if (reader.remaining() != 0) {
-        return fail(corrupt(fmt::format("{} trailing bytes at byte {} after the last entry", reader.remaining(),
-                                        reader.pos())));
+        return fail(corrupt(
+            fmt::format("{} trailing bytes at byte {} after the last entry", reader.remaining(), reader.pos())));
     }
     return metadata;
 }

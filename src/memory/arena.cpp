@@ -237,8 +237,8 @@ Result<std::shared_ptr<Arena>> Arena::attach(UniqueFd fd) {
                                                         h.layout_version, detail::arena_layout_version));
     }
     if (h.header_size != sizeof(ArenaHeader)) {
-        return fail(Errc::corrupt, fmt::format("arena header: header size {} (expected {})", h.header_size,
-                                               sizeof(ArenaHeader)));
+        return fail(Errc::corrupt,
+                    fmt::format("arena header: header size {} (expected {})", h.header_size, sizeof(ArenaHeader)));
     }
     auto geometry = compute_geometry(h.slot_size, h.slot_count, h.alignment, h.max_participants);
     if (!geometry) {
@@ -312,7 +312,8 @@ Result<void> Arena::register_participant() {
         // the sweep below frees them.
         bool stray = false;
         for (SlotIndex s = 0; s < slot_count_; ++s) {
-            const std::uint32_t old = count_word(s, i)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
+            const std::uint32_t old =
+                count_word(s, i)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
             const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
             stray = stray || (old & detail::count_mask) != 0 ||
                     (detail::slot_phase(state) == detail::slot_owned && detail::slot_owner(state) == i);
@@ -326,8 +327,8 @@ Result<void> Arena::register_participant() {
         }
         return {};
     }
-    return fail(Errc::exhausted, fmt::format("arena {}: all {} participant records are in use", id_.to_string(),
-                                             max_participants_));
+    return fail(Errc::exhausted,
+                fmt::format("arena {}: all {} participant records are in use", id_.to_string(), max_participants_));
 }
 
 void Arena::unregister_participant() noexcept {
@@ -339,8 +340,8 @@ void Arena::unregister_participant() noexcept {
     ParticipantRecord* rec = record(participant_);
     std::uint64_t expected = rec->owner.load(std::memory_order_acquire);
     if (detail::owner_state(expected) == ParticipantState::active &&
-        rec->owner.compare_exchange_strong(expected, detail::make_owner(ParticipantState::reclaiming,
-                                                                        detail::owner_pid(expected)))) {
+        rec->owner.compare_exchange_strong(
+            expected, detail::make_owner(ParticipantState::reclaiming, detail::owner_pid(expected)))) {
         rec->reclaimer_pid.store(static_cast<std::uint32_t>(::getpid()), std::memory_order_relaxed);
         reclaim_participant(participant_, ignored);
     }
@@ -549,7 +550,8 @@ bool Arena::reclaim_participant(ParticipantIndex who, ReclaimReport& report) noe
     const std::uint32_t tag = rec->incarnation.load(std::memory_order_acquire) & 0xFFU;
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         // exchange: each reference is dropped by exactly one reclaimer.
-        const std::uint32_t old = count_word(s, who)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
+        const std::uint32_t old =
+            count_word(s, who)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
         const std::uint32_t refs = old & detail::count_mask;
         if (refs != 0) {
             report.references_dropped += refs;

@@ -17,7 +17,7 @@ inline constexpr std::size_t cache_line = 64;
 
 inline constexpr std::uint32_t max_participants_limit = 64;
 inline constexpr std::uint32_t max_slot_count = 64U * 64U * 64U; // three levels of 64-bit hint words
-inline constexpr std::uint32_t max_alignment = 1U << 21U;      // 2 MiB
+inline constexpr std::uint32_t max_alignment = 1U << 21U;        // 2 MiB
 
 // A reference-count word of one participant on one slot: the low 24 bits
 // count references, the high 8 bits carry the participant record's
@@ -25,7 +25,9 @@ inline constexpr std::uint32_t max_alignment = 1U << 21U;      // 2 MiB
 // and been replaced is refused instead of landing on its successor.
 inline constexpr std::uint32_t count_bits = 24;
 inline constexpr std::uint32_t count_mask = (1U << count_bits) - 1U;
-inline constexpr std::uint32_t tag_of(std::uint32_t word) { return word >> count_bits; }
+inline constexpr std::uint32_t tag_of(std::uint32_t word) {
+    return word >> count_bits;
+}
 inline constexpr std::uint32_t make_count_word(std::uint32_t tag, std::uint32_t count) {
     return (tag << count_bits) | (count & count_mask);
 }
@@ -45,14 +47,23 @@ inline constexpr std::uint32_t make_count_word(std::uint32_t tag, std::uint32_t 
 inline constexpr std::uint64_t slot_free = 0;
 inline constexpr std::uint64_t slot_shared = 1;
 inline constexpr std::uint64_t slot_owned = 3;
-inline constexpr std::uint64_t slot_phase(std::uint64_t state) { return state & 3U; }
-inline constexpr std::uint32_t slot_generation(std::uint64_t state) { return static_cast<std::uint32_t>(state >> 32U); }
-inline constexpr std::uint32_t slot_owner(std::uint64_t state) { return static_cast<std::uint32_t>((state >> 8U) & 0xFFU); }
-inline constexpr std::uint32_t slot_owner_tag(std::uint64_t state) { return static_cast<std::uint32_t>((state >> 16U) & 0xFFU); }
+inline constexpr std::uint64_t slot_phase(std::uint64_t state) {
+    return state & 3U;
+}
+inline constexpr std::uint32_t slot_generation(std::uint64_t state) {
+    return static_cast<std::uint32_t>(state >> 32U);
+}
+inline constexpr std::uint32_t slot_owner(std::uint64_t state) {
+    return static_cast<std::uint32_t>((state >> 8U) & 0xFFU);
+}
+inline constexpr std::uint32_t slot_owner_tag(std::uint64_t state) {
+    return static_cast<std::uint32_t>((state >> 16U) & 0xFFU);
+}
 inline constexpr std::uint64_t make_slot_state(std::uint32_t generation, std::uint64_t phase) {
     return (std::uint64_t{generation} << 32U) | phase;
 }
-inline constexpr std::uint64_t make_owned_state(std::uint32_t generation, std::uint32_t participant, std::uint32_t tag) {
+inline constexpr std::uint64_t make_owned_state(std::uint32_t generation, std::uint32_t participant,
+                                                std::uint32_t tag) {
     return (std::uint64_t{generation} << 32U) | (std::uint64_t{tag & 0xFFU} << 16U) |
            (std::uint64_t{participant & 0xFFU} << 8U) | slot_owned;
 }
@@ -66,7 +77,9 @@ inline constexpr std::uint64_t make_owner(ParticipantState state, std::uint32_t 
 inline constexpr ParticipantState owner_state(std::uint64_t owner) {
     return static_cast<ParticipantState>(owner & 0xFFU);
 }
-inline constexpr std::uint32_t owner_pid(std::uint64_t owner) { return static_cast<std::uint32_t>(owner >> 32U); }
+inline constexpr std::uint32_t owner_pid(std::uint64_t owner) {
+    return static_cast<std::uint32_t>(owner >> 32U);
+}
 
 struct alignas(cache_line) ArenaHeader {
     // Immutable after creation. Readers copy these once, validate them, and
@@ -75,15 +88,15 @@ struct alignas(cache_line) ArenaHeader {
     std::uint32_t layout_version;
     std::uint32_t header_size;
     std::uint64_t total_size;
-    std::uint64_t slot_size;        // usable bytes per slot
-    std::uint64_t slot_stride;      // distance between two slots' data
+    std::uint64_t slot_size;   // usable bytes per slot
+    std::uint64_t slot_stride; // distance between two slots' data
     std::uint32_t slot_count;
     std::uint32_t alignment;
     std::uint32_t max_participants;
     std::uint32_t slot_header_stride;
-    std::uint8_t arena_id[16];      // random, unique across processes and reboots
+    std::uint8_t arena_id[16]; // random, unique across processes and reboots
     std::uint64_t participants_offset;
-    std::uint64_t hints_offset;      // top word, then summary words, then leaf words
+    std::uint64_t hints_offset; // top word, then summary words, then leaf words
     std::uint64_t slot_headers_offset;
     std::uint64_t data_offset;
     std::uint32_t creator_pid;
@@ -117,11 +130,11 @@ static_assert(offsetof(ArenaHeader, release_epoch) == 128);
 static_assert(offsetof(ArenaHeader, waiters) == 132);
 
 struct alignas(cache_line) ParticipantRecord {
-    std::atomic<std::uint64_t> owner;      // make_owner(state, pid)
+    std::atomic<std::uint64_t> owner;       // make_owner(state, pid)
     std::atomic<std::uint32_t> incarnation; // advances at every registration; low 8 bits tag count words
     std::atomic<std::uint32_t> reclaimer_pid;
-    std::atomic<std::uint64_t> start_time;  // /proc/<pid>/stat field 22, clock ticks since boot
-    std::atomic<std::uint64_t> boot_id;     // hash of /proc/sys/kernel/random/boot_id
+    std::atomic<std::uint64_t> start_time;    // /proc/<pid>/stat field 22, clock ticks since boot
+    std::atomic<std::uint64_t> boot_id;       // hash of /proc/sys/kernel/random/boot_id
     std::atomic<std::uint64_t> pid_namespace; // inode of /proc/self/ns/pid
     std::uint8_t reserved[24];
 };

@@ -9,9 +9,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <optional>
-
 #include <fcntl.h>
+#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -49,8 +48,9 @@ Result<UnixAddress> make_address(std::string_view address) {
             return fail(Errc::invalid_argument, "fd channel: abstract socket name after '@' is empty");
         }
         if (name.size() > path_room - 1) {
-            return fail(Errc::invalid_argument, fmt::format("fd channel: abstract socket name '{}' is {} bytes, the limit is {}",
-                                                            address, name.size(), path_room - 1));
+            return fail(Errc::invalid_argument,
+                        fmt::format("fd channel: abstract socket name '{}' is {} bytes, the limit is {}", address,
+                                    name.size(), path_room - 1));
         }
         out.addr.sun_path[0] = '\0';
         std::memcpy(out.addr.sun_path + 1, name.data(), name.size());
@@ -169,8 +169,8 @@ Result<FdMessage> receive_datagram(int fd, std::byte* buffer) {
 
     const auto length = static_cast<std::size_t>(received);
     if ((msg.msg_flags & MSG_TRUNC) != 0 || length > detail::fd_frame_max_size) {
-        return fail(Errc::corrupt, fmt::format("fd channel: datagram truncated: {} bytes, the largest frame is {}", length,
-                                               detail::fd_frame_max_size));
+        return fail(Errc::corrupt, fmt::format("fd channel: datagram truncated: {} bytes, the largest frame is {}",
+                                               length, detail::fd_frame_max_size));
     }
     if ((msg.msg_flags & MSG_CTRUNC) != 0) {
         return fail(Errc::corrupt, fmt::format("fd channel: control data truncated: more than {} fds attached "
@@ -342,8 +342,7 @@ Result<void> FdChannel::send(const FdMessage& message) {
     }
     const std::size_t fd_count = message.fds.size();
     if (fd_count > max_fds) {
-        return fail(Errc::out_of_range,
-                    fmt::format("fd channel: {} fds attached, the limit is {}", fd_count, max_fds));
+        return fail(Errc::out_of_range, fmt::format("fd channel: {} fds attached, the limit is {}", fd_count, max_fds));
     }
     std::array<int, max_fds> raw_fds{};
     for (std::size_t i = 0; i < fd_count; ++i) {

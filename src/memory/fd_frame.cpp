@@ -18,14 +18,15 @@ Result<FdFrameHeader> decode_frame(std::span<const std::byte> datagram, std::siz
     header.fd_count = load_le<std::uint32_t>(in + offsetof(FdFrameHeader, fd_count));
 
     if (header.magic != fd_frame_magic) {
-        return fail(Errc::corrupt,
-                    fmt::format("fd frame: bad magic {:#010x} (expected {:#010x}, \"PLXF\")", header.magic, fd_frame_magic));
+        return fail(Errc::corrupt, fmt::format("fd frame: bad magic {:#010x} (expected {:#010x}, \"PLXF\")",
+                                               header.magic, fd_frame_magic));
     }
     // Checked before anything else in the header: a later version may lay out
     // the remaining fields differently.
     if (header.version != fd_frame_version) {
-        return fail(Errc::version_mismatch, fmt::format("fd frame: unsupported version {} (this build reads version {})",
-                                                        header.version, fd_frame_version));
+        return fail(Errc::version_mismatch,
+                    fmt::format("fd frame: unsupported version {} (this build reads version {})", header.version,
+                                fd_frame_version));
     }
     if (header.payload_size > FdChannel::max_payload_size) {
         return fail(Errc::corrupt, fmt::format("fd frame: payload size {} exceeds the limit of {} bytes",
@@ -33,9 +34,10 @@ Result<FdFrameHeader> decode_frame(std::span<const std::byte> datagram, std::siz
     }
     const std::size_t payload_received = datagram.size() - fd_frame_header_size;
     if (header.payload_size != payload_received) {
-        return fail(Errc::corrupt,
-                    fmt::format("fd frame: payload size {} does not match the datagram ({} bytes: header {} + payload {})",
-                                header.payload_size, datagram.size(), fd_frame_header_size, payload_received));
+        return fail(
+            Errc::corrupt,
+            fmt::format("fd frame: payload size {} does not match the datagram ({} bytes: header {} + payload {})",
+                        header.payload_size, datagram.size(), fd_frame_header_size, payload_received));
     }
     if (header.fd_count > FdChannel::max_fds) {
         return fail(Errc::corrupt,

@@ -22,9 +22,14 @@ unsigned int memfd_flags(const SegmentOptions& options, PageSize page_size) {
         flags |= MFD_ALLOW_SEALING;
     }
     switch (page_size) {
-    case PageSize::normal: break;
-    case PageSize::huge_2m: flags |= MFD_HUGETLB | MFD_HUGE_2MB; break;
-    case PageSize::huge_1g: flags |= MFD_HUGETLB | MFD_HUGE_1GB; break;
+    case PageSize::normal:
+        break;
+    case PageSize::huge_2m:
+        flags |= MFD_HUGETLB | MFD_HUGE_2MB;
+        break;
+    case PageSize::huge_1g:
+        flags |= MFD_HUGETLB | MFD_HUGE_1GB;
+        break;
     }
     return flags;
 }
@@ -47,18 +52,24 @@ Result<Segment> try_create(std::size_t size, const SegmentOptions& options, Page
 
 const char* to_string(PageSize page_size) noexcept {
     switch (page_size) {
-    case PageSize::normal: return "normal";
-    case PageSize::huge_2m: return "2MiB";
-    case PageSize::huge_1g: return "1GiB";
+    case PageSize::normal:
+        return "normal";
+    case PageSize::huge_2m:
+        return "2MiB";
+    case PageSize::huge_1g:
+        return "1GiB";
     }
     return "unknown";
 }
 
 std::size_t page_bytes(PageSize page_size) noexcept {
     switch (page_size) {
-    case PageSize::normal: return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    case PageSize::huge_2m: return std::size_t{2} << 20U;
-    case PageSize::huge_1g: return std::size_t{1} << 30U;
+    case PageSize::normal:
+        return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    case PageSize::huge_2m:
+        return std::size_t{2} << 20U;
+    case PageSize::huge_1g:
+        return std::size_t{1} << 30U;
     }
     return 4096;
 }
@@ -166,9 +177,14 @@ MappedFile::MappedFile(std::filesystem::path path, Segment segment) noexcept
 Result<MappedFile> MappedFile::open(const std::filesystem::path& path, std::size_t size, FileMode mode) {
     int flags = O_RDWR | O_CLOEXEC;
     switch (mode) {
-    case FileMode::open_existing: break;
-    case FileMode::create_or_open: flags |= O_CREAT; break;
-    case FileMode::create_truncate: flags |= O_CREAT | O_TRUNC; break;
+    case FileMode::open_existing:
+        break;
+    case FileMode::create_or_open:
+        flags |= O_CREAT;
+        break;
+    case FileMode::create_truncate:
+        flags |= O_CREAT | O_TRUNC;
+        break;
     }
     UniqueFd fd(::open(path.c_str(), flags, 0644));
     if (!fd) {

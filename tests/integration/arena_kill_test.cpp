@@ -10,9 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstring>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <random>
 #include <spawn.h>
 #include <string>
@@ -41,7 +41,8 @@ public:
             // The nonce is read before the entry is emptied: once it is
             // empty, another child may claim it and write its own nonce.
             const std::uint64_t nonce = report_.mailbox_nonce[e].load();
-            if (stress::entry_state(entry) == stress::entry_ready && report_.mailbox[e].compare_exchange_strong(entry, 0)) {
+            if (stress::entry_state(entry) == stress::entry_ready &&
+                report_.mailbox[e].compare_exchange_strong(entry, 0)) {
                 held_.push_back({stress::entry_slot(entry), Stamp{stress::entry_pid(entry), 0, nonce}});
                 ++received_;
             }
@@ -201,8 +202,8 @@ TEST(ArenaKillTest, TwoHundredKillsLeaveTheArenaWhole) {
     // The children really worked: many acquisitions over many processes.
     EXPECT_GT(report->acquisitions.load(), 1000U);
     EXPECT_GE(report->started.load(), 200U);
-    std::printf("kills=%d of which holding references=%d; references handed to the parent=%llu, settled=%llu\n",
-                killed, killed_holding, static_cast<unsigned long long>(parent.received()),
+    std::printf("kills=%d of which holding references=%d; references handed to the parent=%llu, settled=%llu\n", killed,
+                killed_holding, static_cast<unsigned long long>(parent.received()),
                 static_cast<unsigned long long>(parent.settled()));
     // Every slot can be taken again, each exactly once.
     std::vector<SlotIndex> all;

@@ -16,9 +16,15 @@ inline constexpr std::uint64_t entry_ready = 2;   // the parent holds one credit
 inline constexpr std::uint64_t make_entry(std::uint64_t state, std::uint32_t slot, std::uint32_t pid) {
     return state | (std::uint64_t{slot & 0xFFFFFFU} << 8U) | (std::uint64_t{pid} << 32U);
 }
-inline constexpr std::uint64_t entry_state(std::uint64_t e) { return e & 0xFFU; }
-inline constexpr std::uint32_t entry_slot(std::uint64_t e) { return static_cast<std::uint32_t>((e >> 8U) & 0xFFFFFFU); }
-inline constexpr std::uint32_t entry_pid(std::uint64_t e) { return static_cast<std::uint32_t>(e >> 32U); }
+inline constexpr std::uint64_t entry_state(std::uint64_t e) {
+    return e & 0xFFU;
+}
+inline constexpr std::uint32_t entry_slot(std::uint64_t e) {
+    return static_cast<std::uint32_t>((e >> 8U) & 0xFFFFFFU);
+}
+inline constexpr std::uint32_t entry_pid(std::uint64_t e) {
+    return static_cast<std::uint32_t>(e >> 32U);
+}
 
 struct Stamp {
     std::uint32_t pid;

@@ -116,7 +116,6 @@ void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcep
     std::free(p);
 }
 
-
 namespace parallax::check {
 
 AllocationCounter::AllocationCounter() {

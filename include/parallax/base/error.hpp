@@ -57,12 +57,30 @@ public:
     /// True when the code is `e` of the parallax category.
     [[nodiscard]] bool is(Errc e) const noexcept { return code_ == make_error_code(e); }
 
-    Error& at_element(std::string name) & { element_ = std::move(name); return *this; }
-    Error&& at_element(std::string name) && { element_ = std::move(name); return std::move(*this); }
-    Error& at_pad(std::string name) & { pad_ = std::move(name); return *this; }
-    Error&& at_pad(std::string name) && { pad_ = std::move(name); return std::move(*this); }
-    Error& at_position(std::size_t pos) & { position_ = pos; return *this; }
-    Error&& at_position(std::size_t pos) && { position_ = pos; return std::move(*this); }
+    Error& at_element(std::string name) & {
+        element_ = std::move(name);
+        return *this;
+    }
+    Error&& at_element(std::string name) && {
+        element_ = std::move(name);
+        return std::move(*this);
+    }
+    Error& at_pad(std::string name) & {
+        pad_ = std::move(name);
+        return *this;
+    }
+    Error&& at_pad(std::string name) && {
+        pad_ = std::move(name);
+        return std::move(*this);
+    }
+    Error& at_position(std::size_t pos) & {
+        position_ = pos;
+        return *this;
+    }
+    Error&& at_position(std::size_t pos) && {
+        position_ = pos;
+        return std::move(*this);
+    }
 
     /// "element:pad: message (code)" with the parts that are known.
     [[nodiscard]] std::string to_string() const;

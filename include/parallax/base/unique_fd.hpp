@@ -6,7 +6,6 @@
 #include <parallax/base/export.hpp>
 
 #include <unistd.h>
-
 #include <utility>
 
 namespace parallax {

@@ -35,8 +35,7 @@ public:
     /// Takes ownership of one reference that this process already holds on
     /// `slot` (from Arena::acquire(), or credited by another process through
     /// Arena::share()). Fails when the range lies outside the slot.
-    static Result<Buffer> adopt(Arena& arena, SlotIndex slot, std::size_t offset, std::size_t size,
-                                Metadata meta = {});
+    static Result<Buffer> adopt(Arena& arena, SlotIndex slot, std::size_t offset, std::size_t size, Metadata meta = {});
 
     /// Acquires a slot of `arena` and returns a buffer of `size` bytes at its
     /// start. The bytes are not cleared.
@@ -108,9 +107,7 @@ public:
     Result<void> make_writable();
 
     /// True when this buffer holds the only reference to its slot.
-    [[nodiscard]] bool is_writable() const noexcept {
-        return arena_ != nullptr && arena_->is_sole_reference(slot_);
-    }
+    [[nodiscard]] bool is_writable() const noexcept { return arena_ != nullptr && arena_->is_sole_reference(slot_); }
 
     /// A buffer of `size` bytes starting `offset` bytes into this one,
     /// sharing the slot (one more reference). Metadata is copied.
@@ -126,9 +123,7 @@ public:
     }
 
     /// References on the slot over all processes (for tests and tools).
-    [[nodiscard]] std::uint32_t ref_count() const noexcept {
-        return arena_ == nullptr ? 0 : arena_->ref_count(slot_);
-    }
+    [[nodiscard]] std::uint32_t ref_count() const noexcept { return arena_ == nullptr ? 0 : arena_->ref_count(slot_); }
 
     [[nodiscard]] Metadata& meta() noexcept { return meta_; }
     [[nodiscard]] const Metadata& meta() const noexcept { return meta_; }

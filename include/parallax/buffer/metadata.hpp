@@ -75,9 +75,15 @@ constexpr BufferFlags operator^(BufferFlags a, BufferFlags b) noexcept {
 constexpr BufferFlags operator~(BufferFlags a) noexcept {
     return static_cast<BufferFlags>(~static_cast<std::uint32_t>(a)) & all_buffer_flags;
 }
-constexpr BufferFlags& operator|=(BufferFlags& a, BufferFlags b) noexcept { return a = a | b; }
-constexpr BufferFlags& operator&=(BufferFlags& a, BufferFlags b) noexcept { return a = a & b; }
-constexpr BufferFlags& operator^=(BufferFlags& a, BufferFlags b) noexcept { return a = a ^ b; }
+constexpr BufferFlags& operator|=(BufferFlags& a, BufferFlags b) noexcept {
+    return a = a | b;
+}
+constexpr BufferFlags& operator&=(BufferFlags& a, BufferFlags b) noexcept {
+    return a = a & b;
+}
+constexpr BufferFlags& operator^=(BufferFlags& a, BufferFlags b) noexcept {
+    return a = a ^ b;
+}
 
 /// True when every flag of `wanted` is set in `flags` (and `wanted` is not none).
 constexpr bool has_flags(BufferFlags flags, BufferFlags wanted) noexcept {
@@ -420,18 +426,17 @@ public:
 /// **Ownership:** the registry keeps copies of both functions for the rest of
 /// the process or until `unregister_metadata_codec(key)`.
 template <typename T, typename Encode, typename Decode>
-    requires std::invocable<const Encode&, const T&, std::vector<std::byte>&> &&
-             std::is_invocable_r_v<Result<T>, const Decode&, std::span<const std::byte>>
-Result<void> register_metadata_codec(std::string_view key, Encode encode, Decode decode, std::uint16_t tag = 1) {
+requires std::invocable < const Encode&, const T&, std::vector<std::byte>
+& > &&std::is_invocable_r_v<Result<T>, const Decode&, std::span<const std::byte>> Result<void>
+    register_metadata_codec(std::string_view key, Encode encode, Decode decode, std::uint16_t tag = 1) {
     MetadataCodec codec;
     codec.tag = tag;
     codec.type = &typeid(T);
-    codec.encode = [encode = std::move(encode)](const detail::MetadataValue& value,
-                                                std::vector<std::byte>& out) {
+    codec.encode = [encode = std::move(encode)](const detail::MetadataValue& value, std::vector<std::byte>& out) {
         encode(static_cast<const detail::MetadataValueOf<T>&>(value).value, out);
     };
-    codec.decode = [decode = std::move(decode)](std::span<const std::byte> payload)
-        -> Result<std::shared_ptr<const detail::MetadataValue>> {
+    codec.decode = [decode = std::move(decode)](
+                       std::span<const std::byte> payload) -> Result<std::shared_ptr<const detail::MetadataValue>> {
         Result<T> value = decode(payload);
         if (!value) {
             return fail(std::move(value).error());

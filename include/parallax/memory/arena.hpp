@@ -79,10 +79,10 @@ struct ReclaimReport {
 /// One registered participant, as seen by participants().
 struct ParticipantInfo {
     ParticipantIndex index = 0;
-    std::uint32_t pid = 0;          ///< In the pid namespace of the participant.
+    std::uint32_t pid = 0; ///< In the pid namespace of the participant.
     std::uint32_t incarnation = 0;
-    std::uint64_t references = 0;   ///< References held, summed over slots.
-    bool reclaiming = false;        ///< Found dead; its references are being dropped.
+    std::uint64_t references = 0; ///< References held, summed over slots.
+    bool reclaiming = false;      ///< Found dead; its references are being dropped.
 };
 
 /// A point-in-time view of an arena, for tools and tests.
@@ -205,11 +205,13 @@ private:
     void unregister_participant() noexcept;
 
     std::atomic<std::uint32_t>* count_word(SlotIndex slot, ParticipantIndex who) const noexcept {
-        return reinterpret_cast<std::atomic<std::uint32_t>*>(slot_headers_ + static_cast<std::size_t>(slot) * slot_header_stride_ +
-                                                             16 + static_cast<std::size_t>(who) * 4);
+        return reinterpret_cast<std::atomic<std::uint32_t>*>(slot_headers_ +
+                                                             static_cast<std::size_t>(slot) * slot_header_stride_ + 16 +
+                                                             static_cast<std::size_t>(who) * 4);
     }
     std::atomic<std::uint64_t>* state_word(SlotIndex slot) const noexcept {
-        return reinterpret_cast<std::atomic<std::uint64_t>*>(slot_headers_ + static_cast<std::size_t>(slot) * slot_header_stride_);
+        return reinterpret_cast<std::atomic<std::uint64_t>*>(slot_headers_ +
+                                                             static_cast<std::size_t>(slot) * slot_header_stride_);
     }
     void release_last(SlotIndex slot) noexcept;
     bool all_counts_zero(SlotIndex slot) const noexcept;

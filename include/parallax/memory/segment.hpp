@@ -98,7 +98,8 @@ private:
 /// How MappedFile::open treats an existing file.
 enum class FileMode : std::uint8_t {
     open_existing,   ///< The file must exist; its size is kept.
-    create_or_open,  ///< Created with the given size when missing; an existing file keeps its contents and is grown to the size if smaller.
+    create_or_open,  ///< Created with the given size when missing; an existing file keeps its contents and is grown to
+                     ///< the size if smaller.
     create_truncate, ///< Created, or emptied, then sized.
 };
 

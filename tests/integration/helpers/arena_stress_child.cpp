@@ -95,7 +95,8 @@ int main() {
             const Held& h = held[rng() % held.size()];
             const std::uint32_t e = static_cast<std::uint32_t>(rng() % stress::mailbox_entries);
             std::uint64_t empty = 0;
-            if (report->mailbox[e].compare_exchange_strong(empty, stress::make_entry(stress::entry_pending, h.slot, pid))) {
+            if (report->mailbox[e].compare_exchange_strong(empty,
+                                                           stress::make_entry(stress::entry_pending, h.slot, pid))) {
                 report->mailbox_nonce[e].store(h.stamp.nonce);
                 const std::uint64_t word = report->parent_handle.load();
                 const parallax::ParticipantHandle parent{static_cast<std::uint32_t>(word & 0xFFFFFFFFU),

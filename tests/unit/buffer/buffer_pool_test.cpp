@@ -144,8 +144,8 @@ TEST(BufferPoolTest, AcquireWakesWhenAnotherProcessReleases) {
     // Hand the only reference to the child, then wait for the slot.
     const auto participants = pool.arena().participants();
     ASSERT_EQ(participants.size(), 2U);
-    const ParticipantInfo& other = participants[0].pid == static_cast<std::uint32_t>(child) ? participants[0]
-                                                                                              : participants[1];
+    const ParticipantInfo& other =
+        participants[0].pid == static_cast<std::uint32_t>(child) ? participants[0] : participants[1];
     ASSERT_TRUE(pool.arena().share(held->slot(), ParticipantHandle{other.index, other.incarnation}));
     byte = static_cast<char>(held->slot());
     held->reset();

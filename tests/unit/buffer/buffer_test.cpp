@@ -127,7 +127,8 @@ TEST(BufferTest, SliceSharesTheSlot) {
 TEST(BufferTest, SliceOutsideTheBufferIsAnError) {
     auto arena = make_arena();
     Buffer whole = filled(*arena, "hello");
-    for (auto [offset, size] : {std::pair<std::size_t, std::size_t>{6, 0}, {0, 6}, {3, 3}, {SIZE_MAX, 2}, {2, SIZE_MAX}}) {
+    for (auto [offset, size] :
+         {std::pair<std::size_t, std::size_t>{6, 0}, {0, 6}, {3, 3}, {SIZE_MAX, 2}, {2, SIZE_MAX}}) {
         auto part = whole.slice(offset, size);
         ASSERT_FALSE(part) << offset << "+" << size;
         EXPECT_TRUE(part.error().is(Errc::out_of_range));

@@ -95,8 +95,7 @@ void register_test_codecs() {
                 return get_u32(in);
             });
         auto throwing = register_metadata_codec<int>(
-            throwing_key,
-            [](int, std::vector<std::byte>&) { throw std::runtime_error("encode exploded"); },
+            throwing_key, [](int, std::vector<std::byte>&) { throw std::runtime_error("encode exploded"); },
             [](std::span<const std::byte>) -> Result<int> { throw std::runtime_error("decode exploded"); });
         auto tag2 = register_metadata_codec<std::uint32_t>(
             tag2_key, [](std::uint32_t v, std::vector<std::byte>& out) { put_u32(out, v); },
@@ -157,7 +156,8 @@ void append_entry(std::vector<std::byte>& bytes, std::string_view key, std::uint
     bytes.push_back(static_cast<std::byte>(tag >> 8));
     put_u32(bytes, static_cast<std::uint32_t>(payload.size()));
     bytes.insert(bytes.end(), payload.begin(), payload.end());
-    const auto count = static_cast<std::uint16_t>(static_cast<unsigned>(bytes[6]) | static_cast<unsigned>(bytes[7]) << 8);
+    const auto count =
+        static_cast<std::uint16_t>(static_cast<unsigned>(bytes[6]) | static_cast<unsigned>(bytes[7]) << 8);
     patch_u16(bytes, 6, static_cast<std::uint16_t>(count + 1));
 }
 
@@ -239,9 +239,9 @@ TEST_F(MetadataTest, FlagOperatorsCombineMaskAndComplementWithinKnownFlags) {
     EXPECT_FALSE(has_flags(f, BufferFlags::none));
     EXPECT_FALSE(has_flags(f, BufferFlags::gap | BufferFlags::delta));
     // Every named flag is a distinct bit inside all_buffer_flags.
-    const BufferFlags named[] = {BufferFlags::keyframe,  BufferFlags::delta,  BufferFlags::discont,
-                                 BufferFlags::eos,       BufferFlags::corrupted, BufferFlags::header,
-                                 BufferFlags::decode_only, BufferFlags::gap, BufferFlags::droppable,
+    const BufferFlags named[] = {BufferFlags::keyframe,    BufferFlags::delta,     BufferFlags::discont,
+                                 BufferFlags::eos,         BufferFlags::corrupted, BufferFlags::header,
+                                 BufferFlags::decode_only, BufferFlags::gap,       BufferFlags::droppable,
                                  BufferFlags::live};
     BufferFlags all = BufferFlags::none;
     for (BufferFlags flag : named) {
@@ -548,8 +548,8 @@ TEST_F(MetadataTest, SerializedLayoutMatchesTheDocumentedOffsets) {
     m.set_byte_offset(0x4142434445464748);
     m.set_stream_id(0x51525354);
     m.set_flags(BufferFlags::keyframe | BufferFlags::live);
-    m.set_rtp(RtpInfo{.timestamp = 0x61626364, .ssrc = 0x71727374, .sequence = 0x8182, .payload_type = 0x60,
-                      .marker = true});
+    m.set_rtp(
+        RtpInfo{.timestamp = 0x61626364, .ssrc = 0x71727374, .sequence = 0x8182, .payload_type = 0x60, .marker = true});
     m.set_klv({0xaa, 0xbb});
     const std::vector<std::byte> bytes = serialized(m);
     ASSERT_EQ(bytes.size(), Metadata::fixed_serialized_size + 1 + 3 + 2 + 4 + 2);
@@ -574,11 +574,11 @@ TEST_F(MetadataTest, SerializedLayoutMatchesTheDocumentedOffsets) {
     EXPECT_EQ(at(60, 4), 0x71727374U);
     EXPECT_EQ(at(64, 2), 0x8182U);
     EXPECT_EQ(at(66, 1), 0x60U);
-    EXPECT_EQ(at(67, 1), 3U); // present | marker
-    EXPECT_EQ(at(68, 1), 3U); // key length
+    EXPECT_EQ(at(67, 1), 3U);        // present | marker
+    EXPECT_EQ(at(68, 1), 3U);        // key length
     EXPECT_EQ(at(69, 3), 0x766c6bU); // "klv"
-    EXPECT_EQ(at(72, 2), 1U); // tag
-    EXPECT_EQ(at(74, 4), 2U); // payload length
+    EXPECT_EQ(at(72, 2), 1U);        // tag
+    EXPECT_EQ(at(74, 4), 2U);        // payload length
     EXPECT_EQ(at(78, 2), 0xbbaaU);
 }
 
@@ -723,12 +723,10 @@ TEST_F(MetadataTest, DeserializeRejectsEveryTruncation) {
 
 TEST_F(MetadataTest, DeserializeNamesTheFieldWhereTheInputEnds) {
     const std::vector<std::byte> bytes = bare_serialization();
-    expect_rejected(std::span<const std::byte>(bytes).first(0), Errc::corrupt,
-                    {"truncated at byte 0", "magic"});
+    expect_rejected(std::span<const std::byte>(bytes).first(0), Errc::corrupt, {"truncated at byte 0", "magic"});
     expect_rejected(std::span<const std::byte>(bytes).first(20), Errc::corrupt,
                     {"truncated at byte 20", "dts (bytes 16-23)"});
-    expect_rejected(std::span<const std::byte>(bytes).first(67), Errc::corrupt,
-                    {"truncated at byte 67", "rtp bits"});
+    expect_rejected(std::span<const std::byte>(bytes).first(67), Errc::corrupt, {"truncated at byte 67", "rtp bits"});
 }
 
 TEST_F(MetadataTest, DeserializeRejectsBadMagic) {
@@ -838,9 +836,9 @@ TEST_F(MetadataTest, DeserializeRejectsAnotherCodecTag) {
     const std::array<std::byte, 4> payload{};
     std::vector<std::byte> bytes = bare_serialization();
     append_entry(bytes, tag2_key, 1, payload);
-    expect_rejected(bytes, Errc::version_mismatch,
-                    {"entry 'test.tag2' has codec tag 1 at byte " + std::to_string(68 + 1 + tag2_key.size()),
-                     "reads tag 2"});
+    expect_rejected(
+        bytes, Errc::version_mismatch,
+        {"entry 'test.tag2' has codec tag 1 at byte " + std::to_string(68 + 1 + tag2_key.size()), "reads tag 2"});
 
     Metadata m;
     m.set(tag2_key, std::uint32_t{9});
@@ -876,8 +874,7 @@ TEST_F(MetadataTest, DeserializeSurvivesEveryByteFlip) {
                 ++accepted;
                 EXPECT_EQ(serialized(*result), bytes) << "flip at " << i;
             } else {
-                EXPECT_NE(result.error().message().find("at byte"), std::string::npos)
-                    << result.error().message();
+                EXPECT_NE(result.error().message().find("at byte"), std::string::npos) << result.error().message();
             }
         }
     }
@@ -922,8 +919,7 @@ TEST_F(MetadataTest, RegistryFindsAddsAndRemovesCodecs) {
     constexpr std::string_view key = "test.transient";
     EXPECT_EQ(MetadataCodecs::find(key), nullptr);
     auto added = register_metadata_codec<Unregistered>(
-        key,
-        [](const Unregistered& u, std::vector<std::byte>& out) { out.push_back(static_cast<std::byte>(u.value)); },
+        key, [](const Unregistered& u, std::vector<std::byte>& out) { out.push_back(static_cast<std::byte>(u.value)); },
         [](std::span<const std::byte> in) -> Result<Unregistered> {
             if (in.size() != 1) {
                 return fail(Errc::corrupt, "one byte");

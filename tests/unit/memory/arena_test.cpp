@@ -30,8 +30,8 @@ std::shared_ptr<Arena> make_arena(std::uint32_t slots = 8, std::size_t slot_size
 
 // Copies an arena's bytes into a new memfd, lets `edit` change them, seals
 // it, and tries to attach: the way a hostile or broken sender would.
-Result<std::shared_ptr<Arena>> attach_edited(const Arena& arena, const std::function<void(std::byte*, std::size_t&)>& edit,
-                                             bool seal = true) {
+Result<std::shared_ptr<Arena>>
+attach_edited(const Arena& arena, const std::function<void(std::byte*, std::size_t&)>& edit, bool seal = true) {
     struct stat st {};
     EXPECT_EQ(::fstat(arena.fd(), &st), 0);
     std::size_t size = static_cast<std::size_t>(st.st_size);
@@ -545,7 +545,9 @@ TEST_F(ArenaAttachTest, RejectsAnInvalidFd) {
 }
 
 TEST_F(ArenaAttachTest, RejectsAnUnsealedMemfd) {
-    expect_attach_error(attach_edited(*arena_, [](std::byte*, std::size_t&) {}, false), "F_SEAL_SHRINK");
+    expect_attach_error(attach_edited(
+                            *arena_, [](std::byte*, std::size_t&) {}, false),
+                        "F_SEAL_SHRINK");
 }
 
 TEST_F(ArenaAttachTest, RejectsAPipe) {
@@ -612,10 +614,7 @@ TEST_F(ArenaAttachTest, RejectsOffsetsThatDisagreeWithTheGeometry) {
 
 TEST_F(ArenaAttachTest, RejectsASlotCountThatDoesNotFitTheFile) {
     // Everything consistent except that the slots would run past the end.
-    expect_attach_error(attach_edited(*arena_,
-                                      [](std::byte* b, std::size_t&) {
-                                          header_of(b)->slot_count = 4000;
-                                      }),
+    expect_attach_error(attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->slot_count = 4000; }),
                         "arena header");
 }
 
@@ -641,8 +640,8 @@ TEST_F(ArenaAttachTest, SurvivesHostileHintBits) {
     ASSERT_EQ(held.size(), 4U);
     struct stat st {};
     ASSERT_EQ(::fstat(arena_->fd(), &st), 0);
-    void* raw = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED,
-                       arena_->fd(), 0);
+    void* raw =
+        ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, arena_->fd(), 0);
     ASSERT_NE(raw, MAP_FAILED);
     auto* header = static_cast<detail::ArenaHeader*>(raw);
     auto* hints = reinterpret_cast<std::atomic<std::uint64_t>*>(static_cast<std::byte*>(raw) + header->hints_offset);

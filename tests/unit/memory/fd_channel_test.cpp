@@ -8,17 +8,16 @@
 
 #include <array>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
-
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 namespace parallax {
 namespace {
@@ -199,7 +198,7 @@ std::string decode_error(std::span<const std::byte> datagram, std::size_t fds_re
 
 TEST(FdChannelTest, EncodedHeaderIsLittleEndianAndStartsWithPlxf) {
     const auto bytes = detail::encode_frame_header(detail::make_frame_header(0x0102, 0x03040506, 0x0708090A));
-    const std::array<unsigned, 16> expected{'P', 'L', 'X', 'F', 0x01, 0x00, 0x02, 0x01,
+    const std::array<unsigned, 16> expected{'P',  'L',  'X',  'F',  0x01, 0x00, 0x02, 0x01,
                                             0x06, 0x05, 0x04, 0x03, 0x0A, 0x09, 0x08, 0x07};
     for (std::size_t i = 0; i < expected.size(); ++i) {
         EXPECT_EQ(std::to_integer<unsigned>(bytes[i]), expected[i]) << "byte " << i;
@@ -449,15 +448,11 @@ TEST(FdChannelTest, MemfdsTravelBetweenProcesses) {
     if (pid == 0) {
         // The child adopts a duplicate of its end, as a worker does with the
         // socket it inherits across exec.
-        {
-            FdChannel drop = std::move(parent_end);
-        }
+        { FdChannel drop = std::move(parent_end); }
         UniqueFd inherited(::dup(child_end.fd()));
         ::_exit(run_child(std::move(inherited)));
     }
-    {
-        FdChannel drop = std::move(child_end);
-    }
+    { FdChannel drop = std::move(child_end); }
 
     FdMessage request;
     request.type = 1;
@@ -525,9 +520,7 @@ TEST(FdChannelTest, SendToClosedPeerIsClosedRatherThanSigpipe) {
     auto channels = FdChannel::pair();
     ASSERT_TRUE(channels);
     auto& [alive, doomed] = *channels;
-    {
-        FdChannel gone = std::move(doomed);
-    }
+    { FdChannel gone = std::move(doomed); }
     auto sent = alive.send(FdMessage{.type = 1, .payload = to_bytes("anyone?"), .fds = {}});
     ASSERT_FALSE(sent);
     EXPECT_TRUE(fails_with(sent, Errc::closed));
@@ -603,45 +596,59 @@ TEST(FdChannelTest, EmptyDatagramWithFdsIsCorruptAndItsFdsAreClosed) {
 TEST(FdChannelTest, BadMagicIsCorruptAndItsFdsAreClosed) {
     auto header = detail::make_frame_header(1, 0, 1);
     header.magic = 0x46584C51; // "QLXF"
-    expect_rejected({.datagram = frame(header, 0), .fds_attached = 1, .expected = Errc::corrupt,
-                     .message_part = "bad magic"});
+    expect_rejected(
+        {.datagram = frame(header, 0), .fds_attached = 1, .expected = Errc::corrupt, .message_part = "bad magic"});
 }
 
 TEST(FdChannelTest, UnsupportedVersionIsVersionMismatchAndItsFdsAreClosed) {
     auto header = detail::make_frame_header(1, 0, 2);
     header.version = 2;
-    expect_rejected({.datagram = frame(header, 0), .fds_attached = 2, .expected = Errc::version_mismatch,
+    expect_rejected({.datagram = frame(header, 0),
+                     .fds_attached = 2,
+                     .expected = Errc::version_mismatch,
                      .message_part = "unsupported version 2"});
 }
 
 TEST(FdChannelTest, PayloadSizeLargerThanDatagramIsCorruptAndItsFdsAreClosed) {
-    expect_rejected({.datagram = frame(detail::make_frame_header(1, 100, 1), 50), .fds_attached = 1,
-                     .expected = Errc::corrupt, .message_part = "payload size 100 does not match"});
+    expect_rejected({.datagram = frame(detail::make_frame_header(1, 100, 1), 50),
+                     .fds_attached = 1,
+                     .expected = Errc::corrupt,
+                     .message_part = "payload size 100 does not match"});
 }
 
 TEST(FdChannelTest, PayloadSizeSmallerThanDatagramIsCorrupt) {
-    expect_rejected({.datagram = frame(detail::make_frame_header(1, 10, 0), 11), .fds_attached = 0,
-                     .expected = Errc::corrupt, .message_part = "payload size 10 does not match"});
+    expect_rejected({.datagram = frame(detail::make_frame_header(1, 10, 0), 11),
+                     .fds_attached = 0,
+                     .expected = Errc::corrupt,
+                     .message_part = "payload size 10 does not match"});
 }
 
 TEST(FdChannelTest, PayloadSizeOverTheLimitIsCorrupt) {
-    expect_rejected({.datagram = frame(detail::make_frame_header(1, 70000, 1), 8), .fds_attached = 1,
-                     .expected = Errc::corrupt, .message_part = "exceeds the limit"});
+    expect_rejected({.datagram = frame(detail::make_frame_header(1, 70000, 1), 8),
+                     .fds_attached = 1,
+                     .expected = Errc::corrupt,
+                     .message_part = "exceeds the limit"});
 }
 
 TEST(FdChannelTest, FdCountAboveFdsReceivedIsCorruptAndTheFdsAreClosed) {
-    expect_rejected({.datagram = frame(detail::make_frame_header(1, 0, 3), 0), .fds_attached = 2,
-                     .expected = Errc::corrupt, .message_part = "fd count 3 does not match the 2 fds received"});
+    expect_rejected({.datagram = frame(detail::make_frame_header(1, 0, 3), 0),
+                     .fds_attached = 2,
+                     .expected = Errc::corrupt,
+                     .message_part = "fd count 3 does not match the 2 fds received"});
 }
 
 TEST(FdChannelTest, FdsAttachedToAFrameThatAnnouncesNoneAreCorruptAndClosed) {
-    expect_rejected({.datagram = frame(detail::make_frame_header(1, 4, 0), 4), .fds_attached = 4,
-                     .expected = Errc::corrupt, .message_part = "fd count 0 does not match the 4 fds received"});
+    expect_rejected({.datagram = frame(detail::make_frame_header(1, 4, 0), 4),
+                     .fds_attached = 4,
+                     .expected = Errc::corrupt,
+                     .message_part = "fd count 0 does not match the 4 fds received"});
 }
 
 TEST(FdChannelTest, FdCountOverTheLimitIsCorrupt) {
-    expect_rejected({.datagram = frame(detail::make_frame_header(1, 0, 17), 0), .fds_attached = 0,
-                     .expected = Errc::corrupt, .message_part = "fd count 17 exceeds the limit"});
+    expect_rejected({.datagram = frame(detail::make_frame_header(1, 0, 17), 0),
+                     .fds_attached = 0,
+                     .expected = Errc::corrupt,
+                     .message_part = "fd count 17 exceeds the limit"});
 }
 
 TEST(FdChannelTest, DatagramLongerThanTheLargestFrameIsTruncatedAndItsFdsAreClosed) {
@@ -653,8 +660,10 @@ TEST(FdChannelTest, DatagramLongerThanTheLargestFrameIsTruncatedAndItsFdsAreClos
 }
 
 TEST(FdChannelTest, MoreFdsThanTheControlBufferHoldsIsTruncatedAndTheFdsAreClosed) {
-    expect_rejected({.datagram = frame(detail::make_frame_header(1, 0, 20), 0), .fds_attached = 20,
-                     .expected = Errc::corrupt, .message_part = "control data truncated"});
+    expect_rejected({.datagram = frame(detail::make_frame_header(1, 0, 20), 0),
+                     .fds_attached = 20,
+                     .expected = Errc::corrupt,
+                     .message_part = "control data truncated"});
 }
 
 // --- adopt -----------------------------------------------------------------------------
