@@ -81,7 +81,8 @@ inline constexpr std::uint32_t owner_pid(std::uint64_t owner) {
     return static_cast<std::uint32_t>(owner >> 32U);
 }
 
-struct alignas(cache_line) ArenaHeader {
+// Never constructed: it is a view of bytes in the memfd.
+struct alignas(cache_line) ArenaHeader { // NOLINT(cppcoreguidelines-pro-type-member-init)
     // Immutable after creation. Readers copy these once, validate them, and
     // never read them again (a hostile writer could change them later).
     std::uint64_t magic;

@@ -41,7 +41,7 @@ std::uint64_t read_pid_namespace() {
 
 std::optional<ProcessStat> read_process_stat(std::uint32_t pid) {
     char path[48];
-    std::snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+    (void)std::snprintf(path, sizeof(path), "/proc/%u/stat", pid);
     const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return std::nullopt;

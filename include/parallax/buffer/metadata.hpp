@@ -336,7 +336,7 @@ private:
 /// The keys of a Metadata's custom entries, in ascending order.
 class Metadata::KeyRange {
 public:
-    class iterator {
+    class iterator { // NOLINT(readability-identifier-naming): the standard name for a range's iterator
     public:
         // Dereferencing yields a string_view by value: a C++20 forward
         // iterator, but only a legacy input iterator.
