@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <mutex>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -135,9 +136,18 @@ struct Arena::Layout {
 
 namespace {
 
+// Arenas dropped while this process still held references. They stay mapped
+// for the life of the process, reachable from here: a Buffer may still be in
+// the middle of a release on another thread, so there is no moment at which
+// unmapping them would be safe.
 void ArenaDeleter::operator()(Arena* arena) const noexcept {
     if (arena->holds_references()) {
-        return; // Buffers of this process still point into it: keep it mapped.
+        // Never destroyed, so that the list outlives every static destructor.
+        static auto* kept_arenas_mutex = new std::mutex;
+        static auto* kept_arenas = new std::vector<Arena*>;
+        std::lock_guard lock(*kept_arenas_mutex);
+        kept_arenas->push_back(arena);
+        return;
     }
     delete arena;
 }
