@@ -45,7 +45,7 @@ Result<Buffer> BufferPool::try_acquire() {
     Arena& arena = *state_->arena;
     auto slot = arena.try_acquire();
     if (!slot) {
-        return fail(std::move(slot.error()));
+        return fail(Errc::would_block, "buffer pool: every buffer is in use");
     }
     return Buffer(&arena, *slot, 0, arena.slot_size(), Metadata{});
 }

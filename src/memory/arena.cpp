@@ -435,7 +435,7 @@ bool Arena::try_take(SlotIndex slot) noexcept {
     return true;
 }
 
-Result<SlotIndex> Arena::try_acquire() noexcept {
+std::optional<SlotIndex> Arena::try_acquire() noexcept {
     for (int attempt = 0; attempt < 4 * 64; ++attempt) {
         const std::uint64_t top = top_->load(std::memory_order_seq_cst);
         if (top == 0) {
@@ -482,19 +482,19 @@ Result<SlotIndex> Arena::try_acquire() noexcept {
             return slot;
         }
     }
-    return fail(Errc::would_block, "no free slot");
+    return std::nullopt;
 }
 
 Result<SlotIndex> Arena::acquire() {
     if (auto slot = try_acquire()) {
-        return slot;
+        return *slot;
     }
     // The hints say the arena is full. They can miss slots freed by a process
     // that died before advertising them, and dead processes may hold slots:
     // reclaim, which also repairs the hints, then try again.
     reclaim_dead();
     if (auto slot = try_acquire()) {
-        return slot;
+        return *slot;
     }
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         if (try_take(s)) {
@@ -671,7 +671,7 @@ void Arena::wake_waiters() noexcept {
     futex(&header_->release_epoch, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
-Result<SlotIndex> Arena::try_acquire_or_wait(std::chrono::nanoseconds timeout,
+std::optional<SlotIndex> Arena::try_acquire_or_wait(std::chrono::nanoseconds timeout,
                                              const std::atomic<bool>* cancel) noexcept {
     header_->waiters.fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t epoch = header_->release_epoch.load(std::memory_order_seq_cst);

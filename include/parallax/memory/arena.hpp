@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -124,9 +125,9 @@ public:
     /// tries once more; Errc::exhausted when the arena is truly full.
     Result<SlotIndex> acquire();
 
-    /// Like acquire(), but reports exhaustion as Errc::would_block without
-    /// reclaiming (the hot path of pools).
-    Result<SlotIndex> try_acquire() noexcept;
+    /// Like acquire(), but returns nothing at once when no slot is free,
+    /// without reclaiming (the hot path of pools).
+    std::optional<SlotIndex> try_acquire() noexcept;
 
     /// Adds a reference held by this participant. The caller must already
     /// hold one on `slot`. One atomic increment.
@@ -158,10 +159,10 @@ public:
     /// Counts this thread as a waiter, looks for a free slot once more, and
     /// if there is none sleeps until any participant frees a slot, wake_waiters()
     /// is called, `*cancel` is set (checked before sleeping), or `timeout`
-    /// passes; then looks again. Errc::would_block when it found nothing.
+    /// passes; then looks again. Nothing when it found no slot.
     /// The building block of BufferPool::acquire().
-    Result<SlotIndex> try_acquire_or_wait(std::chrono::nanoseconds timeout,
-                                          const std::atomic<bool>* cancel = nullptr) noexcept;
+    std::optional<SlotIndex> try_acquire_or_wait(std::chrono::nanoseconds timeout,
+                                                 const std::atomic<bool>* cancel = nullptr) noexcept;
 
     /// Wakes every thread of every process in try_acquire_or_wait().
     void wake_waiters() noexcept;

@@ -65,10 +65,12 @@ int main() {
         if (op < 4 && held.size() < 8) {
             auto slot = a.try_acquire();
             if (!slot) {
-                slot = a.acquire(); // reclaims from the dead when the arena is full
-            }
-            if (!slot) {
-                continue;
+                // acquire() reclaims from the dead when the arena is full.
+                auto reclaimed = a.acquire();
+                if (!reclaimed) {
+                    continue;
+                }
+                slot = *reclaimed;
             }
             Held h{*slot, 1, Stamp{pid, 0, ++nonce}};
             std::memcpy(a.slot_data(h.slot), &h.stamp, sizeof(Stamp));
