@@ -90,6 +90,10 @@ Result<Buffer> BufferPool::acquire_until(std::chrono::steady_clock::time_point d
 }
 
 Result<Buffer> BufferPool::acquire() {
+    Arena& arena = *state_->arena;
+    if (auto slot = arena.try_acquire()) {
+        return Buffer(&arena, *slot, 0, arena.slot_size(), Metadata{});
+    }
     return acquire_until({}, true);
 }
 
