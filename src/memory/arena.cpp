@@ -332,6 +332,7 @@ Result<void> Arena::register_participant() {
         rec->owner.store(detail::make_owner(ParticipantState::active, self.pid), std::memory_order_seq_cst);
         participant_ = i;
         incarnation_ = incarnation;
+        registered_ = true;
         if (stray) {
             sweep_orphans();
         }
@@ -342,8 +343,8 @@ Result<void> Arena::register_participant() {
 }
 
 void Arena::unregister_participant() noexcept {
-    if (header_ == nullptr) {
-        return;
+    if (!registered_) {
+        return; // never registered (attach failed): participant_ names nobody of ours
     }
     // Whatever this process still holds is dropped, as if it had died.
     ReclaimReport ignored;
@@ -708,6 +709,9 @@ std::vector<ParticipantInfo> Arena::participants() const {
 }
 
 bool Arena::holds_references() const noexcept {
+    if (!registered_) {
+        return false;
+    }
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         if ((count_word(s, participant_)->load(std::memory_order_acquire) & detail::count_mask) != 0) {
             return true;

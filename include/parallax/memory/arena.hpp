@@ -246,6 +246,7 @@ private:
     ParticipantIndex participant_ = 0;
     std::uint32_t incarnation_ = 0;
     bool creator_ = false;
+    bool registered_ = false;
 };
 
 } // namespace parallax
