@@ -639,9 +639,11 @@ ReclaimReport Arena::reclaim_dead() {
             continue;
         }
         if (state == ParticipantState::reclaiming) {
-            // Another reclaimer is at work; take over only if it died too.
+            // Another reclaimer is at work; take over only if it died too, or
+            // died before even naming itself (0). Two reclaimers at once are
+            // harmless: every step of a reclaim is an exchange or a CAS.
             const std::uint32_t reclaimer = rec->reclaimer_pid.load(std::memory_order_acquire);
-            if (reclaimer == 0 || detail::pid_alive(reclaimer)) {
+            if (reclaimer != 0 && detail::pid_alive(reclaimer)) {
                 continue;
             }
             std::uint32_t expected_reclaimer = reclaimer;
@@ -673,7 +675,7 @@ void Arena::wake_waiters() noexcept {
 }
 
 std::optional<SlotIndex> Arena::try_acquire_or_wait(std::chrono::nanoseconds timeout,
-                                             const std::atomic<bool>* cancel) noexcept {
+                                                    const std::atomic<bool>* cancel) noexcept {
     header_->waiters.fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t epoch = header_->release_epoch.load(std::memory_order_seq_cst);
     auto slot = try_acquire();

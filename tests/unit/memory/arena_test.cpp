@@ -374,6 +374,28 @@ TEST(ArenaTest, PidReuseDoesNotFoolReclaim) {
     EXPECT_FALSE(owner->is_held(*slot));
 }
 
+TEST(ArenaTest, ReclaimTakesOverFromAReclaimerThatDied) {
+    auto owner = make_arena(2);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
+    auto slot = (*other)->acquire();
+    ASSERT_TRUE(slot);
+    RawArena raw(*owner);
+    auto& rec = raw.record((*other)->participant());
+    // A reclaimer marked the record and died before naming itself, then one
+    // that named itself and died.
+    for (std::uint32_t reclaimer : {0U, 0x7FFFFFF0U}) {
+        rec.owner.store(detail::make_owner(detail::ParticipantState::reclaiming, 12345));
+        rec.reclaimer_pid.store(reclaimer);
+        const ReclaimReport report = owner->reclaim_dead();
+        EXPECT_EQ(detail::owner_state(rec.owner.load()), detail::ParticipantState::free) << reclaimer;
+        if (reclaimer == 0) {
+            EXPECT_EQ(report.references_dropped, 1U);
+            EXPECT_FALSE(owner->is_held(*slot));
+        }
+    }
+}
+
 TEST(ArenaTest, ProcessInAnotherPidNamespaceIsNotJudged) {
     auto owner = make_arena(2);
     auto other = Arena::attach(*owner->dup_fd());
