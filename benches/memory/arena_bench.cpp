@@ -26,9 +26,9 @@ std::shared_ptr<parallax::Arena> make_arena(std::uint32_t slots, std::size_t slo
 void BM_ArenaAcquireRelease(benchmark::State& state) {
     auto arena = make_arena(static_cast<std::uint32_t>(state.range(0)));
     for (auto _ : state) {
-        auto slot = arena->try_acquire();
+        const parallax::SlotIndex slot = *arena->try_acquire();
         benchmark::DoNotOptimize(slot);
-        arena->release(*slot);
+        arena->release(slot);
     }
     state.SetItemsProcessed(state.iterations());
 }

@@ -436,7 +436,7 @@ bool Arena::try_take(SlotIndex slot) noexcept {
     return true;
 }
 
-std::optional<SlotIndex> Arena::try_acquire() noexcept {
+SlotIndex Arena::take_hinted_slot() noexcept {
     for (int attempt = 0; attempt < 4 * 64; ++attempt) {
         const std::uint64_t top = top_->load(std::memory_order_seq_cst);
         if (top == 0) {
@@ -483,7 +483,7 @@ std::optional<SlotIndex> Arena::try_acquire() noexcept {
             return slot;
         }
     }
-    return std::nullopt;
+    return no_slot;
 }
 
 Result<SlotIndex> Arena::acquire() {

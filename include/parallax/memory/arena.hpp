@@ -127,7 +127,12 @@ public:
 
     /// Like acquire(), but returns nothing at once when no slot is free,
     /// without reclaiming (the hot path of pools).
-    std::optional<SlotIndex> try_acquire() noexcept;
+    std::optional<SlotIndex> try_acquire() noexcept {
+        // Inline, so that the optional lives in registers: returned from an
+        // out-of-line call it goes through memory and stalls the load.
+        const SlotIndex slot = take_hinted_slot();
+        return slot == no_slot ? std::nullopt : std::optional<SlotIndex>(slot);
+    }
 
     /// Adds a reference held by this participant. The caller must already
     /// hold one on `slot`. One atomic increment.
@@ -214,6 +219,8 @@ private:
         return reinterpret_cast<std::atomic<std::uint64_t>*>(slot_headers_ +
                                                              static_cast<std::size_t>(slot) * slot_header_stride_);
     }
+    static constexpr SlotIndex no_slot = ~SlotIndex{0};
+    SlotIndex take_hinted_slot() noexcept;
     void release_last(SlotIndex slot) noexcept;
     bool all_counts_zero(SlotIndex slot) const noexcept;
     bool try_free(SlotIndex slot, std::uint64_t held_state) noexcept;
