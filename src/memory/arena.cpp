@@ -1,3 +1,4 @@
+#include <parallax/base/log.hpp>
 #include <parallax/memory/arena.hpp>
 
 #include "memory/arena_layout.hpp"
@@ -24,6 +25,8 @@ using detail::ParticipantRecord;
 using detail::ParticipantState;
 
 namespace {
+
+LogCategory arena_log("arena", "shared-memory arenas: participants, reclaim");
 
 constexpr std::uint64_t align_up(std::uint64_t value, std::uint64_t to) {
     return (value + to - 1) / to * to;
@@ -147,6 +150,8 @@ void ArenaDeleter::operator()(Arena* arena) const noexcept {
         static auto* kept_arenas = new std::vector<Arena*>;
         std::lock_guard lock(*kept_arenas_mutex);
         kept_arenas->push_back(arena);
+        PARALLAX_WARNING(arena_log, "arena {} dropped while buffers of this process still use it: kept mapped",
+                         arena->id().to_string());
         return;
     }
     delete arena;
@@ -663,9 +668,17 @@ ReclaimReport Arena::reclaim_dead() {
         }
         rec->reclaimer_pid.store(self.pid, std::memory_order_seq_cst);
         report.dead_pids.push_back(detail::owner_pid(owner));
+        const std::uint64_t dropped_before = report.references_dropped;
         reclaim_participant(i, report);
+        PARALLAX_INFO(arena_log, "arena {}: participant {} (pid {}) is dead; dropped its {} references",
+                      id_.to_string(), i, detail::owner_pid(owner), report.references_dropped - dropped_before);
     }
-    report.slots_freed += sweep_orphans();
+    const std::uint32_t orphans = sweep_orphans();
+    report.slots_freed += orphans;
+    if (orphans != 0) {
+        PARALLAX_INFO(arena_log, "arena {}: freed {} slots orphaned by processes that died mid-operation",
+                      id_.to_string(), orphans);
+    }
     return report;
 }
 

@@ -1,3 +1,4 @@
+#include <parallax/base/log.hpp>
 #include <parallax/memory/segment.hpp>
 
 #include <fmt/format.h>
@@ -11,6 +12,8 @@
 
 namespace parallax {
 namespace {
+
+LogCategory segment_log("segment", "memfd, huge-page and file-backed segments");
 
 std::size_t round_up(std::size_t value, std::size_t to) {
     return (value + to - 1) / to * to;
@@ -118,6 +121,8 @@ Result<Segment> Segment::create(std::size_t size, const SegmentOptions& options)
     }
     // No huge pages reserved (or none of that size): the caller asked for a
     // preference, not a guarantee, and page_size() tells what it got.
+    PARALLAX_INFO(segment_log, "segment \"{}\": no {} pages ({}); using normal pages", options.name,
+                  to_string(options.page_size), segment.error().message());
     return try_create(size, options, PageSize::normal, finish);
 }
 
