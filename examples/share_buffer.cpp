@@ -4,7 +4,8 @@
 // program, this same executable with --child, handing it a socket. Over the
 // socket it sends the arena's fd once. The child maps the arena, fills a
 // buffer, credits one reference on it to the parent and sends only where the
-// bytes are: slot, offset, size. The parent reads the bytes in place; both
+// bytes are (slot, offset, size) and the buffer's metadata (timestamps,
+// flags, KLV) in serialized form. The parent reads the bytes in place; both
 // sides print the reference count they see in the shared memory; the child
 // then writes once more and the parent sees that write, because both read
 // the same memory.
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <spawn.h>
 #include <string>
 #include <string_view>
@@ -96,9 +98,21 @@ int run_child(int socket_fd) {
     if (auto shared = (*arena)->share(buffer->slot(), parent); !shared) {
         die("child: share", shared.error());
     }
+    buffer->meta().set_pts(parallax::ClockTime::from_ms(40));
+    buffer->meta().set_sequence(1);
+    buffer->meta().set_flag(parallax::BufferFlags::keyframe);
+    buffer->meta().set_klv({0x06, 0x0E, 0x2B, 0x34}); // the first bytes of a MISB ST 0601 key
     const BufferRef ref{buffer->slot(), static_cast<std::uint32_t>(buffer->offset()),
                         static_cast<std::uint32_t>(buffer->size()), 0};
-    if (auto sent = channel->send(message(msg_buffer, ref)); !sent) {
+    // The position, then the metadata in its serialized form: the bytes of
+    // the buffer itself never travel.
+    FdMessage announce = message(msg_buffer, ref);
+    auto meta = buffer->meta().serialize();
+    if (!meta) {
+        die("child: metadata", meta.error());
+    }
+    announce.payload.insert(announce.payload.end(), meta->begin(), meta->end());
+    if (auto sent = channel->send(announce); !sent) {
         die("child: send", sent.error());
     }
     fmt::print("child  (pid {}): wrote \"{}\" into slot {} and sent only its position\n", ::getpid(), text(*buffer),
@@ -159,15 +173,23 @@ int run_parent(const char* self) {
 
     auto received = channel.receive();
     BufferRef ref{};
-    if (!received || !read_body(*received, msg_buffer, ref)) {
+    if (!received || received->type != msg_buffer || received->payload.size() < sizeof(BufferRef)) {
         fmt::print(stderr, "parent: expected a buffer reference\n");
         return 1;
     }
+    std::memcpy(&ref, received->payload.data(), sizeof(BufferRef));
+    auto meta = parallax::Metadata::deserialize(std::span(received->payload).subspan(sizeof(BufferRef)));
+    if (!meta) {
+        die("parent: metadata", meta.error());
+    }
     // The child credited this reference to us: adopt it, do not copy.
-    auto buffer = Buffer::adopt(arena, ref.slot, ref.offset, ref.size);
+    auto buffer = Buffer::adopt(arena, ref.slot, ref.offset, ref.size, std::move(*meta));
     if (!buffer) {
         die("parent: adopt", buffer.error());
     }
+    fmt::print("parent (pid {}): metadata crossed too: pts {}, sequence {}, keyframe {}, {} KLV bytes\n", ::getpid(),
+               buffer->meta().pts().to_string(), buffer->meta().sequence(),
+               buffer->meta().has_flag(parallax::BufferFlags::keyframe), buffer->meta().klv().size());
     fmt::print("parent (pid {}): reads \"{}\" in place at {}\n", ::getpid(), text(*buffer),
                static_cast<const void*>(buffer->data().data()));
     fmt::print("parent (pid {}): sees {} references on slot {}, held by participants", ::getpid(), buffer->ref_count(),
