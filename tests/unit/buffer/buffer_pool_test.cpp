@@ -65,6 +65,17 @@ TEST(BufferPoolTest, LoanAndReturnAllocateNothing) {
     EXPECT_EQ(counter.count(), 0U);
 }
 
+TEST(BufferPoolTest, SharesOwnershipOfItsArena) {
+    auto pool = make_pool(2, 256);
+    EXPECT_EQ(pool.shared_arena().get(), &pool.arena());
+    EXPECT_EQ(pool.shared_arena().use_count(), 1);
+    std::shared_ptr<Arena> kept = pool.shared_arena();
+    EXPECT_EQ(kept.use_count(), 2);
+    BufferPool moved = std::move(pool);
+    EXPECT_EQ(&moved.arena(), kept.get());
+    EXPECT_EQ(moved.buffer_size(), 256U);
+}
+
 TEST(BufferPoolTest, BytesAreNotClearedOnAcquire) {
     auto pool = make_pool(1, 64);
     {

@@ -103,6 +103,53 @@ TEST(ArenaTest, IdsAreUniqueAndPrintable) {
     EXPECT_TRUE(a->is_creator());
 }
 
+TEST(ArenaTest, HugePageArenaFallsBackAndSaysSo) {
+    ArenaConfig config;
+    config.slot_count = 2;
+    config.page_size = PageSize::huge_2m;
+    auto arena = Arena::create(config);
+    ASSERT_TRUE(arena) << arena.error().to_string();
+    EXPECT_TRUE((*arena)->page_size() == PageSize::huge_2m || (*arena)->page_size() == PageSize::normal);
+    auto slot = (*arena)->acquire();
+    ASSERT_TRUE(slot);
+    (*arena)->slot_data(*slot)[0] = std::byte{1};
+    (*arena)->release(*slot);
+}
+
+TEST(ArenaTest, ParticipantsListsWhoHoldsWhat) {
+    auto owner = make_arena(4, 64, 4);
+    EXPECT_EQ(owner->max_participants(), 4U);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
+    auto a = (*other)->acquire();
+    auto b = (*other)->acquire();
+    (*other)->retain(*a);
+    const auto list = owner->participants();
+    ASSERT_EQ(list.size(), 2U);
+    for (const ParticipantInfo& info : list) {
+        EXPECT_EQ(info.pid, static_cast<std::uint32_t>(::getpid()));
+        EXPECT_FALSE(info.reclaiming);
+        EXPECT_EQ(info.references, info.index == (*other)->participant() ? 3U : 0U);
+        EXPECT_EQ(info.incarnation,
+                  info.index == (*other)->participant() ? (*other)->handle().incarnation : owner->handle().incarnation);
+    }
+    EXPECT_TRUE((*other)->holds_references());
+    EXPECT_FALSE(owner->holds_references());
+    (*other)->release(*a);
+    (*other)->release(*a);
+    (*other)->release(*b);
+    EXPECT_FALSE((*other)->holds_references());
+}
+
+TEST(ArenaTest, QueriesOutsideTheArenaAnswerNothing) {
+    auto arena = make_arena(2);
+    EXPECT_EQ(arena->ref_count(99), 0U);
+    EXPECT_EQ(arena->held_by(99, 0), 0U);
+    EXPECT_EQ(arena->held_by(0, 99), 0U);
+    EXPECT_FALSE(arena->is_held(99));
+    EXPECT_TRUE(arena->holders(99).empty());
+}
+
 TEST(ArenaTest, AcquireGivesEverySlotOnce) {
     auto arena = make_arena(130);
     std::set<SlotIndex> seen;
