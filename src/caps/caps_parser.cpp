@@ -187,43 +187,6 @@ std::optional<Kind> kind_of(std::string_view name) {
 enum class NumberStatus { not_a_number, overflow, ok };
 
 // `[+-]?(0x[0-9a-f]+|[0-9]+)` into 64 bits.
-NumberStatus parse_integer(std::string_view s, std::int64_t& out) {
-    bool negative = false;
-    if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
-        negative = s.front() == '-';
-        s.remove_prefix(1);
-    }
-    int base = 10;
-    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s.remove_prefix(2);
-    }
-    if (s.empty() || s.front() == '+' || s.front() == '-') {
-        return NumberStatus::not_a_number;
-    }
-    std::uint64_t magnitude = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude, base);
-    if (end != s.data() + s.size()) {
-        return NumberStatus::not_a_number;
-    }
-    if (ec == std::errc::result_out_of_range) {
-        return NumberStatus::overflow;
-    }
-    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    if (negative) {
-        if (magnitude > max + 1) {
-            return NumberStatus::overflow;
-        }
-        out = magnitude == max + 1 ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(magnitude);
-    } else {
-        if (magnitude > max) {
-            return NumberStatus::overflow;
-        }
-        out = static_cast<std::int64_t>(magnitude);
-    }
-    return NumberStatus::ok;
-}
-
 // `0x[0-9a-f]+` or `[0-9]+` into 64 unsigned bits.
 NumberStatus parse_unsigned(std::string_view s, std::uint64_t& out) {
     int base = 10;
@@ -239,6 +202,31 @@ NumberStatus parse_unsigned(std::string_view s, std::uint64_t& out) {
         return NumberStatus::not_a_number;
     }
     return ec == std::errc::result_out_of_range ? NumberStatus::overflow : NumberStatus::ok;
+}
+
+NumberStatus parse_integer(std::string_view s, std::int64_t& out) {
+    bool negative = false;
+    if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+        negative = s.front() == '-';
+        s.remove_prefix(1);
+    }
+    std::uint64_t magnitude = 0;
+    if (const NumberStatus status = parse_unsigned(s, magnitude); status != NumberStatus::ok) {
+        return status;
+    }
+    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (negative) {
+        if (magnitude > max + 1) {
+            return NumberStatus::overflow;
+        }
+        out = magnitude == max + 1 ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(magnitude);
+    } else {
+        if (magnitude > max) {
+            return NumberStatus::overflow;
+        }
+        out = static_cast<std::int64_t>(magnitude);
+    }
+    return NumberStatus::ok;
 }
 
 bool is_digit(char c) {

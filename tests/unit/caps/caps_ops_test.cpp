@@ -1,5 +1,7 @@
 #include <parallax/caps/caps_ops.hpp>
 
+#include "support/caps_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,15 +12,8 @@
 namespace parallax {
 namespace {
 
-Fraction frac(std::int64_t num, std::int64_t den) {
-    return Fraction::make(num, den).value();
-}
-
-Caps parsed(std::string_view text) {
-    auto caps = Caps::parse(text);
-    EXPECT_TRUE(caps) << text << ": " << (caps ? "" : caps.error().to_string());
-    return caps ? *caps : Caps();
-}
+using check::frac;
+using check::parsed;
 
 // The only structure of `text`.
 Structure structure_of(std::string_view text) {

@@ -1,5 +1,7 @@
 #include <parallax/caps/caps.hpp>
 
+#include "support/caps_helpers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -11,15 +13,8 @@
 namespace parallax {
 namespace {
 
-Fraction frac(std::int64_t num, std::int64_t den) {
-    return Fraction::make(num, den).value();
-}
-
-Caps parsed(std::string_view text) {
-    auto caps = Caps::parse(text);
-    EXPECT_TRUE(caps) << text << ": " << (caps ? "" : caps.error().to_string());
-    return caps ? *caps : Caps();
-}
+using check::frac;
+using check::parsed;
 
 // The value of field `field` of the only structure of `text`.
 CapsValue field_of(std::string_view text, std::string_view field) {
