@@ -32,6 +32,16 @@ public:
             return "system error";
         case Errc::state:
             return "wrong state";
+        case Errc::not_found:
+            return "not found";
+        case Errc::exception:
+            return "exception in element code";
+        case Errc::not_linked:
+            return "not linked";
+        case Errc::not_negotiated:
+            return "not negotiated";
+        case Errc::failed:
+            return "failed";
         }
         return fmt::format("unknown parallax error {}", code);
     }

@@ -25,6 +25,11 @@ enum class Errc : int {
     unsupported,          ///< The system or build does not offer what was asked.
     system,               ///< A system call failed; the std::error_code is the errno.
     state,                ///< The object is not in a state that allows the call.
+    not_found,            ///< No such element, factory, pad or property.
+    exception,            ///< Element code threw an exception.
+    not_linked,           ///< A pad that must be linked is not.
+    not_negotiated,       ///< The two sides of a link cannot agree on a format.
+    failed,               ///< An element failed at its job (see the message).
 };
 
 /// The `parallax` error category.

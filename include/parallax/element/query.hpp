@@ -1,0 +1,85 @@
+#pragma once
+
+/// \file
+/// Query: a question asked of a pad's peer (or of the pipeline), answered in
+/// place.
+
+#include <parallax/base/export.hpp>
+#include <parallax/buffer/clock_time.hpp>
+#include <parallax/caps/caps.hpp>
+#include <parallax/element/event.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace parallax {
+
+/// The kinds of query.
+enum class QueryType : std::uint8_t {
+    caps,        ///< What caps can this pad handle (optionally within a filter)?
+    accept_caps, ///< Would this pad accept these fixed caps now?
+    latency,     ///< Is the stream live, and what latency does it add?
+    position,    ///< Where is the stream now?
+    duration,    ///< How long is the stream?
+};
+
+/// "caps", "accept-caps", "latency", "position", "duration".
+PARALLAX_API std::string_view to_string(QueryType t) noexcept;
+
+/// A query: its type, its question and, once answered, its answer. Passed by
+/// reference to the handler, which fills in the answer and returns true.
+class PARALLAX_API Query {
+public:
+    /// Asks which caps a pad can handle; `filter` narrows the answer (ANY:
+    /// no filter).
+    [[nodiscard]] static Query caps(Caps filter = Caps::any());
+    /// Asks whether `caps` would be accepted.
+    [[nodiscard]] static Query accept_caps(Caps caps);
+    [[nodiscard]] static Query latency();
+    [[nodiscard]] static Query position(Format format = Format::time);
+    [[nodiscard]] static Query duration(Format format = Format::time);
+
+    [[nodiscard]] QueryType type() const noexcept { return type_; }
+
+    /// caps: the filter; accept-caps: the caps asked about.
+    [[nodiscard]] const Caps& caps_argument() const noexcept { return argument_; }
+    /// caps: the answer (EMPTY until answered).
+    [[nodiscard]] const Caps& caps_result() const noexcept { return result_; }
+    void set_caps_result(Caps caps) { result_ = std::move(caps); }
+
+    /// accept-caps: the answer.
+    [[nodiscard]] bool accepted() const noexcept { return accepted_; }
+    void set_accepted(bool accepted) noexcept { accepted_ = accepted; }
+
+    /// latency: whether the stream is live, and the minimum and maximum
+    /// latency (max none = unlimited).
+    [[nodiscard]] bool live() const noexcept { return live_; }
+    [[nodiscard]] ClockTime min_latency() const noexcept { return min_latency_; }
+    [[nodiscard]] ClockTime max_latency() const noexcept { return max_latency_; }
+    void set_latency(bool live, ClockTime min, ClockTime max) noexcept {
+        live_ = live;
+        min_latency_ = min;
+        max_latency_ = max;
+    }
+
+    /// position and duration: the format asked for, and the answer.
+    [[nodiscard]] Format format() const noexcept { return format_; }
+    [[nodiscard]] std::optional<std::uint64_t> value() const noexcept { return value_; }
+    void set_value(std::uint64_t value) noexcept { value_ = value; }
+
+private:
+    explicit Query(QueryType type) noexcept : type_(type) {}
+
+    QueryType type_;
+    Format format_ = Format::time;
+    bool accepted_ = false;
+    bool live_ = false;
+    Caps argument_;
+    Caps result_;
+    ClockTime min_latency_ = ClockTime::zero();
+    ClockTime max_latency_;
+    std::optional<std::uint64_t> value_;
+};
+
+} // namespace parallax

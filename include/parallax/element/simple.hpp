@@ -1,0 +1,90 @@
+#pragma once
+
+/// \file
+/// SimpleSource, SimpleTransform, SimpleSink: one function each, for the
+/// common single-pad cases.
+
+#include <parallax/base/export.hpp>
+#include <parallax/element/element.hpp>
+
+namespace parallax {
+
+/// A source with one src pad ("src"). Implement create(); the base runs it
+/// on a streaming task, sends stream-start, caps (when the src template's
+/// caps are fixed, or output_caps() says so) and segment before the first
+/// buffer, and eos after the last.
+class PARALLAX_API SimpleSource : public Element {
+public:
+    [[nodiscard]] Pad& src_pad() const noexcept { return *src_; }
+    void request_eos() override { eos_requested_.store(true, std::memory_order_release); }
+
+protected:
+    /// Produces the next buffer into `out`. Return ok to push it, eos when
+    /// there is nothing more, or ctx.error(...). Called from: streaming
+    /// thread.
+    virtual Flow create(Buffer& out, SourceContext& ctx) = 0;
+    /// The caps announced before the first buffer; the default is the src
+    /// template's caps when fixed, else nothing (EMPTY).
+    [[nodiscard]] virtual Caps output_caps() const;
+
+    void init() override;
+    Result<void> start() override;
+    /// Subclasses that override start() call SimpleSource::start() last.
+
+private:
+    Flow step();
+
+    Pad* src_ = nullptr;
+    bool started_ = false;
+    std::atomic<bool> eos_requested_{false};
+};
+
+/// A filter with one sink pad ("sink") and one src pad ("src"). Implement
+/// transform(): it may change the buffer in place (map_writable() copies
+/// only if the bytes are shared) or replace it; return ok to push it on,
+/// dropped to consume it without output. Events and queries pass through.
+class PARALLAX_API SimpleTransform : public Element {
+public:
+    [[nodiscard]] Pad& sink_pad() const noexcept { return *sink_; }
+    [[nodiscard]] Pad& src_pad() const noexcept { return *src_; }
+
+protected:
+    /// Called from: streaming thread.
+    virtual Flow transform(Buffer& buffer, TransformContext& ctx) = 0;
+
+    void init() override;
+    Flow chain(Pad& pad, Buffer&& buffer) override;
+
+private:
+    Pad* sink_ = nullptr;
+    Pad* src_ = nullptr;
+};
+
+/// A sink with one sink pad ("sink"). Implement render(); eos is reported to
+/// the pipeline by the base.
+class PARALLAX_API SimpleSink : public Element {
+public:
+    [[nodiscard]] Pad& sink_pad() const noexcept { return *sink_; }
+
+protected:
+    /// Consumes one buffer. **Ownership:** the sink may move the buffer away
+    /// to keep it. Called from: streaming thread.
+    virtual Flow render(Buffer& buffer, SinkContext& ctx) = 0;
+
+    /// Waits until the buffer's running time (its pts in the current
+    /// segment) is reached on the pipeline clock; ok at once for buffers
+    /// without pts. flushing when interrupted.
+    Flow wait_for_buffer_time(const Buffer& buffer);
+    /// The segment of the last segment event.
+    [[nodiscard]] const StreamSegment& segment() const noexcept { return segment_; }
+
+    void init() override;
+    Flow chain(Pad& pad, Buffer&& buffer) override;
+    bool sink_event(Pad& pad, Event&& event) override;
+
+private:
+    Pad* sink_ = nullptr;
+    StreamSegment segment_;
+};
+
+} // namespace parallax

@@ -1,0 +1,266 @@
+#include "runtime/futex.hpp"
+
+#include <parallax/runtime/thread_link.hpp>
+
+#include <bit>
+
+// g++ 12 at -O3 reports moving a std::optional<Event> out of a ring slot as a
+// use of uninitialised memory (a known false positive of its optional
+// payload analysis); clang and g++ at -O0/-O1 do not.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace parallax {
+
+namespace {
+// Spins before sleeping: a busy producer refills an idle consumer within a
+// few microseconds, which a futex round trip would cost anyway.
+constexpr int spin_rounds = 2000;
+} // namespace
+
+ThreadLink::ThreadLink(std::size_t capacity)
+    : slots_(std::make_unique<LinkItem[]>(std::bit_ceil(std::max<std::size_t>(capacity, 2)))),
+      mask_(std::bit_ceil(std::max<std::size_t>(capacity, 2)) - 1) {}
+
+ThreadLink::~ThreadLink() = default;
+
+LinkLevel ThreadLink::level() const noexcept {
+    LinkLevel l;
+    const auto in_b = in_buffers_.load(std::memory_order_acquire);
+    const auto out_b = out_buffers_.load(std::memory_order_acquire);
+    const auto drops = drop_requests_.load(std::memory_order_acquire);
+    l.buffers = in_b > out_b + drops ? in_b - out_b - drops : 0;
+    const auto in_y = in_bytes_.load(std::memory_order_acquire);
+    const auto out_y = out_bytes_.load(std::memory_order_acquire);
+    l.bytes = in_y > out_y ? in_y - out_y : 0;
+    const auto in_t = in_pts_.load(std::memory_order_relaxed);
+    const auto out_t = out_pts_.load(std::memory_order_relaxed);
+    l.time_ns = (in_t != ClockTime::none_ns && out_t != ClockTime::none_ns && in_t > out_t) ? in_t - out_t : 0;
+    return l;
+}
+
+bool ThreadLink::full_for(const LinkLimits& limits) const noexcept {
+    const LinkLevel l = level();
+    return (limits.max_buffers != 0 && l.buffers >= limits.max_buffers) ||
+           (limits.max_bytes != 0 && l.bytes >= limits.max_bytes) ||
+           (limits.max_time_ns != 0 && l.time_ns >= limits.max_time_ns);
+}
+
+bool ThreadLink::ring_full() const noexcept {
+    return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire) > mask_;
+}
+
+void ThreadLink::enqueue(LinkItem&& item) noexcept {
+    const std::size_t t = tail_.load(std::memory_order_relaxed);
+    slots_[t & mask_] = std::move(item);
+    tail_.store(t + 1, std::memory_order_release);
+    wake_consumer();
+}
+
+void ThreadLink::wake_consumer() noexcept {
+    // Orders the tail store before reading the consumer's sleep flag; the
+    // consumer orders its flag store before re-reading the tail.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (consumer_sleeping_.load(std::memory_order_relaxed) != 0) {
+        consumer_sleeping_.store(0, std::memory_order_relaxed);
+        detail::futex_wake_all(consumer_sleeping_);
+    }
+}
+
+void ThreadLink::wake_producer() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (producer_sleeping_.load(std::memory_order_relaxed) != 0) {
+        producer_sleeping_.store(0, std::memory_order_relaxed);
+        detail::futex_wake_all(producer_sleeping_);
+    }
+}
+
+void ThreadLink::wait_producer() {
+    producer_sleeping_.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // The caller re-checks its condition after this returns; a bounded
+    // sleep covers a limit that changes without a wake-up.
+    detail::futex_wait(producer_sleeping_, 1, std::chrono::milliseconds(50));
+}
+
+void ThreadLink::wait_consumer() {
+    consumer_sleeping_.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (tail_.load(std::memory_order_acquire) != head_.load(std::memory_order_relaxed) || is_flushing()) {
+        consumer_sleeping_.store(0, std::memory_order_relaxed);
+        return;
+    }
+    detail::futex_wait(consumer_sleeping_, 1, std::chrono::milliseconds(100));
+}
+
+Flow ThreadLink::push(Buffer&& buffer, const LinkLimits& limits, Leaky leaky) {
+    int spins = 0;
+    while (true) {
+        if (is_flushing()) {
+            return Flow::flushing;
+        }
+        if (!full_for(limits) && !ring_full()) {
+            break;
+        }
+        if (leaky == Leaky::upstream) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return Flow::dropped;
+        }
+        if (leaky == Leaky::downstream && !ring_full() && level().buffers > 0) {
+            drop_requests_.fetch_add(1, std::memory_order_acq_rel);
+            break;
+        }
+        if (++spins < spin_rounds) {
+            detail::cpu_relax();
+            continue;
+        }
+        wait_producer();
+        // Re-check: the consumer may have freed room between our check and
+        // the sleep flag (it wakes us then, or the timeout does).
+        if (!full_for(limits) && !ring_full()) {
+            producer_sleeping_.store(0, std::memory_order_relaxed);
+        }
+    }
+    const auto size = buffer.size();
+    const auto pts = buffer.meta().pts().ns();
+    in_buffers_.store(in_buffers_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    in_bytes_.store(in_bytes_.load(std::memory_order_relaxed) + size, std::memory_order_release);
+    if (pts != ClockTime::none_ns) {
+        in_pts_.store(pts, std::memory_order_relaxed);
+    }
+    enqueue(LinkItem{std::move(buffer), std::nullopt});
+    return Flow::ok;
+}
+
+bool ThreadLink::push_event(Event event) {
+    int spins = 0;
+    while (ring_full()) {
+        if (is_flushing()) {
+            return false;
+        }
+        if (++spins < spin_rounds) {
+            detail::cpu_relax();
+            continue;
+        }
+        wait_producer();
+    }
+    if (is_flushing() && event.type() != EventType::flush_stop) {
+        return false;
+    }
+    enqueue(LinkItem{Buffer(), std::optional<Event>(std::move(event))});
+    return true;
+}
+
+std::optional<LinkItem> ThreadLink::take() noexcept {
+    while (true) {
+        const std::size_t h = head_.load(std::memory_order_relaxed);
+        if (h == cached_tail_) {
+            cached_tail_ = tail_.load(std::memory_order_acquire);
+            if (h == cached_tail_) {
+                return std::nullopt;
+            }
+        }
+        LinkItem item = std::move(slots_[h & mask_]);
+        head_.store(h + 1, std::memory_order_release);
+        if (!item.event) {
+            out_buffers_.store(out_buffers_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+            out_bytes_.store(out_bytes_.load(std::memory_order_relaxed) + item.buffer.size(),
+                             std::memory_order_release);
+            const auto pts = item.buffer.meta().pts().ns();
+            if (pts != ClockTime::none_ns) {
+                out_pts_.store(pts, std::memory_order_relaxed);
+            }
+            // leaky=downstream: the producer asked for the oldest buffers to go.
+            auto requests = drop_requests_.load(std::memory_order_acquire);
+            while (requests > 0) {
+                if (drop_requests_.compare_exchange_weak(requests, requests - 1, std::memory_order_acq_rel)) {
+                    dropped_.fetch_add(1, std::memory_order_relaxed);
+                    // Counted out twice otherwise: the request already took it off the level.
+                    out_buffers_.store(out_buffers_.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+                    break;
+                }
+            }
+            if (requests > 0) {
+                item.buffer.reset();
+                wake_producer();
+                continue;
+            }
+        }
+        wake_producer();
+        return item;
+    }
+}
+
+std::optional<LinkItem> ThreadLink::try_pop() {
+    if (is_flushing()) {
+        return std::nullopt;
+    }
+    return take();
+}
+
+std::optional<LinkItem> ThreadLink::pop() {
+    int spins = 0;
+    while (true) {
+        if (is_flushing()) {
+            return std::nullopt;
+        }
+        if (auto item = take()) {
+            return item;
+        }
+        if (++spins < spin_rounds) {
+            detail::cpu_relax();
+            continue;
+        }
+        wait_consumer();
+    }
+}
+
+void ThreadLink::drain() noexcept {
+    while (take()) {
+    }
+}
+
+void ThreadLink::wait_while_flushing(std::chrono::nanoseconds max) {
+    if (!is_flushing()) {
+        return;
+    }
+    consumer_sleeping_.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!is_flushing()) {
+        consumer_sleeping_.store(0, std::memory_order_relaxed);
+        return;
+    }
+    detail::futex_wait(consumer_sleeping_, 1, max);
+}
+
+void ThreadLink::set_flushing(bool flushing) {
+    flushing_.store(flushing, std::memory_order_release);
+    consumer_sleeping_.store(0, std::memory_order_relaxed);
+    producer_sleeping_.store(0, std::memory_order_relaxed);
+    detail::futex_wake_all(consumer_sleeping_);
+    detail::futex_wake_all(producer_sleeping_);
+}
+
+void ThreadLink::clear() noexcept {
+    while (true) {
+        const std::size_t h = head_.load(std::memory_order_relaxed);
+        if (h == tail_.load(std::memory_order_acquire)) {
+            break;
+        }
+        slots_[h & mask_] = LinkItem{};
+        head_.store(h + 1, std::memory_order_release);
+    }
+    cached_tail_ = tail_.load(std::memory_order_relaxed);
+    cached_head_ = cached_tail_;
+    in_buffers_.store(0);
+    out_buffers_.store(0);
+    in_bytes_.store(0);
+    out_bytes_.store(0);
+    in_pts_.store(0);
+    out_pts_.store(0);
+    drop_requests_.store(0);
+}
+
+} // namespace parallax
