@@ -38,10 +38,10 @@ enum Rank : int { rank_none = 0, rank_marginal = 64, rank_secondary = 128, rank_
 /// Static description of an element type, as data. Every element class
 /// declares one: `static constexpr ElementInfo info{.factory = "identity", ...};`
 struct ElementInfo {
-    std::string_view factory;     ///< The name users type (`fakesrc`).
-    std::string_view klass;       ///< GStreamer's classification, e.g. "Source", "Filter/Effect/Video".
-    std::string_view summary;     ///< One line.
-    std::string_view description; ///< Longer text for plx-inspect and the docs (optional).
+    std::string_view factory = {};     ///< The name users type (`fakesrc`).
+    std::string_view klass = {};       ///< GStreamer's classification, e.g. "Source", "Filter/Effect/Video".
+    std::string_view summary = {};     ///< One line.
+    std::string_view description = {}; ///< Longer text for plx-inspect and the docs (optional).
     int rank = rank_none;
 };
 
