@@ -1,0 +1,297 @@
+// Whole pipelines on libparallax and on GStreamer 1.22, side by side in one
+// program and one run, alternating: the same gst-launch text on both.
+//
+//   SrcSink          fakesrc num-buffers=N ! fakesink
+//   Identity10       the same with 10 identity elements between
+//   Queue            fakesrc ! queue ! fakesink
+//   Tee2Queues/0     fakesrc ! tee ! 2 x (queue ! fakesink), empty buffers
+//   Tee2Queues/65536 the same with 64 KiB buffers
+//   IdleQueueHop     one buffer every millisecond through an idle queue:
+//                    time from entering the queue to reaching the sink
+//   StartupOneBuffer parse, run one buffer to eos, tear down
+//
+// Throughput cases report the time per buffer; run through
+// benches/compare/run.sh, which prints medians and ratios.
+#include "flow/fakesink.hpp"
+
+#include <parallax/element.hpp>
+#include <parallax/pipeline/pipeline.hpp>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <gst/gst.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void die(const std::string& what) {
+    fmt::print(stderr, "{}\n", what);
+    std::abort();
+}
+
+// Runs `text` to eos on libparallax; returns the seconds from running to eos.
+double run_parallax(const std::string& text) {
+    auto p = parallax::Pipeline::parse(text);
+    if (!p) {
+        die(parallax::format_pipeline_error(text, p.error()));
+    }
+    if (auto ok = (*p)->set_state(parallax::State::paused); !ok) {
+        die(ok.error().to_string());
+    }
+    const auto start = Clock::now();
+    if (auto ok = (*p)->set_state(parallax::State::running); !ok) {
+        die(ok.error().to_string());
+    }
+    auto m = (*p)->bus().pop({parallax::MessageType::eos, parallax::MessageType::error}, std::chrono::seconds(120));
+    const auto end = Clock::now();
+    if (!m || m->type != parallax::MessageType::eos) {
+        die("libparallax pipeline failed: " + (m ? m->to_string() : std::string("timeout")));
+    }
+    static_cast<void>((*p)->set_state(parallax::State::suspended));
+    return std::chrono::duration<double>(end - start).count();
+}
+
+double run_gstreamer(const std::string& text) {
+    GError* error = nullptr;
+    GstElement* pipeline = gst_parse_launch(text.c_str(), &error);
+    if (pipeline == nullptr || error != nullptr) {
+        die(std::string("gst_parse_launch: ") + (error != nullptr ? error->message : "failed"));
+    }
+    if (gst_element_set_state(pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE) {
+        die("GStreamer: cannot pause");
+    }
+    gst_element_get_state(pipeline, nullptr, nullptr, GST_CLOCK_TIME_NONE);
+    GstBus* bus = gst_element_get_bus(pipeline);
+    const auto start = Clock::now();
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    const auto end = Clock::now();
+    if (m == nullptr || GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS) {
+        die("GStreamer pipeline failed");
+    }
+    gst_message_unref(m);
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    return std::chrono::duration<double>(end - start).count();
+}
+
+enum class Engine { parallax, gstreamer };
+
+void run_case(benchmark::State& state, Engine engine, const std::string& text, std::int64_t buffers) {
+    for (auto _ : state) {
+        const double s = engine == Engine::parallax ? run_parallax(text) : run_gstreamer(text);
+        state.SetIterationTime(s);
+    }
+    state.SetItemsProcessed(state.iterations() * buffers);
+    state.counters["ns_per_buffer"] =
+        benchmark::Counter(static_cast<double>(buffers), benchmark::Counter::kIsIterationInvariantRate |
+                                                             benchmark::Counter::kInvert);
+}
+
+constexpr std::int64_t n_buffers = 200'000;
+
+std::string src_sink(std::int64_t n) {
+    return fmt::format("fakesrc num-buffers={} ! fakesink", n);
+}
+std::string identity10(std::int64_t n) {
+    std::string text = fmt::format("fakesrc num-buffers={}", n);
+    for (int i = 0; i < 10; ++i) {
+        text += " ! identity";
+    }
+    return text + " ! fakesink";
+}
+std::string queue1(std::int64_t n) {
+    return fmt::format("fakesrc num-buffers={} ! queue ! fakesink", n);
+}
+std::string tee2(std::int64_t n, std::int64_t size) {
+    const std::string src = size == 0 ? fmt::format("fakesrc num-buffers={}", n)
+                                      : fmt::format("fakesrc num-buffers={} sizetype=fixed sizemax={}", n, size);
+    return src + " ! tee name=t t. ! queue ! fakesink t. ! queue ! fakesink";
+}
+
+void BM_SrcSink_parallax(benchmark::State& s) {
+    run_case(s, Engine::parallax, src_sink(n_buffers), n_buffers);
+}
+void BM_SrcSink_gstreamer(benchmark::State& s) {
+    run_case(s, Engine::gstreamer, src_sink(n_buffers), n_buffers);
+}
+void BM_Identity10_parallax(benchmark::State& s) {
+    run_case(s, Engine::parallax, identity10(n_buffers), n_buffers);
+}
+void BM_Identity10_gstreamer(benchmark::State& s) {
+    run_case(s, Engine::gstreamer, identity10(n_buffers), n_buffers);
+}
+void BM_Queue_parallax(benchmark::State& s) {
+    run_case(s, Engine::parallax, queue1(n_buffers), n_buffers);
+}
+void BM_Queue_gstreamer(benchmark::State& s) {
+    run_case(s, Engine::gstreamer, queue1(n_buffers / 4), n_buffers / 4);
+}
+void BM_Tee2Queues_parallax(benchmark::State& s) {
+    run_case(s, Engine::parallax, tee2(n_buffers / 4, s.range(0)), n_buffers / 4);
+}
+void BM_Tee2Queues_gstreamer(benchmark::State& s) {
+    run_case(s, Engine::gstreamer, tee2(n_buffers / 8, s.range(0)), n_buffers / 8);
+}
+
+// Startup: parse, go to running, one buffer to eos, back to nothing.
+void BM_StartupOneBuffer_parallax(benchmark::State& state) {
+    for (auto _ : state) {
+        const auto start = Clock::now();
+        auto p = parallax::Pipeline::parse(src_sink(1));
+        if (!p || !(*p)->run(std::chrono::seconds(10))) {
+            die("startup run failed");
+        }
+        p->reset();
+        state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+}
+void BM_StartupOneBuffer_gstreamer(benchmark::State& state) {
+    for (auto _ : state) {
+        const auto start = Clock::now();
+        GstElement* pipeline = gst_parse_launch(src_sink(1).c_str(), nullptr);
+        GstBus* bus = gst_element_get_bus(pipeline);
+        gst_element_set_state(pipeline, GST_STATE_PLAYING);
+        GstMessage* m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND,
+                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+        if (m == nullptr) {
+            die("GStreamer startup run failed");
+        }
+        gst_message_unref(m);
+        gst_object_unref(bus);
+        gst_element_set_state(pipeline, GST_STATE_NULL);
+        gst_object_unref(pipeline);
+        state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+}
+
+// One buffer every millisecond through a queue whose thread has gone to
+// sleep: the time from the buffer entering the queue to the sink.
+constexpr int idle_hops = 200;
+
+class Stamp final : public parallax::SimpleTransform {
+public:
+    static constexpr parallax::ElementInfo info{.factory = "bench-stamp", .klass = "Filter", .summary = "stamps"};
+    static inline std::atomic<std::int64_t> entered{0};
+
+protected:
+    parallax::Flow transform(parallax::Buffer&, parallax::TransformContext&) override {
+        entered.store(Clock::now().time_since_epoch().count());
+        return parallax::Flow::ok;
+    }
+};
+PARALLAX_REGISTER_ELEMENT(Stamp);
+
+std::mutex hop_mutex;
+std::vector<double> hop_samples;
+
+void record_hop(std::int64_t entered_ns) {
+    const auto now = Clock::now().time_since_epoch().count();
+    std::lock_guard lock(hop_mutex);
+    hop_samples.push_back(static_cast<double>(now - entered_ns) * 1e-9);
+}
+
+double median_hop() {
+    std::lock_guard lock(hop_mutex);
+    if (hop_samples.empty()) {
+        return 0;
+    }
+    std::nth_element(hop_samples.begin(), hop_samples.begin() + static_cast<std::ptrdiff_t>(hop_samples.size() / 2),
+                     hop_samples.end());
+    const double m = hop_samples[hop_samples.size() / 2];
+    hop_samples.clear();
+    return m;
+}
+
+void BM_IdleQueueHop_parallax(benchmark::State& state) {
+    for (auto _ : state) {
+        const std::string text = fmt::format(
+            "fakesrc num-buffers={} is-live=true datarate=1000 sizetype=fixed sizemax=1 ! bench-stamp ! queue ! "
+            "fakesink name=out signal-handoffs=true",
+            idle_hops);
+        auto p = parallax::Pipeline::parse(text);
+        if (!p) {
+            die(parallax::format_pipeline_error(text, p.error()));
+        }
+        auto out = (*p)->get<parallax::FakeSink>("out");
+        if (!out) {
+            die(out.error().to_string());
+        }
+        (*out)->set_handoff([](const parallax::Buffer&, parallax::Pad&) { record_hop(Stamp::entered.load()); });
+        if (!(*p)->run(std::chrono::seconds(30))) {
+            die("idle hop run failed");
+        }
+        state.SetIterationTime(median_hop());
+    }
+}
+
+std::atomic<std::int64_t> gst_entered{0};
+
+void BM_IdleQueueHop_gstreamer(benchmark::State& state) {
+    for (auto _ : state) {
+        const std::string text = fmt::format(
+            "fakesrc num-buffers={} is-live=true sync=true datarate=1000 sizetype=fixed sizemax=1 ! identity "
+            "name=stamp signal-handoffs=true ! queue ! fakesink name=out signal-handoffs=true",
+            idle_hops);
+        GstElement* pipeline = gst_parse_launch(text.c_str(), nullptr);
+        GstElement* stamp = gst_bin_get_by_name(GST_BIN(pipeline), "stamp");
+        GstElement* out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+        g_signal_connect(stamp, "handoff", G_CALLBACK(+[](GstElement*, GstBuffer*, gpointer) {
+                             gst_entered.store(Clock::now().time_since_epoch().count());
+                         }),
+                         nullptr);
+        g_signal_connect(out, "handoff", G_CALLBACK(+[](GstElement*, GstBuffer*, GstPad*, gpointer) {
+                             record_hop(gst_entered.load());
+                         }),
+                         nullptr);
+        GstBus* bus = gst_element_get_bus(pipeline);
+        gst_element_set_state(pipeline, GST_STATE_PLAYING);
+        GstMessage* m = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND,
+                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+        if (m == nullptr || GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS) {
+            die("GStreamer idle hop failed");
+        }
+        gst_message_unref(m);
+        gst_object_unref(bus);
+        gst_element_set_state(pipeline, GST_STATE_NULL);
+        gst_object_unref(stamp);
+        gst_object_unref(out);
+        gst_object_unref(pipeline);
+        state.SetIterationTime(median_hop());
+    }
+}
+
+// Alternating registration: each libparallax case right before its
+// GStreamer twin.
+BENCHMARK(BM_SrcSink_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SrcSink_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Identity10_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Identity10_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Queue_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Queue_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Tee2Queues_parallax)->Arg(0)->Arg(65536)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Tee2Queues_gstreamer)->Arg(0)->Arg(65536)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_IdleQueueHop_parallax)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(3);
+BENCHMARK(BM_IdleQueueHop_gstreamer)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(3);
+BENCHMARK(BM_StartupOneBuffer_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StartupOneBuffer_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+int main(int argc, char** argv) {
+    gst_init(&argc, &argv);
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
