@@ -171,7 +171,8 @@ std::vector<std::string> suggest_names(std::string_view name, std::span<const st
     std::stable_sort(scored.begin(), scored.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
     std::vector<std::string> out;
     for (auto& [d, c] : scored) {
-        if (out.size() == max) {
+        // Only the closest few: a far candidate next to a near one is noise.
+        if (out.size() == max || d > scored.front().first + 1) {
             break;
         }
         out.push_back(std::move(c));
