@@ -21,5 +21,5 @@ ctest --preset asan -j "${jobs}" --timeout 900
 
 # The concurrency tests again, under ThreadSanitizer.
 cmake --preset tsan
-cmake --build --preset tsan -j "${jobs}" --target unit_memory unit_buffer
+cmake --build --preset tsan -j "${jobs}" --target unit_memory unit_buffer unit_runtime
 ctest --preset tsan -j "${jobs}" -R 'Concurrency' --timeout 600
