@@ -1,0 +1,18 @@
+#pragma once
+
+/// \file
+/// The common public headers of libparallax in one include: buffers, caps,
+/// elements, pipelines and the bus.
+
+#include <parallax/base/error.hpp>
+#include <parallax/base/log.hpp>
+#include <parallax/base/result.hpp>
+#include <parallax/buffer/buffer.hpp>
+#include <parallax/buffer/buffer_pool.hpp>
+#include <parallax/buffer/clock_time.hpp>
+#include <parallax/buffer/metadata.hpp>
+#include <parallax/caps/caps.hpp>
+#include <parallax/caps/caps_ops.hpp>
+#include <parallax/element.hpp>
+#include <parallax/pipeline/bus.hpp>
+#include <parallax/pipeline/pipeline.hpp>
