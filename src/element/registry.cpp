@@ -172,7 +172,8 @@ std::vector<std::string> suggest_names(std::string_view name, std::span<const st
     std::vector<std::string> out;
     for (auto& [d, c] : scored) {
         // Only the closest few: a far candidate next to a near one is noise.
-        if (out.size() == max || d > scored.front().first + 1) {
+        const std::size_t best = scored.front().first;
+        if (out.size() == max || d > (best <= 1 ? best : best + 1)) {
             break;
         }
         out.push_back(std::move(c));

@@ -71,13 +71,17 @@ void ThreadLink::wake_consumer() noexcept {
 
 void ThreadLink::wake_producer() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (producer_sleeping_.load(std::memory_order_relaxed) != 0) {
+    if (producer_sleeping_.load(std::memory_order_relaxed) != 0 &&
+        tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed) <=
+            producer_wake_level_.load(std::memory_order_relaxed)) {
         producer_sleeping_.store(0, std::memory_order_relaxed);
         detail::futex_wake_all(producer_sleeping_);
     }
 }
 
 void ThreadLink::wait_producer() {
+    const auto queued = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire);
+    producer_wake_level_.store(queued / 2, std::memory_order_relaxed);
     producer_sleeping_.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // The caller re-checks its condition after this returns; a bounded

@@ -131,6 +131,9 @@ private:
     // Shared.
     alignas(64) std::atomic<std::uint32_t> consumer_sleeping_{0};
     std::atomic<std::uint32_t> producer_sleeping_{0};
+    // A blocked producer is woken once the level falls to this many entries
+    // (half of what it saw), not at every pop: one wake-up per batch.
+    std::atomic<std::uint64_t> producer_wake_level_{0};
     std::atomic<std::uint64_t> drop_requests_{0}; // leaky=downstream: the consumer drops this many
     std::atomic<std::uint64_t> dropped_{0};
     std::atomic<bool> flushing_{false};
