@@ -3,3 +3,9 @@ add_library(parallax_warnings INTERFACE)
 target_compile_options(parallax_warnings INTERFACE
   -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wpedantic
   $<$<BOOL:${PARALLAX_WERROR}>:-Werror>)
+
+# g++ 12 at -O2/-O3 reports std::string concatenation as an overlapping
+# memcpy (-Wrestrict, GCC bug 105329), a false positive inside libstdc++.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  target_compile_options(parallax_warnings INTERFACE -Wno-restrict)
+endif()

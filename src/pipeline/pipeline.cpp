@@ -511,7 +511,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::parse(std::string_view description, 
                 const bool unknown = err.is(Errc::not_found);
                 std::size_t pos = unknown ? p.name_pos : p.value_pos;
                 if (!unknown && err.position() != Error::no_position) {
-                    pos = p.value_pos + err.position() + (p.quoted ? 1 : 0);
+                    pos = detail::launch_value_position(description, p, err.position());
                 }
                 return fail(std::move(err.at_position(pos)));
             }
@@ -552,12 +552,10 @@ Result<std::unique_ptr<Pipeline>> Pipeline::parse(std::string_view description, 
         }
         Caps filter = Caps::any();
         if (!l.caps.empty()) {
+            // parse_launch() has checked the caps text already.
             auto c = Caps::parse(l.caps);
             if (!c) {
-                Error err = c.error();
-                return fail(std::move(err.at_position(l.caps_pos + (c.error().position() == Error::no_position
-                                                                        ? 0
-                                                                        : c.error().position()))));
+                return fail(Error(c.error()).at_position(l.caps_pos));
             }
             filter = std::move(*c);
         }

@@ -1,0 +1,176 @@
+// filesink: writes buffers to a file, with writes in flight through io_uring
+// (plain writes where io_uring does not help); small buffers are gathered up
+// to buffer-size bytes per write.
+
+#include "io/uring_file.hpp"
+
+#include <parallax/element.hpp>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace parallax {
+namespace {
+
+class FileSink final : public SimpleSink {
+public:
+    static constexpr ElementInfo info{.factory = "filesink",
+                                      .klass = "Sink/File",
+                                      .summary = "Write stream to a file",
+                                      .description = "Writes buffers to a file, several writes in flight "
+                                                     "(io_uring); buffers smaller than buffer-size are gathered."};
+    static constexpr ExecutionHints hints = ExecutionHints::io_bound();
+
+protected:
+    Result<void> start() override {
+        const std::string path = location_.get();
+        if (path.empty()) {
+            return fail(Error(Errc::invalid_argument, fmt::format("{}: no file to write: set location", name()))
+                            .at_element(name()));
+        }
+        auto writer = detail::UringWriter::open(path, append_.get(), write_depth);
+        if (!writer) {
+            return fail(Error(writer.error()).at_element(name()));
+        }
+        writer_.emplace(std::move(*writer));
+        inflight_.clear();
+        staging_.clear();
+        for (auto& s : spare_) {
+            s.clear();
+        }
+        return {};
+    }
+
+    Result<void> stop() override {
+        Result<void> result;
+        if (writer_) {
+            result = drain();
+        }
+        writer_.reset();
+        if (!result) {
+            return fail(Error(result.error()).at_element(name()));
+        }
+        return {};
+    }
+
+    bool sink_event(Pad& pad, Event&& event) override {
+        if (event.type() == EventType::eos && writer_) {
+            if (auto ok = drain(); !ok) {
+                context().error(ok.error());
+                return false;
+            }
+        }
+        return SimpleSink::sink_event(pad, std::move(event));
+    }
+
+    Flow render(Buffer& buffer, SinkContext& ctx) override {
+        if (buffer.empty()) {
+            return Flow::ok;
+        }
+        const std::size_t gather = buffer_size_.get();
+        if (buffer.size() >= gather) {
+            // Large enough on its own: write straight from the buffer.
+            if (auto ok = flush_staging(); !ok) {
+                return ctx.error(ok.error());
+            }
+            const std::span<const std::byte> bytes = buffer.data(); // before the buffer moves
+            if (auto ok = submit(bytes, Pending{std::move(buffer), {}}); !ok) {
+                return ctx.error(ok.error());
+            }
+            return Flow::ok;
+        }
+        if (staging_.size() + buffer.size() > gather) {
+            if (auto ok = flush_staging(); !ok) {
+                return ctx.error(ok.error());
+            }
+        }
+        if (staging_.capacity() < gather) {
+            staging_.reserve(gather);
+        }
+        const auto bytes = buffer.data();
+        staging_.insert(staging_.end(), bytes.begin(), bytes.end());
+        return Flow::ok;
+    }
+
+private:
+    static constexpr unsigned write_depth = 4;
+
+    // What a write in flight keeps alive: the buffer it writes from, or the
+    // gathered bytes.
+    struct Pending {
+        Buffer buffer;
+        std::vector<std::byte> bytes;
+    };
+
+    Result<void> submit(std::span<const std::byte> data, Pending keep) {
+        if (writer_->pending() >= writer_->depth()) {
+            if (auto ok = complete_oldest(); !ok) {
+                return ok;
+            }
+        }
+        inflight_.push_back(std::move(keep));
+        const std::span<const std::byte> src =
+            inflight_.back().bytes.empty() ? data : std::span<const std::byte>(inflight_.back().bytes);
+        return writer_->submit(src, 0);
+    }
+
+    Result<void> complete_oldest() {
+        auto done = writer_->wait();
+        Pending p = std::move(inflight_.front());
+        inflight_.pop_front();
+        if (!p.bytes.empty()) {
+            // Reuse the gathering memory for the next batch.
+            p.bytes.clear();
+            spare_.push_back(std::move(p.bytes));
+        }
+        if (!done) {
+            return fail(done.error());
+        }
+        return {};
+    }
+
+    Result<void> flush_staging() {
+        if (staging_.empty()) {
+            return {};
+        }
+        std::vector<std::byte> next;
+        if (!spare_.empty()) {
+            next = std::move(spare_.back());
+            spare_.pop_back();
+        }
+        Pending keep{Buffer(), std::move(staging_)};
+        staging_ = std::move(next);
+        return submit({}, std::move(keep));
+    }
+
+    Result<void> drain() {
+        auto ok = flush_staging();
+        while (!inflight_.empty()) {
+            auto done = complete_oldest();
+            if (ok && !done) {
+                ok = done;
+            }
+        }
+        return ok;
+    }
+
+    std::optional<detail::UringWriter> writer_;
+    std::deque<Pending> inflight_;
+    std::vector<std::byte> staging_;
+    std::vector<std::vector<std::byte>> spare_;
+
+    Property<std::string> location_{this, "location", "", "Location of the file to write"};
+    Property<bool> append_{this, "append", false, "Append to an already existing file"};
+    Property<std::uint32_t> buffer_size_{this, "buffer-size", 65536,
+                                         "Buffers smaller than this are gathered into writes of this size",
+                                         {1, 1U << 30}};
+};
+
+} // namespace
+} // namespace parallax
+
+PARALLAX_REGISTER_ELEMENT(parallax::FileSink);
