@@ -88,9 +88,9 @@ std::size_t copy_pipelined(const std::string& src, const std::string& dst, std::
     if (!reader || !writer) {
         std::abort();
     }
-    std::vector<std::byte> memory(block * 2 * depth);
+    std::vector<std::byte> memory(block * 2 * std::size_t{depth});
     std::vector<std::uint64_t> free_ids;
-    for (std::uint64_t id = 0; id < 2 * depth; ++id) {
+    for (std::uint64_t id = 0; id < std::uint64_t{2} * depth; ++id) {
         free_ids.push_back(id);
     }
     auto buffer = [&](std::uint64_t id) { return std::span(memory).subspan(id * block, block); };

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <exception>
 #include <limits>
 
 namespace parallax {
@@ -49,19 +50,35 @@ Result<void> PropertyBase::set_from_string(std::string_view text) {
     if (auto ok = check_mutable(); !ok) {
         return ok;
     }
+    const PropertyValue previous = value();
     if (auto ok = parse_and_store(text); !ok) {
         return ok;
     }
-    notify_changed();
-    return {};
+    return commit_change(previous);
 }
 
 Result<void> PropertyBase::set_value(const PropertyValue& value) {
     if (auto ok = check_mutable(); !ok) {
         return ok;
     }
+    const PropertyValue previous = this->value();
     if (auto ok = store_value(value); !ok) {
         return ok;
+    }
+    return commit_change(previous);
+}
+
+Result<void> PropertyBase::commit_change(const PropertyValue& previous) {
+    Result<void> vetted;
+    try {
+        vetted = owner_->check_property(*this);
+    } catch (const std::exception& e) {
+        vetted = fail(error(Errc::exception, e.what()));
+    }
+    if (!vetted) {
+        // The previous value was valid, so storing it again cannot fail.
+        static_cast<void>(store_value(previous));
+        return vetted;
     }
     notify_changed();
     return {};

@@ -28,7 +28,7 @@ Flow SimpleSource::step() {
         if (Caps caps = output_caps(); !caps.is_empty() && !caps.is_any()) {
             src_->push_event(Event::caps(std::move(caps)));
         }
-        src_->push_event(Event::segment(StreamSegment{}));
+        src_->push_event(Event::segment(output_segment()));
     }
     Buffer out;
     Flow f = eos_requested_.load(std::memory_order_relaxed) ? Flow::eos : create(out, context());
@@ -80,6 +80,9 @@ bool SimpleSink::sink_event(Pad& pad, Event&& event) {
 }
 
 Flow SimpleSink::wait_for_buffer_time(const Buffer& buffer) {
+    if (segment_.format != Format::time) {
+        return Flow::ok;
+    }
     const ClockTime t = segment_.to_running_time(buffer.meta().pts());
     if (t.is_none()) {
         return Flow::ok;

@@ -177,12 +177,17 @@ public:
         } else if (from == State::idle && to == State::paused) {
             result = prepare();
         } else if (from == State::paused && to == State::running) {
+            // Running before the first buffer moves: elements see their
+            // state as running, and the state-changed message precedes any
+            // eos or error that the data causes (as GStreamer's bins do).
+            set_state(from, to);
             resume_clock();
             running_.store(true, std::memory_order_release);
             {
                 std::lock_guard lock(gate_mutex_);
             }
             gate_cv_.notify_all();
+            return {};
         } else if (from == State::running && to == State::paused) {
             running_.store(false, std::memory_order_release);
             pause_clock();

@@ -221,6 +221,16 @@ protected:
     /// forwards latency, position and duration to the other side.
     /// Called from: any thread.
     virtual bool query(Pad& pad, Query& query);
+    /// Vets a value set by name (set_property, set_property_value, pipeline
+    /// text) that depends on more than its type and range, e.g. a pad name.
+    /// Runs after the value is stored and before property_changed(); an
+    /// error goes back to the caller and the previous value is restored. An
+    /// element's own typed Property::set() calls are not vetted. The default
+    /// accepts everything. Called from: the thread that sets it.
+    virtual Result<void> check_property(const PropertyBase& property) {
+        static_cast<void>(property);
+        return {};
+    }
     /// A property changed (after the new value is stored). Called from: the
     /// thread that set it.
     virtual void property_changed(const PropertyBase& property) { static_cast<void>(property); }

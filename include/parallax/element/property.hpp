@@ -92,6 +92,9 @@ protected:
     [[nodiscard]] Result<void> check_mutable() const;
     /// Tells the owner (Element::property_changed).
     void notify_changed();
+    /// Asks the owner to vet the value just stored (Element::check_property):
+    /// on refusal restores `previous` and returns the error; else notifies.
+    Result<void> commit_change(const PropertyValue& previous);
     /// Makes an error "property 'name' of element 'x': message".
     [[nodiscard]] Error error(Errc code, std::string_view message) const;
 

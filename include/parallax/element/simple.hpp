@@ -26,6 +26,11 @@ protected:
     /// The caps announced before the first buffer; the default is the src
     /// template's caps when fixed, else nothing (EMPTY).
     [[nodiscard]] virtual Caps output_caps() const;
+    /// The segment announced before the first buffer; the default is an
+    /// open-ended time segment from zero. Byte-stream sources return one in
+    /// Format::bytes (GStreamer's basesrc format). Called from: streaming
+    /// thread.
+    [[nodiscard]] virtual StreamSegment output_segment() const { return StreamSegment{}; }
 
     void init() override;
     Result<void> start() override;
@@ -73,7 +78,8 @@ protected:
 
     /// Waits until the buffer's running time (its pts in the current
     /// segment) is reached on the pipeline clock; ok at once for buffers
-    /// without pts. flushing when interrupted.
+    /// without pts and in segments of a format other than time (as
+    /// GStreamer's basesink). flushing when interrupted.
     Flow wait_for_buffer_time(const Buffer& buffer);
     /// The segment of the last segment event.
     [[nodiscard]] const StreamSegment& segment() const noexcept { return segment_; }

@@ -5,6 +5,7 @@
 #include <parallax/pipeline/bus_asio.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
@@ -271,6 +272,8 @@ TEST(ExecutorTest, UnlinkedPadsAreReportedBeforeRunning) {
 
 TEST(ExecutorTest, BusMessagesReachAnAsioExecutor) {
     boost::asio::io_context io;
+    // Keeps run_for() waiting for messages still to come.
+    auto work = boost::asio::make_work_guard(io);
     auto p = parse("fakesrc num-buffers=3 ! fakesink");
     std::vector<MessageType> types;
     watch(p->bus(), io.get_executor(), [&](const Message& m) {
@@ -284,7 +287,11 @@ TEST(ExecutorTest, BusMessagesReachAnAsioExecutor) {
     stop_watch(p->bus());
     ASSERT_TRUE(p->set_state(State::idle));
     ASSERT_FALSE(types.empty());
-    EXPECT_EQ(types.back(), MessageType::eos);
+    std::string seen;
+    for (MessageType t : types) {
+        seen += std::string(to_string(t)) + " ";
+    }
+    EXPECT_EQ(types.back(), MessageType::eos) << seen;
 }
 
 TEST(ExecutorTest, DotFilesAreWrittenAtStateChangesWhenAsked) {

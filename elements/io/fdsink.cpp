@@ -1,0 +1,164 @@
+// fdsink: writes every buffer to a file descriptor the application opened
+// (GStreamer's fdsink).
+
+#include <parallax/base/unique_fd.hpp>
+#include <parallax/element.hpp>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <ctime>
+#include <fcntl.h>
+#include <limits>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace parallax {
+namespace {
+
+// Keeps SIGPIPE away from the process while this thread writes: a pipe
+// whose reader went away then fails the write with EPIPE, which becomes an
+// error on the bus, instead of killing the application. Only this thread's
+// mask changes, and only for the scope; a SIGPIPE that the write raised is
+// taken back before the mask is restored.
+class SigpipeBlock {
+public:
+    SigpipeBlock() noexcept {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGPIPE);
+        sigset_t pending;
+        sigemptyset(&pending);
+        was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+        pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    }
+    ~SigpipeBlock() {
+        if (raised_ && !was_pending_) {
+            const timespec zero{};
+            while (sigtimedwait(&set_, nullptr, &zero) < 0 && errno == EINTR) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+    SigpipeBlock(const SigpipeBlock&) = delete;
+    SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+    void raised() noexcept { raised_ = true; }
+
+private:
+    sigset_t set_{};
+    sigset_t old_{};
+    bool was_pending_ = false;
+    bool raised_ = false;
+};
+
+class FdSink final : public SimpleSink {
+public:
+    static constexpr ElementInfo info{.factory = "fdsink",
+                                      .klass = "Sink/File",
+                                      .summary = "Write data to a file descriptor",
+                                      .description = "Writes every buffer whole to an open file descriptor; short "
+                                                     "writes continue, a non-blocking descriptor is waited on with "
+                                                     "poll(), and stopping interrupts the wait."};
+    static constexpr ExecutionHints hints = ExecutionHints::io_bound();
+
+    // Wakes the poll in render(): the pipeline is stopping.
+    void unblock() override {
+        if (wake_) {
+            const std::uint64_t one = 1;
+            static_cast<void>(::write(wake_.get(), &one, sizeof one));
+        }
+    }
+
+protected:
+    Result<void> start() override {
+        const int fd = fd_.get();
+        const int flags = ::fcntl(fd, F_GETFL);
+        if (flags < 0) {
+            return fail(Error::from_errno(errno, fmt::format("cannot write to fd {}", fd)).at_element(name()));
+        }
+        if ((flags & O_ACCMODE) == O_RDONLY) {
+            return fail(
+                Error(Errc::invalid_argument, fmt::format("cannot write to fd {}: it is open for reading only", fd))
+                    .at_element(name()));
+        }
+        if (!wake_) {
+            return fail(Error::from_errno(wake_errno_, "cannot make an eventfd").at_element(name()));
+        }
+        // Forget the wake-ups of the last run.
+        std::uint64_t count = 0;
+        while (::read(wake_.get(), &count, sizeof count) > 0) {
+        }
+        return {};
+    }
+
+    Flow render(Buffer& buffer, SinkContext& ctx) override {
+        if (sync_.get()) {
+            if (const Flow f = wait_for_buffer_time(buffer); f != Flow::ok) {
+                return f;
+            }
+        }
+        const int fd = fd_.get();
+        const auto bytes = buffer.data();
+        std::size_t done = 0;
+        SigpipeBlock no_sigpipe;
+        while (done < bytes.size()) {
+            const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+            if (n >= 0) {
+                done += static_cast<std::size_t>(n);
+                continue;
+            }
+            const int err = errno;
+            if (err == EINTR) {
+                continue;
+            }
+            if (err == EAGAIN || err == EWOULDBLOCK) {
+                if (const Flow f = wait_writable(fd, ctx); f != Flow::ok) {
+                    return f;
+                }
+                continue;
+            }
+            if (err == EPIPE) {
+                no_sigpipe.raised();
+            }
+            return ctx.error(Error::from_errno(err, fmt::format("cannot write to fd {}", fd)));
+        }
+        return Flow::ok;
+    }
+
+private:
+    Flow wait_writable(int fd, SinkContext& ctx) {
+        while (true) {
+            pollfd fds[2] = {{fd, POLLOUT, 0}, {wake_.get(), POLLIN, 0}};
+            const int r = ::poll(fds, 2, -1);
+            if (r < 0) {
+                if (errno == EINTR || errno == EAGAIN) {
+                    continue;
+                }
+                return ctx.error(Error::from_errno(errno, fmt::format("cannot poll fd {}", fd)));
+            }
+            if (fds[1].revents != 0) {
+                return Flow::flushing;
+            }
+            // Writable, or an error or hang-up that the next write() reports.
+            return Flow::ok;
+        }
+    }
+
+    // Made with the element and kept for its whole life, so that unblock()
+    // and request_eos() can ring it from any thread at any time.
+    UniqueFd wake_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+    int wake_errno_ = wake_ ? 0 : errno;
+
+    Property<std::int32_t> fd_{this, "fd", 1, "An open file descriptor to write to",
+                               PropertyRange<std::int32_t>(0, std::numeric_limits<std::int32_t>::max())};
+    Property<bool> sync_{this, "sync", false, "Sync on the clock", Mutability::running};
+};
+
+} // namespace
+} // namespace parallax
+
+PARALLAX_REGISTER_ELEMENT(parallax::FdSink);

@@ -1,0 +1,63 @@
+// plx-launch: builds a pipeline from gst-launch text and runs it, like
+// gst-launch-1.0.
+
+#include "launcher.hpp"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#ifndef PARALLAX_TOOLS_VERSION
+#define PARALLAX_TOOLS_VERSION "unknown"
+#endif
+
+namespace {
+
+int run(int argc, char** argv) {
+    CLI::App app{"Build and run a libparallax pipeline written in gst-launch syntax, e.g.\n"
+                 "  plx-launch fakesrc num-buffers=10 ! identity ! fakesink",
+                 "plx-launch"};
+    plx_launch::Options options;
+    std::vector<std::string> words;
+    app.add_flag("-v,--verbose", options.verbose, "Print the caps of each link and the property notifications");
+    app.add_flag("-q,--quiet", options.quiet, "Print no status or progress information");
+    app.add_flag("-m,--messages", options.messages, "Print every message posted on the bus");
+    app.add_flag("-e,--eos-on-shutdown", options.eos_on_shutdown,
+                 "On Ctrl-C, end the stream (eos) and wait for it before stopping");
+    app.add_flag("--plan", options.plan, "Print the scheduling plan (the streaming threads) and exit");
+    app.set_version_flag("--version", fmt::format("plx-launch version {} (libparallax)", PARALLAX_TOOLS_VERSION));
+    app.add_option("pipeline", words, "The pipeline description; the arguments are joined with spaces")->required();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // CLI11 prints help and errors; a bad command line is exit 1 as in
+        // gst-launch-1.0.
+        return app.exit(e) == 0 ? 0 : 1;
+    }
+    for (const auto& w : words) {
+        if (!options.description.empty()) {
+            options.description += ' ';
+        }
+        options.description += w;
+    }
+    return plx_launch::launch(options);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        // Nothing is meant to throw this far (out of memory, a bug): fail
+        // like any other error instead of aborting.
+        static_cast<void>(std::fputs("ERROR: ", stderr));
+        static_cast<void>(std::fputs(e.what(), stderr));
+        static_cast<void>(std::fputs("\n", stderr));
+        return 1;
+    }
+}
