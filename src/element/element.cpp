@@ -332,6 +332,10 @@ bool Element::forward_event(Pad& from, const Event& event) {
 }
 
 bool Element::sink_event(Pad& pad, Event&& event) {
+    if (event.type() == EventType::stream_start && is_sink()) {
+        context_->host().sink_stream_start(*this);
+        return true;
+    }
     if (event.type() == EventType::eos && is_sink()) {
         for (Pad* p : pad_ptrs_) {
             if (p->direction() == PadDirection::sink && !p->is_eos()) {

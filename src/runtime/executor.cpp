@@ -131,6 +131,26 @@ public:
         }
     }
 
+    void sink_stream_start(Element& element) override {
+        bool post_start = false;
+        {
+            std::lock_guard lock(eos_mutex_);
+            started_sinks_.insert(&element);
+            if (!stream_start_posted_ && std::all_of(sinks_.begin(), sinks_.end(), [&](Element* s) {
+                    return started_sinks_.contains(s);
+                })) {
+                stream_start_posted_ = true;
+                post_start = true;
+            }
+        }
+        if (post_start) {
+            Message m;
+            m.type = MessageType::stream_start;
+            m.source = core_.name;
+            post(std::move(m));
+        }
+    }
+
     void pad_added(Element& element, Pad& pad) override {
         if (core_.on_pad_added) {
             core_.on_pad_added(element, pad);
@@ -312,6 +332,8 @@ private:
             std::lock_guard lock(eos_mutex_);
             eos_sinks_.clear();
             eos_posted_ = false;
+            started_sinks_.clear();
+            stream_start_posted_ = false;
             sinks_.clear();
             for (Element* e : core_.graph.elements()) {
                 if (e->is_sink()) {
@@ -518,6 +540,8 @@ private:
     std::vector<Element*> sinks_;
     std::set<Element*> eos_sinks_;
     bool eos_posted_ = false;
+    std::set<Element*> started_sinks_;
+    bool stream_start_posted_ = false;
 
     unsigned auto_queue_counter_ = 0;
     std::map<const Element*, std::string> boundary_reasons_;

@@ -66,6 +66,9 @@ public:
     virtual Flow wait_until(Element& element, ClockTime t) = 0;
     /// A sink finished its stream (every sink pad got eos).
     virtual void sink_eos(Element& element) = 0;
+    /// A sink received stream-start (the pipeline posts one stream-start
+    /// message once every sink has). The default does nothing.
+    virtual void sink_stream_start(Element& element) { static_cast<void>(element); }
     /// An element added a pad while running (a sometimes pad).
     virtual void pad_added(Element& element, Pad& pad) = 0;
     /// Runs `fn` on the control thread (the pipeline's Asio context).

@@ -185,6 +185,19 @@ TEST(ExecutorTest, SendEosEndsAnEndlessSource) {
     ASSERT_TRUE(p->set_state(State::idle));
 }
 
+TEST(ExecutorTest, StreamStartIsPostedOnceEverySinkHasIt) {
+    auto p = parse("fakesrc num-buffers=2 ! tee name=t t. ! queue ! fakesink t. ! queue ! fakesink");
+    ASSERT_TRUE(p->set_state(State::running));
+    auto start = p->bus().pop({MessageType::stream_start}, 10s);
+    ASSERT_TRUE(start);
+    EXPECT_EQ(start->source, p->name());
+    ASSERT_TRUE(p->bus().pop({MessageType::eos}, 10s));
+    ASSERT_TRUE(p->set_state(State::idle));
+    while (auto m = p->bus().pop(0ns)) {
+        EXPECT_NE(m->type, MessageType::stream_start) << "stream-start posted twice";
+    }
+}
+
 TEST(ExecutorTest, StateChangesArePostedInOrder) {
     auto p = parse("fakesrc num-buffers=1 ! fakesink");
     ASSERT_TRUE(p->set_state(State::running));
