@@ -31,7 +31,8 @@ for path in sys.argv[1:]:
         op = m.group(1) + (m.group(3) or "")
         per_buffer = row.get("ns_per_buffer")
         if per_buffer:
-            value, unit = float(per_buffer), "ns/buffer"
+            # The counter is seconds per buffer (an inverted rate).
+            value, unit = float(per_buffer) * 1e9, "ns/buffer"
         else:
             value, unit = float(row["real_time"]) * scale[row["time_unit"]], "ns"
         rows.setdefault(op, {})[m.group(2)] = (value, unit)
