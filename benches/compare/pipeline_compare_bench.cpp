@@ -9,6 +9,8 @@
 //   IdleQueueHop     one buffer every millisecond through an idle queue:
 //                    time from entering the queue to reaching the sink
 //   StartupOneBuffer parse, run one buffer to eos, tear down
+//   FileCopy         filesrc ! filesink of 1 GiB on tmpfs (/dev/shm) at both
+//                    libraries' default block sizes, next to `dd bs=1M`
 //
 // Throughput cases report the time per buffer; run through
 // benches/compare/run.sh, which prints medians and ratios.
@@ -20,10 +22,13 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <gst/gst.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -142,6 +147,87 @@ void BM_Tee2Queues_parallax(benchmark::State& s) {
 }
 void BM_Tee2Queues_gstreamer(benchmark::State& s) {
     run_case(s, Engine::gstreamer, tee2(n_buffers / 8, s.range(0)), n_buffers / 8);
+}
+
+// File copy: 1 GiB on tmpfs. The source file is written once; the output is
+// removed before every copy so each run allocates its pages alike.
+constexpr std::int64_t copy_bytes = std::int64_t{1} << 30;
+
+struct CopyFiles {
+    std::filesystem::path in;
+    std::filesystem::path out;
+};
+
+const CopyFiles& copy_files() {
+    static const CopyFiles files = [] {
+        const std::filesystem::path dir = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
+        CopyFiles f{dir / fmt::format("plx-bench-copy-in-{}", ::getpid()),
+                    dir / fmt::format("plx-bench-copy-out-{}", ::getpid())};
+        std::ofstream os(f.in, std::ios::binary);
+        std::vector<char> block(1 << 20);
+        std::uint32_t x = 0x9e3779b9U;
+        for (auto& c : block) {
+            x = x * 1664525U + 1013904223U;
+            c = static_cast<char>(x >> 24);
+        }
+        for (std::int64_t done = 0; done < copy_bytes; done += static_cast<std::int64_t>(block.size())) {
+            os.write(block.data(), static_cast<std::streamsize>(block.size()));
+        }
+        if (!os) {
+            die("cannot write the file-copy input " + f.in.string());
+        }
+        std::atexit([] {
+            std::error_code ec;
+            std::filesystem::remove(copy_files().in, ec);
+            std::filesystem::remove(copy_files().out, ec);
+        });
+        return f;
+    }();
+    return files;
+}
+
+std::string file_copy() {
+    const auto& f = copy_files();
+    return fmt::format("filesrc location={} ! filesink location={}", f.in.string(), f.out.string());
+}
+
+void check_copy(const std::filesystem::path& out) {
+    std::error_code ec;
+    if (std::filesystem::file_size(out, ec) != static_cast<std::uintmax_t>(copy_bytes)) {
+        die("file copy produced a file of the wrong size: " + out.string());
+    }
+    std::filesystem::remove(out, ec);
+}
+
+void run_copy(benchmark::State& state, Engine engine) {
+    const std::string text = file_copy();
+    for (auto _ : state) {
+        const double s = engine == Engine::parallax ? run_parallax(text) : run_gstreamer(text);
+        state.SetIterationTime(s);
+        check_copy(copy_files().out);
+    }
+    state.SetBytesProcessed(state.iterations() * copy_bytes);
+}
+
+void BM_FileCopy_parallax(benchmark::State& s) {
+    run_copy(s, Engine::parallax);
+}
+void BM_FileCopy_gstreamer(benchmark::State& s) {
+    run_copy(s, Engine::gstreamer);
+}
+void BM_FileCopy_dd(benchmark::State& state) {
+    const auto& f = copy_files();
+    const std::string command =
+        fmt::format("dd if={} of={} bs=1M status=none", f.in.string(), f.out.string());
+    for (auto _ : state) {
+        const auto start = Clock::now();
+        if (std::system(command.c_str()) != 0) {
+            die("dd failed: " + command);
+        }
+        state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+        check_copy(f.out);
+    }
+    state.SetBytesProcessed(state.iterations() * copy_bytes);
 }
 
 // Startup: parse, go to running, one buffer to eos, back to nothing.
@@ -285,6 +371,9 @@ BENCHMARK(BM_IdleQueueHop_parallax)->UseManualTime()->Unit(benchmark::kMicroseco
 BENCHMARK(BM_IdleQueueHop_gstreamer)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(3);
 BENCHMARK(BM_StartupOneBuffer_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StartupOneBuffer_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FileCopy_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FileCopy_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FileCopy_dd)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 } // namespace
 

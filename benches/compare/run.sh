@@ -18,7 +18,7 @@ for bench in buffer_compare_bench pipeline_compare_bench; do
 done
 python3 - "${out}"/*.csv <<'PY'
 import csv, re, sys
-pattern = re.compile(r"^BM_(\w+?)_(parallax|gstreamer)(/\d+)?(/iterations:\d+)?(/manual_time)?_median$")
+pattern = re.compile(r"^BM_(\w+?)_(parallax|gstreamer|dd)(/\d+)?(/iterations:\d+)?(/manual_time)?_median$")
 scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 rows = {}
 for path in sys.argv[1:]:
@@ -30,7 +30,11 @@ for path in sys.argv[1:]:
             continue
         op = m.group(1) + (m.group(3) or "")
         per_buffer = row.get("ns_per_buffer")
-        if per_buffer:
+        rate = row.get("bytes_per_second")
+        if rate:
+            # A copy: shown as MiB/s, and the ratio is taken the other way up.
+            value, unit = float(rate) / 2**20, "MiB/s"
+        elif per_buffer:
             # The counter is seconds per buffer (an inverted rate).
             value, unit = float(per_buffer) * 1e9, "ns/buffer"
         else:
@@ -40,6 +44,8 @@ def show(v):
     if v is None:
         return "-"
     value, unit = v
+    if unit == "MiB/s":
+        return f"{value:.0f} MiB/s"
     if unit == "ns" and value >= 1e6:
         return f"{value / 1e6:.2f} ms"
     if unit == "ns" and value >= 1e3:
@@ -48,8 +54,12 @@ def show(v):
 print(f"{'case':<22}{'libparallax':>18}{'GStreamer':>18}{'GStreamer / libparallax':>26}")
 for op, libs in rows.items():
     plx, gst = libs.get("parallax"), libs.get("gstreamer")
-    ratio = f"{gst[0] / plx[0]:.1f}x" if plx and gst else "-"
+    ratio = "-"
+    if plx and gst:
+        ratio = f"{plx[0] / gst[0]:.2f}x" if plx[1] == "MiB/s" else f"{gst[0] / plx[0]:.1f}x"
     print(f"{op:<22}{show(plx):>18}{show(gst):>18}{ratio:>26}")
+    if "dd" in libs:
+        print(f"{'  dd bs=1M':<22}{'':>18}{show(libs['dd']):>18}{plx[0] / libs['dd'][0]:>25.2f}x  (libparallax / dd)")
 PY
 
 # Peak RSS and wall time of the command-line tools, one buffer end to end.

@@ -18,6 +18,9 @@ namespace {
 // Spins before sleeping: a busy producer refills an idle consumer within a
 // few microseconds, which a futex round trip would cost anyway.
 constexpr int spin_rounds = 2000;
+// How many items the consumer takes between fenced looks at the producer's
+// sleep flag.
+constexpr int wake_check_interval = 16;
 } // namespace
 
 ThreadLink::ThreadLink(std::size_t capacity)
@@ -48,6 +51,40 @@ bool ThreadLink::full_for(const LinkLimits& limits) const noexcept {
            (limits.max_time_ns != 0 && l.time_ns >= limits.max_time_ns);
 }
 
+bool ThreadLink::producer_full(const LinkLimits& limits, bool refresh) noexcept {
+    // The producer judges the level from its own copy of the consumer's
+    // counters: they only grow, so a stale copy can only overstate the level.
+    // It reads the consumer's cache line again only when the copy says full,
+    // which keeps that line out of the per-buffer path.
+    if (refresh) {
+        seen_out_buffers_ = out_buffers_.load(std::memory_order_acquire);
+        seen_out_bytes_ = out_bytes_.load(std::memory_order_acquire);
+        seen_out_pts_ = out_pts_.load(std::memory_order_relaxed);
+        cached_head_ = head_.load(std::memory_order_acquire);
+    }
+    const std::size_t t = tail_.load(std::memory_order_relaxed);
+    if (t - cached_head_ > mask_) {
+        return true;
+    }
+    const auto drops = drop_requests_.load(std::memory_order_acquire);
+    const auto in_b = in_buffers_.load(std::memory_order_relaxed);
+    const auto buffers = in_b > seen_out_buffers_ + drops ? in_b - seen_out_buffers_ - drops : 0;
+    if (limits.max_buffers != 0 && buffers >= limits.max_buffers) {
+        return true;
+    }
+    const auto in_y = in_bytes_.load(std::memory_order_relaxed);
+    if (limits.max_bytes != 0 && in_y > seen_out_bytes_ && in_y - seen_out_bytes_ >= limits.max_bytes) {
+        return true;
+    }
+    const auto in_t = in_pts_.load(std::memory_order_relaxed);
+    return limits.max_time_ns != 0 && in_t != ClockTime::none_ns && seen_out_pts_ != ClockTime::none_ns &&
+           in_t > seen_out_pts_ && in_t - seen_out_pts_ >= limits.max_time_ns;
+}
+
+bool ThreadLink::producer_blocked(const LinkLimits& limits) noexcept {
+    return producer_full(limits, false) && producer_full(limits, true);
+}
+
 bool ThreadLink::ring_full() const noexcept {
     return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire) > mask_;
 }
@@ -69,6 +106,17 @@ void ThreadLink::wake_consumer() noexcept {
     }
 }
 
+void ThreadLink::maybe_wake_producer() noexcept {
+    // A fence per item would cost more than the item: look at the flag
+    // without one, and with one every few items. A sleeping producer seen
+    // late is still seen: at the latest after wake_check_interval items, or
+    // when the consumer finds the ring empty (pop), or by its own timeout.
+    if (producer_sleeping_.load(std::memory_order_relaxed) != 0 || ++takes_since_check_ >= wake_check_interval) {
+        takes_since_check_ = 0;
+        wake_producer();
+    }
+}
+
 void ThreadLink::wake_producer() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (producer_sleeping_.load(std::memory_order_relaxed) != 0 &&
@@ -79,13 +127,19 @@ void ThreadLink::wake_producer() noexcept {
     }
 }
 
-void ThreadLink::wait_producer() {
+template <typename Blocked>
+void ThreadLink::wait_producer(Blocked&& blocked) {
     const auto queued = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire);
     producer_wake_level_.store(queued / 2, std::memory_order_relaxed);
     producer_sleeping_.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    // The caller re-checks its condition after this returns; a bounded
-    // sleep covers a limit that changes without a wake-up.
+    // The consumer may have made room before it could see the flag: look
+    // again now that the flag is visible, and sleep only if still blocked.
+    if (!blocked() || is_flushing()) {
+        producer_sleeping_.store(0, std::memory_order_relaxed);
+        return;
+    }
+    // A bounded sleep covers a limit that changes without a wake-up.
     detail::futex_wait(producer_sleeping_, 1, std::chrono::milliseconds(50));
 }
 
@@ -102,10 +156,10 @@ void ThreadLink::wait_consumer() {
 Flow ThreadLink::push(Buffer&& buffer, const LinkLimits& limits, Leaky leaky) {
     int spins = 0;
     while (true) {
-        if (is_flushing()) {
+        if (is_flushing()) [[unlikely]] {
             return Flow::flushing;
         }
-        if (!full_for(limits) && !ring_full()) {
+        if (!producer_blocked(limits)) [[likely]] {
             break;
         }
         if (leaky == Leaky::upstream) {
@@ -120,12 +174,7 @@ Flow ThreadLink::push(Buffer&& buffer, const LinkLimits& limits, Leaky leaky) {
             detail::cpu_relax();
             continue;
         }
-        wait_producer();
-        // Re-check: the consumer may have freed room between our check and
-        // the sleep flag (it wakes us then, or the timeout does).
-        if (!full_for(limits) && !ring_full()) {
-            producer_sleeping_.store(0, std::memory_order_relaxed);
-        }
+        wait_producer([&] { return producer_full(limits, true); });
     }
     const auto size = buffer.size();
     const auto pts = buffer.meta().pts().ns();
@@ -148,7 +197,7 @@ bool ThreadLink::push_event(Event event) {
             detail::cpu_relax();
             continue;
         }
-        wait_producer();
+        wait_producer([&] { return ring_full(); });
     }
     if (is_flushing() && event.type() != EventType::flush_stop) {
         return false;
@@ -169,6 +218,19 @@ std::optional<LinkItem> ThreadLink::take() noexcept {
         LinkItem item = std::move(slots_[h & mask_]);
         head_.store(h + 1, std::memory_order_release);
         if (!item.event) {
+            // leaky=downstream: the producer asked for the oldest buffers to
+            // go. A request already took one buffer off the level; this one
+            // leaves the ring, so the request ends and the buffer counts out
+            // (in that order: the level may be overstated for an instant,
+            // never understated).
+            bool drop = false;
+            auto requests = drop_requests_.load(std::memory_order_acquire);
+            while (requests > 0) {
+                if (drop_requests_.compare_exchange_weak(requests, requests - 1, std::memory_order_acq_rel)) {
+                    drop = true;
+                    break;
+                }
+            }
             out_buffers_.store(out_buffers_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
             out_bytes_.store(out_bytes_.load(std::memory_order_relaxed) + item.buffer.size(),
                              std::memory_order_release);
@@ -176,23 +238,14 @@ std::optional<LinkItem> ThreadLink::take() noexcept {
             if (pts != ClockTime::none_ns) {
                 out_pts_.store(pts, std::memory_order_relaxed);
             }
-            // leaky=downstream: the producer asked for the oldest buffers to go.
-            auto requests = drop_requests_.load(std::memory_order_acquire);
-            while (requests > 0) {
-                if (drop_requests_.compare_exchange_weak(requests, requests - 1, std::memory_order_acq_rel)) {
-                    dropped_.fetch_add(1, std::memory_order_relaxed);
-                    // Counted out twice otherwise: the request already took it off the level.
-                    out_buffers_.store(out_buffers_.load(std::memory_order_relaxed) - 1, std::memory_order_release);
-                    break;
-                }
-            }
-            if (requests > 0) {
+            if (drop) {
+                dropped_.fetch_add(1, std::memory_order_relaxed);
                 item.buffer.reset();
                 wake_producer();
                 continue;
             }
         }
-        wake_producer();
+        maybe_wake_producer();
         return item;
     }
 }
@@ -212,6 +265,10 @@ std::optional<LinkItem> ThreadLink::pop() {
         }
         if (auto item = take()) {
             return item;
+        }
+        if (spins == 0) {
+            // Empty: whatever the producer waited for is certainly there.
+            wake_producer();
         }
         if (++spins < spin_rounds) {
             detail::cpu_relax();

@@ -103,11 +103,15 @@ public:
 
 private:
     bool full_for(const LinkLimits& limits) const noexcept;
+    bool producer_full(const LinkLimits& limits, bool refresh) noexcept;
+    bool producer_blocked(const LinkLimits& limits) noexcept;
     bool ring_full() const noexcept;
     void enqueue(LinkItem&& item) noexcept;
     void wake_consumer() noexcept;
     void wake_producer() noexcept;
-    void wait_producer();
+    void maybe_wake_producer() noexcept;
+    template <typename Blocked>
+    void wait_producer(Blocked&& blocked);
     void wait_consumer();
     std::optional<LinkItem> take() noexcept;
 
@@ -120,6 +124,9 @@ private:
     std::atomic<std::uint64_t> in_bytes_{0};
     std::atomic<std::uint64_t> in_pts_{0};
     std::size_t cached_head_ = 0;
+    std::uint64_t seen_out_buffers_ = 0; // the producer's copies of the consumer's counters
+    std::uint64_t seen_out_bytes_ = 0;
+    std::uint64_t seen_out_pts_ = 0;
 
     // Consumer-owned.
     alignas(64) std::atomic<std::size_t> head_{0};
@@ -127,6 +134,7 @@ private:
     std::atomic<std::uint64_t> out_bytes_{0};
     std::atomic<std::uint64_t> out_pts_{0};
     std::size_t cached_tail_ = 0;
+    int takes_since_check_ = 0;
 
     // Shared.
     alignas(64) std::atomic<std::uint32_t> consumer_sleeping_{0};

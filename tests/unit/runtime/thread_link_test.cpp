@@ -74,6 +74,12 @@ TEST(ThreadLinkTest, LeakyDownstreamDropsTheOldestBuffer) {
     }
     EXPECT_EQ(out, (std::vector<std::uint64_t>{2, 3}));
     EXPECT_EQ(link.dropped(), 2U);
+    // Drained, the link is empty again and takes a full load without drops.
+    EXPECT_EQ(link.level().buffers, 0U);
+    EXPECT_EQ(link.push(stamped(a, 4), limits, Leaky::downstream), Flow::ok);
+    EXPECT_EQ(link.push(stamped(a, 5), limits, Leaky::downstream), Flow::ok);
+    EXPECT_EQ(link.dropped(), 2U);
+    EXPECT_EQ(link.level().buffers, 2U);
 }
 
 TEST(ThreadLinkTest, FlushingRefusesPushesAndWakesAWaitingConsumer) {
