@@ -56,7 +56,7 @@ for op, libs in rows.items():
     plx, gst = libs.get("parallax"), libs.get("gstreamer")
     ratio = "-"
     if plx and gst:
-        ratio = f"{plx[0] / gst[0]:.2f}x" if plx[1] == "MiB/s" else f"{gst[0] / plx[0]:.1f}x"
+        ratio = f"{plx[0] / gst[0]:.2f}x (plx / gst)" if plx[1] == "MiB/s" else f"{gst[0] / plx[0]:.1f}x"
     print(f"{op:<22}{show(plx):>18}{show(gst):>18}{ratio:>26}")
     if "dd" in libs:
         print(f"{'  dd bs=1M':<22}{'':>18}{show(libs['dd']):>18}{plx[0] / libs['dd'][0]:>25.2f}x  (libparallax / dd)")
