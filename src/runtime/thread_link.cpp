@@ -29,56 +29,52 @@ ThreadLink::ThreadLink(std::size_t capacity)
 
 ThreadLink::~ThreadLink() = default;
 
-LinkLevel ThreadLink::level() const noexcept {
+namespace {
+
+// The level from the producer's counters and (a copy of) the consumer's.
+LinkLevel level_of(std::uint64_t in_b, std::uint64_t out_b, std::uint64_t drops, std::uint64_t in_y,
+                   std::uint64_t out_y, std::uint64_t in_t, std::uint64_t out_t) noexcept {
     LinkLevel l;
-    const auto in_b = in_buffers_.load(std::memory_order_acquire);
-    const auto out_b = out_buffers_.load(std::memory_order_acquire);
-    const auto drops = drop_requests_.load(std::memory_order_acquire);
     l.buffers = in_b > out_b + drops ? in_b - out_b - drops : 0;
-    const auto in_y = in_bytes_.load(std::memory_order_acquire);
-    const auto out_y = out_bytes_.load(std::memory_order_acquire);
     l.bytes = in_y > out_y ? in_y - out_y : 0;
-    const auto in_t = in_pts_.load(std::memory_order_relaxed);
-    const auto out_t = out_pts_.load(std::memory_order_relaxed);
     l.time_ns = (in_t != ClockTime::none_ns && out_t != ClockTime::none_ns && in_t > out_t) ? in_t - out_t : 0;
     return l;
 }
 
-bool ThreadLink::full_for(const LinkLimits& limits) const noexcept {
-    const LinkLevel l = level();
+bool reaches(const LinkLevel& l, const LinkLimits& limits) noexcept {
     return (limits.max_buffers != 0 && l.buffers >= limits.max_buffers) ||
            (limits.max_bytes != 0 && l.bytes >= limits.max_bytes) ||
            (limits.max_time_ns != 0 && l.time_ns >= limits.max_time_ns);
 }
 
+} // namespace
+
+LinkLevel ThreadLink::level() const noexcept {
+    return level_of(in_buffers_.load(std::memory_order_acquire), out_buffers_.load(std::memory_order_acquire),
+                    drop_requests_.load(std::memory_order_acquire), in_bytes_.load(std::memory_order_acquire),
+                    out_bytes_.load(std::memory_order_acquire), in_pts_.load(std::memory_order_relaxed),
+                    out_pts_.load(std::memory_order_relaxed));
+}
+
 bool ThreadLink::producer_full(const LinkLimits& limits, bool refresh) noexcept {
     // The producer judges the level from its own copy of the consumer's
-    // counters: they only grow, so a stale copy can only overstate the level.
-    // It reads the consumer's cache line again only when the copy says full,
-    // which keeps that line out of the per-buffer path.
+    // counters: they only grow (clear() resets both), so a stale copy can
+    // only overstate the level. It reads the consumer's cache line again only
+    // when the copy says full, which keeps that line out of the per-buffer
+    // path.
     if (refresh) {
         seen_out_buffers_ = out_buffers_.load(std::memory_order_acquire);
         seen_out_bytes_ = out_bytes_.load(std::memory_order_acquire);
         seen_out_pts_ = out_pts_.load(std::memory_order_relaxed);
         cached_head_ = head_.load(std::memory_order_acquire);
     }
-    const std::size_t t = tail_.load(std::memory_order_relaxed);
-    if (t - cached_head_ > mask_) {
+    if (tail_.load(std::memory_order_relaxed) - cached_head_ > mask_) {
         return true;
     }
-    const auto drops = drop_requests_.load(std::memory_order_acquire);
-    const auto in_b = in_buffers_.load(std::memory_order_relaxed);
-    const auto buffers = in_b > seen_out_buffers_ + drops ? in_b - seen_out_buffers_ - drops : 0;
-    if (limits.max_buffers != 0 && buffers >= limits.max_buffers) {
-        return true;
-    }
-    const auto in_y = in_bytes_.load(std::memory_order_relaxed);
-    if (limits.max_bytes != 0 && in_y > seen_out_bytes_ && in_y - seen_out_bytes_ >= limits.max_bytes) {
-        return true;
-    }
-    const auto in_t = in_pts_.load(std::memory_order_relaxed);
-    return limits.max_time_ns != 0 && in_t != ClockTime::none_ns && seen_out_pts_ != ClockTime::none_ns &&
-           in_t > seen_out_pts_ && in_t - seen_out_pts_ >= limits.max_time_ns;
+    return reaches(level_of(in_buffers_.load(std::memory_order_relaxed), seen_out_buffers_,
+                            drop_requests_.load(std::memory_order_acquire), in_bytes_.load(std::memory_order_relaxed),
+                            seen_out_bytes_, in_pts_.load(std::memory_order_relaxed), seen_out_pts_),
+                   limits);
 }
 
 bool ThreadLink::producer_blocked(const LinkLimits& limits) noexcept {
@@ -322,6 +318,10 @@ void ThreadLink::clear() noexcept {
     in_pts_.store(0);
     out_pts_.store(0);
     drop_requests_.store(0);
+    seen_out_buffers_ = 0;
+    seen_out_bytes_ = 0;
+    seen_out_pts_ = 0;
+    takes_since_check_ = 0;
 }
 
 } // namespace parallax

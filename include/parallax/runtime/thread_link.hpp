@@ -102,7 +102,6 @@ public:
     [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
 
 private:
-    bool full_for(const LinkLimits& limits) const noexcept;
     bool producer_full(const LinkLimits& limits, bool refresh) noexcept;
     bool producer_blocked(const LinkLimits& limits) noexcept;
     bool ring_full() const noexcept;
