@@ -1,6 +1,11 @@
 // filesink: writes buffers to a file, with writes in flight through io_uring
 // (plain writes where io_uring does not help); small buffers are gathered up
 // to buffer-size bytes per write.
+//
+// Gathering copies only when it must: consecutive buffers that are adjacent
+// slices of one slot (as filesrc pushes them) are written straight from the
+// slot in one system call. Other small buffers are copied into a staging
+// block.
 
 #include "io/uring_file.hpp"
 
@@ -22,7 +27,8 @@ public:
                                       .klass = "Sink/File",
                                       .summary = "Write stream to a file",
                                       .description = "Writes buffers to a file, several writes in flight "
-                                                     "(io_uring); buffers smaller than buffer-size are gathered."};
+                                                     "(io_uring); buffers smaller than buffer-size are gathered, "
+                                                     "adjacent slices of one slot without a copy."};
     static constexpr ExecutionHints hints = ExecutionHints::io_bound();
 
 protected:
@@ -38,6 +44,8 @@ protected:
         }
         writer_.emplace(std::move(*writer));
         inflight_.clear();
+        run_.reset();
+        run_size_ = 0;
         staging_.clear();
         for (auto& s : spare_) {
             s.clear();
@@ -74,7 +82,7 @@ protected:
         const std::size_t gather = buffer_size_.get();
         if (buffer.size() >= gather) {
             // Large enough on its own: write straight from the buffer.
-            if (auto ok = flush_staging(); !ok) {
+            if (auto ok = flush_gathered(); !ok) {
                 return ctx.error(ok.error());
             }
             const std::span<const std::byte> bytes = buffer.data(); // before the buffer moves
@@ -83,17 +91,34 @@ protected:
             }
             return Flow::ok;
         }
+        if (run_.valid()) {
+            if (extends_run(buffer)) {
+                run_size_ += buffer.size();
+                return run_size_ >= gather ? checked(flush_run(), ctx) : Flow::ok;
+            }
+            // The run ends here: write it as it is when it is worth a system
+            // call of its own, otherwise copy it to start a staging block.
+            if (auto ok = run_size_ >= gather / 2 ? flush_run() : stage_run(); !ok) {
+                return ctx.error(ok.error());
+            }
+        }
+        if (staging_.empty()) {
+            // Nothing gathered: this buffer may start a run.
+            run_ = std::move(buffer);
+            run_size_ = run_.size();
+            return Flow::ok;
+        }
         if (staging_.size() + buffer.size() > gather) {
             if (auto ok = flush_staging(); !ok) {
                 return ctx.error(ok.error());
             }
-        }
-        if (staging_.capacity() < gather) {
-            staging_.reserve(gather);
+            run_ = std::move(buffer);
+            run_size_ = run_.size();
+            return Flow::ok;
         }
         const auto bytes = buffer.data();
         staging_.insert(staging_.end(), bytes.begin(), bytes.end());
-        return Flow::ok;
+        return staging_.size() >= gather ? checked(flush_staging(), ctx) : Flow::ok;
     }
 
 private:
@@ -133,6 +158,36 @@ private:
         return {};
     }
 
+    static Flow checked(Result<void> ok, SinkContext& ctx) { return ok ? Flow::ok : ctx.error(ok.error()); }
+
+    // The next bytes of the run's slot, right after the run?
+    [[nodiscard]] bool extends_run(const Buffer& b) const noexcept {
+        return b.arena() == run_.arena() && b.slot() == run_.slot() && b.offset() == run_.offset() + run_size_;
+    }
+
+    // Writes the run from its slot; the run's first buffer keeps the slot
+    // alive until the write completes.
+    Result<void> flush_run() {
+        const std::span<const std::byte> bytes(run_.arena()->slot_data(run_.slot()) + run_.offset(), run_size_);
+        run_size_ = 0;
+        return submit(bytes, Pending{std::move(run_), {}});
+    }
+
+    // Copies the run into the staging block (which is empty while a run is open).
+    Result<void> stage_run() {
+        if (staging_.capacity() < buffer_size_.get()) {
+            staging_.reserve(buffer_size_.get());
+        }
+        const std::byte* first = run_.arena()->slot_data(run_.slot()) + run_.offset();
+        staging_.insert(staging_.end(), first, first + run_size_);
+        run_.reset();
+        run_size_ = 0;
+        return {};
+    }
+
+    // Writes whatever is gathered, run or staging block (never both).
+    Result<void> flush_gathered() { return run_.valid() ? flush_run() : flush_staging(); }
+
     Result<void> flush_staging() {
         if (staging_.empty()) {
             return {};
@@ -148,7 +203,7 @@ private:
     }
 
     Result<void> drain() {
-        auto ok = flush_staging();
+        auto ok = flush_gathered();
         while (!inflight_.empty()) {
             auto done = complete_oldest();
             if (ok && !done) {
@@ -160,6 +215,8 @@ private:
 
     std::optional<detail::UringWriter> writer_;
     std::deque<Pending> inflight_;
+    Buffer run_;               // first of consecutive adjacent slices of one slot
+    std::size_t run_size_ = 0; // bytes of the run
     std::vector<std::byte> staging_;
     std::vector<std::vector<std::byte>> spare_;
 

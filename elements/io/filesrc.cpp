@@ -1,5 +1,12 @@
 // filesrc: reads a file into buffers, with reads in flight ahead of the
 // stream through io_uring (plain reads where io_uring does not help).
+//
+// Small blocks are not read one system call each: a read fills a slot with
+// several blocks (up to about 256 KiB), and the buffers pushed downstream are
+// blocksize-byte slices of that slot, sharing it without a copy. A sink that
+// sees consecutive slices of one slot (filesink does) can write them back in
+// one system call, again without a copy. As slices share their slot, an
+// element that wants to write into one gets a copy (copy-on-write).
 
 #include "io/uring_file.hpp"
 
@@ -7,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 #include <limits>
 #include <optional>
@@ -19,8 +27,9 @@ public:
     static constexpr ElementInfo info{.factory = "filesrc",
                                       .klass = "Source/File",
                                       .summary = "Read from arbitrary point in a file",
-                                      .description = "Reads a file in blocks of blocksize bytes, several reads in "
-                                                     "flight ahead of the stream (io_uring)."};
+                                      .description = "Reads a file in buffers of blocksize bytes; small blocks are "
+                                                     "read about 256 KiB at a time and pushed as slices of one "
+                                                     "slot, several reads in flight ahead of the stream (io_uring)."};
     static constexpr ExecutionHints hints = [] {
         ExecutionHints h = ExecutionHints::io_bound();
         h.trust_level = TrustLevel::semi_trusted;
@@ -40,6 +49,8 @@ protected:
         }
         reader_.emplace(std::move(*reader));
         inflight_.clear();
+        chunk_.reset();
+        chunk_pos_ = 0;
         sent_ = 0;
         ended_ = false;
         return SimpleSource::start();
@@ -50,6 +61,7 @@ protected:
             reader_->cancel();
         }
         inflight_.clear();
+        chunk_.reset();
         reader_.reset();
         return {};
     }
@@ -59,9 +71,48 @@ protected:
         if (limit >= 0 && sent_ >= static_cast<std::uint64_t>(limit)) {
             return Flow::eos;
         }
-        // Keep the reads ahead in flight, each into a buffer of its own.
+        if (!chunk_.valid()) {
+            if (const Flow f = next_chunk(ctx); f != Flow::ok) {
+                return f;
+            }
+        }
+        const std::size_t left = chunk_.size() - chunk_pos_;
+        const std::size_t size = std::min<std::size_t>(left, blocksize_.get());
+        if (size == chunk_.size()) {
+            out = std::move(chunk_); // one block per read: hand the slot over as it is
+        } else {
+            auto slice = chunk_.slice(chunk_pos_, size);
+            if (!slice) {
+                return ctx.error(slice.error());
+            }
+            out = std::move(*slice);
+            out.meta().set_byte_offset(chunk_offset_ + chunk_pos_);
+            chunk_pos_ += size;
+            if (chunk_pos_ == chunk_.size()) {
+                chunk_.reset();
+            }
+        }
+        out.meta().set_sequence(sent_++);
+        return Flow::ok;
+    }
+
+private:
+    static constexpr unsigned read_ahead = 4;
+    // Blocks smaller than this are read several at a time.
+    static constexpr std::size_t read_target = std::size_t{256} << 10;
+
+    // Bytes per read: a whole number of blocks, about read_target.
+    [[nodiscard]] std::size_t read_size() const {
+        const std::size_t block = blocksize_.get();
+        return block >= read_target ? block : block * (read_target / block);
+    }
+
+    // Waits for the oldest read and makes it the current chunk, keeping the
+    // reads ahead in flight, each into a slot of its own.
+    Flow next_chunk(SourceContext& ctx) {
+        const std::size_t bytes_per_read = read_size();
         while (!ended_ && inflight_.size() < reader_->depth()) {
-            auto b = ctx.allocate(blocksize_.get());
+            auto b = ctx.allocate(bytes_per_read);
             if (!b) {
                 return ctx.error(b.error());
             }
@@ -94,16 +145,17 @@ protected:
             return ctx.error(ok.error());
         }
         b.meta().set_byte_offset(done->offset);
-        b.meta().set_sequence(sent_++);
-        out = std::move(b);
+        chunk_offset_ = done->offset;
+        chunk_pos_ = 0;
+        chunk_ = std::move(b);
         return Flow::ok;
     }
 
-private:
-    static constexpr unsigned read_ahead = 4;
-
     std::optional<detail::UringReader> reader_;
     std::deque<Buffer> inflight_;
+    Buffer chunk_;                  // the read being handed out in slices
+    std::uint64_t chunk_offset_ = 0; // its position in the file
+    std::size_t chunk_pos_ = 0;      // bytes of it already handed out
     std::uint64_t sent_ = 0;
     bool ended_ = false;
 

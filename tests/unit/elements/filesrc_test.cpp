@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -73,6 +74,43 @@ TEST(FileSrcTest, NumBuffersAndOffsetsAreKept) {
     fs::remove(in);
 }
 
+TEST(FileSrcTest, SmallBlocksAreSlicesOfOneReadInOrder) {
+    const auto in = temp_file("plx-filesrc-slices");
+    const std::string data = random_bytes(600'003);
+    write_file(in, data);
+    auto h = check::Harness::create("filesrc blocksize=1000 location=" + in.string());
+    ASSERT_TRUE(h && (*h)->start());
+    std::vector<Buffer> got;
+    std::string joined;
+    while (auto b = (*h)->pull(1s)) {
+        EXPECT_EQ(b->meta().byte_offset(), joined.size());
+        EXPECT_EQ(b->meta().sequence(), got.size());
+        const auto bytes = b->data();
+        joined.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        got.push_back(std::move(*b));
+    }
+    EXPECT_TRUE((*h)->wait_eos());
+    ASSERT_EQ(got.size(), 601U);
+    for (std::size_t i = 0; i + 1 < got.size(); ++i) {
+        EXPECT_EQ(got[i].size(), 1000U) << "buffer " << i;
+    }
+    EXPECT_EQ(got.back().size(), 3U);
+    EXPECT_TRUE(joined == data) << "the buffers do not add up to the file";
+    // Blocks of one read share its slot, one after the other: no copy, and a
+    // sink can write them back in one call.
+    EXPECT_EQ(got[0].slot(), got[1].slot());
+    EXPECT_EQ(got[0].arena(), got[1].arena());
+    EXPECT_EQ(got[1].offset(), got[0].offset() + 1000);
+    // Writing into a slice copies it; its neighbours keep the file's bytes.
+    auto w = got[1].map_writable();
+    ASSERT_TRUE(w);
+    std::fill(w->begin(), w->end(), std::byte{0});
+    EXPECT_NE(got[1].slot(), got[0].slot());
+    EXPECT_TRUE(std::equal(got[2].data().begin(), got[2].data().end(),
+                           reinterpret_cast<const std::byte*>(data.data()) + 2000));
+    fs::remove(in);
+}
+
 TEST(FileSrcTest, EmptyFileIsJustEos) {
     const auto in = temp_file("plx-filesrc-empty");
     write_file(in, "");
@@ -106,6 +144,49 @@ TEST(FileSinkTest, AppendsWhenAsked) {
     ASSERT_TRUE(p);
     ASSERT_TRUE((*p)->run(10s));
     EXPECT_TRUE(read_file(out) == std::string("head:") + std::string(12, '\0'));
+    fs::remove(out);
+}
+
+TEST(FileSinkTest, GathersSlicesAndSeparateBuffersInOrder) {
+    const auto out = temp_file("plx-filesink-gather");
+    auto h = check::Harness::create("filesink buffer-size=4096 location=" + out.string());
+    ASSERT_TRUE(h && (*h)->start());
+    std::string expected;
+    std::uint8_t next = 0;
+    auto make = [&](std::size_t n) {
+        std::string bytes(n, '\0');
+        for (auto& c : bytes) {
+            c = static_cast<char>(next++ % 251);
+        }
+        auto b = (*h)->make_buffer(std::as_bytes(std::span(bytes)));
+        EXPECT_TRUE(b);
+        return std::move(*b);
+    };
+    auto push = [&](Buffer b) {
+        const auto bytes = b.data();
+        expected.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        EXPECT_EQ((*h)->push(std::move(b)), Flow::ok);
+    };
+    // Adjacent slices of one slot (a run past buffer-size), then a gap inside
+    // the slot, then separate buffers, then slices again, in every order the
+    // sink switches between writing from the slot and copying.
+    const Buffer big = make(20'000);
+    for (std::size_t off = 0; off < 9000; off += 1000) {
+        push(*big.slice(off, 1000));
+    }
+    push(*big.slice(9500, 700)); // not adjacent: ends the run
+    push(make(300));
+    push(make(5000)); // large on its own
+    push(*big.slice(12'000, 100));
+    push(*big.slice(12'100, 100));
+    push(make(10));
+    for (std::size_t off = 13'000; off < 20'000; off += 700) {
+        push(*big.slice(off, 700));
+    }
+    push(make(1));
+    ASSERT_TRUE((*h)->push_event(Event::eos()));
+    ASSERT_TRUE((*h)->stop());
+    EXPECT_TRUE(read_file(out) == expected) << "the file differs from what was pushed";
     fs::remove(out);
 }
 
