@@ -4,6 +4,8 @@
 
 #include <bit>
 
+#include <sched.h>
+
 // g++ 12 at -O3 reports moving a std::optional<Event> out of a ring slot as a
 // use of uninitialised memory (a known false positive of its optional
 // payload analysis); clang and g++ at -O0/-O1 do not.
@@ -15,12 +17,57 @@
 namespace parallax {
 
 namespace {
-// Spins before sleeping: a busy producer refills an idle consumer within a
-// few microseconds, which a futex round trip would cost anyway.
-constexpr int spin_rounds = 2000;
 // How many items the consumer takes between fenced looks at the producer's
 // sleep flag.
 constexpr int wake_check_interval = 16;
+// A consumer that has slept this long waits for a sparse stream; waking it
+// hands over the CPU (see wake_consumer).
+constexpr std::int64_t sparse_sleep_ns = 200'000;
+// Pause instructions between looks at the clock while spinning, and between
+// yields of the CPU to other runnable threads.
+constexpr int pauses_per_clock_check = 16;
+constexpr int clock_checks_per_yield = 16;
+
+std::int64_t steady_now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+} // namespace
+
+void detail::SpinBudget::after_sleep(std::int64_t slept_ns) noexcept {
+    if (slept_ns < max_ns) {
+        // A longer spin would have caught it: grow quickly.
+        ns = std::min(max_ns, std::max(ns * 2, slept_ns + slept_ns / 4));
+    } else {
+        ns = std::max(min_ns, ns / 2);
+    }
+}
+
+namespace {
+
+// Spins until `ready()` or `budget` has passed: pause instructions, a look at
+// the clock every few, and the CPU offered to other runnable threads every
+// few microseconds (a thread waiting here must not keep the one it waits for
+// off a shared CPU). True when ready.
+template <typename Ready>
+bool spin_until(Ready&& ready, std::int64_t budget_ns) {
+    const std::int64_t start = steady_now_ns();
+    for (int checks = 1;; ++checks) {
+        for (int i = 0; i < pauses_per_clock_check; ++i) {
+            if (ready()) {
+                return true;
+            }
+            detail::cpu_relax();
+        }
+        if (steady_now_ns() - start >= budget_ns) {
+            return ready();
+        }
+        if (checks % clock_checks_per_yield == 0) {
+            sched_yield();
+        }
+    }
+}
+
 } // namespace
 
 ThreadLink::ThreadLink(std::size_t capacity)
@@ -99,6 +146,15 @@ void ThreadLink::wake_consumer() noexcept {
     if (consumer_sleeping_.load(std::memory_order_relaxed) != 0) {
         consumer_sleeping_.store(0, std::memory_order_relaxed);
         detail::futex_wake_all(consumer_sleeping_);
+        // A consumer that slept long waits for sparse data (a live source):
+        // the kernel usually queues it on this CPU, where it would wait until
+        // this thread blocks. Handing the CPU over now delivers the buffer
+        // about half as late. In a busy stream the consumer only naps
+        // between batches and the producer keeps the CPU.
+        const auto since = consumer_sleep_since_ns_.load(std::memory_order_relaxed);
+        if (steady_now_ns() - since >= sparse_sleep_ns) {
+            sched_yield();
+        }
     }
 }
 
@@ -136,10 +192,14 @@ void ThreadLink::wait_producer(Blocked&& blocked) {
         return;
     }
     // A bounded sleep covers a limit that changes without a wake-up.
+    const std::int64_t since = steady_now_ns();
     detail::futex_wait(producer_sleeping_, 1, std::chrono::milliseconds(50));
+    producer_spin_.after_sleep(steady_now_ns() - since);
 }
 
 void ThreadLink::wait_consumer() {
+    const std::int64_t since = steady_now_ns();
+    consumer_sleep_since_ns_.store(since, std::memory_order_relaxed);
     consumer_sleeping_.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (tail_.load(std::memory_order_acquire) != head_.load(std::memory_order_relaxed) || is_flushing()) {
@@ -147,10 +207,10 @@ void ThreadLink::wait_consumer() {
         return;
     }
     detail::futex_wait(consumer_sleeping_, 1, std::chrono::milliseconds(100));
+    consumer_spin_.after_sleep(steady_now_ns() - since);
 }
 
 Flow ThreadLink::push(Buffer&& buffer, const LinkLimits& limits, Leaky leaky) {
-    int spins = 0;
     while (true) {
         if (is_flushing()) [[unlikely]] {
             return Flow::flushing;
@@ -166,11 +226,12 @@ Flow ThreadLink::push(Buffer&& buffer, const LinkLimits& limits, Leaky leaky) {
             drop_requests_.fetch_add(1, std::memory_order_acq_rel);
             break;
         }
-        if (++spins < spin_rounds) {
-            detail::cpu_relax();
-            continue;
+        const auto room = [&] {
+            return is_flushing() || !producer_full(limits, true) || (leaky == Leaky::downstream && !ring_full());
+        };
+        if (!spin_until(room, producer_spin_.ns)) {
+            wait_producer([&] { return producer_full(limits, true); });
         }
-        wait_producer([&] { return producer_full(limits, true); });
     }
     const auto size = buffer.size();
     const auto pts = buffer.meta().pts().ns();
@@ -184,16 +245,13 @@ Flow ThreadLink::push(Buffer&& buffer, const LinkLimits& limits, Leaky leaky) {
 }
 
 bool ThreadLink::push_event(Event event) {
-    int spins = 0;
     while (ring_full()) {
         if (is_flushing()) {
             return false;
         }
-        if (++spins < spin_rounds) {
-            detail::cpu_relax();
-            continue;
+        if (!spin_until([&] { return is_flushing() || !ring_full(); }, producer_spin_.ns)) {
+            wait_producer([&] { return ring_full(); });
         }
-        wait_producer([&] { return ring_full(); });
     }
     if (is_flushing() && event.type() != EventType::flush_stop) {
         return false;
@@ -254,7 +312,6 @@ std::optional<LinkItem> ThreadLink::try_pop() {
 }
 
 std::optional<LinkItem> ThreadLink::pop() {
-    int spins = 0;
     while (true) {
         if (is_flushing()) {
             return std::nullopt;
@@ -262,15 +319,14 @@ std::optional<LinkItem> ThreadLink::pop() {
         if (auto item = take()) {
             return item;
         }
-        if (spins == 0) {
-            // Empty: whatever the producer waited for is certainly there.
-            wake_producer();
+        // Empty: whatever the producer waited for is certainly there.
+        wake_producer();
+        const auto has_item = [&] {
+            return is_flushing() || tail_.load(std::memory_order_acquire) != head_.load(std::memory_order_relaxed);
+        };
+        if (!spin_until(has_item, consumer_spin_.ns)) {
+            wait_consumer();
         }
-        if (++spins < spin_rounds) {
-            detail::cpu_relax();
-            continue;
-        }
-        wait_consumer();
     }
 }
 

@@ -48,12 +48,28 @@ struct LinkLevel {
     std::uint64_t time_ns = 0;
 };
 
+namespace detail {
+/// How long one side of a ThreadLink spins before it sleeps, adapted to how
+/// long its sleeps turn out to be (like KVM's halt polling): a sleep shorter
+/// than the longest spin means a longer spin would have saved the two futex
+/// calls and the wake-up latency, so the budget grows; a longer sleep means
+/// the stream is sparse and the budget shrinks.
+struct SpinBudget {
+    static constexpr std::int64_t min_ns = 2'000;
+    static constexpr std::int64_t max_ns = 200'000;
+    std::int64_t ns = 40'000;
+    void after_sleep(std::int64_t slept_ns) noexcept;
+};
+} // namespace detail
+
 /// A bounded SPSC queue of buffers and events between exactly one producer
 /// thread and one consumer thread.
 ///
 /// The producer pays one fence per push to learn whether the consumer
-/// sleeps; the consumer takes items in batches and sleeps on a futex after a
-/// short spin when idle. Closing (flushing) wakes both sides.
+/// sleeps; the consumer takes items in batches. A side that must wait spins
+/// first, for as long as its recent sleeps suggest (SpinBudget), offering
+/// the CPU to other threads every few microseconds, then sleeps on a futex.
+/// Closing (flushing) wakes both sides.
 class PARALLAX_API ThreadLink {
 public:
     /// A link with room for `capacity` entries (rounded up to a power of
@@ -126,6 +142,7 @@ private:
     std::uint64_t seen_out_buffers_ = 0; // the producer's copies of the consumer's counters
     std::uint64_t seen_out_bytes_ = 0;
     std::uint64_t seen_out_pts_ = 0;
+    detail::SpinBudget producer_spin_;
 
     // Consumer-owned.
     alignas(64) std::atomic<std::size_t> head_{0};
@@ -134,10 +151,12 @@ private:
     std::atomic<std::uint64_t> out_pts_{0};
     std::size_t cached_tail_ = 0;
     int takes_since_check_ = 0;
+    detail::SpinBudget consumer_spin_;
 
     // Shared.
     alignas(64) std::atomic<std::uint32_t> consumer_sleeping_{0};
     std::atomic<std::uint32_t> producer_sleeping_{0};
+    std::atomic<std::int64_t> consumer_sleep_since_ns_{0}; // steady clock, when the consumer last went to sleep
     // A blocked producer is woken once the level falls to this many entries
     // (half of what it saw), not at every pop: one wake-up per batch.
     std::atomic<std::uint64_t> producer_wake_level_{0};

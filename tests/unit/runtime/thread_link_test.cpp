@@ -135,5 +135,51 @@ TEST(ThreadLinkConcurrencyTest, OneProducerOneConsumerLoseNothing) {
     EXPECT_EQ(expected, n);
 }
 
+TEST(ThreadLinkConcurrencyTest, SparseAndBurstyProducersLoseNothing) {
+    // Gaps long enough for the consumer to go to sleep (and its spin budget
+    // to shrink), then bursts that fill the link (and make it grow again).
+    detail::BufferAllocator a("t");
+    ThreadLink link(16);
+    constexpr std::uint64_t rounds = 20;
+    constexpr std::uint64_t burst = 100;
+    std::thread producer([&] {
+        std::uint64_t seq = 0;
+        for (std::uint64_t r = 0; r < rounds; ++r) {
+            std::this_thread::sleep_for(r % 2 == 0 ? 2ms : 300us);
+            for (std::uint64_t i = 0; i < (r % 3 == 0 ? 1 : burst); ++i) {
+                ASSERT_EQ(link.push(stamped(a, seq++), LinkLimits{4, 0, 0}, Leaky::no), Flow::ok);
+            }
+        }
+        ASSERT_TRUE(link.push_event(Event::eos()));
+    });
+    std::uint64_t expected = 0;
+    while (auto item = link.pop()) {
+        if (item->event) {
+            break;
+        }
+        ASSERT_EQ(item->buffer.meta().sequence(), expected);
+        ++expected;
+    }
+    producer.join();
+    EXPECT_EQ(expected, 7 * 1 + 13 * burst); // rounds 0, 3, ..., 18 push one buffer
+}
+
+TEST(SpinBudgetTest, GrowsAfterShortSleepsAndShrinksAfterLongOnes) {
+    detail::SpinBudget b;
+    const auto start = b.ns;
+    b.after_sleep(start / 2); // short: a longer spin would have caught it
+    EXPECT_EQ(b.ns, 2 * start);
+    b.after_sleep(150'000); // the data came after 150 us: spin at least that long
+    EXPECT_GE(b.ns, 150'000);
+    for (int i = 0; i < 10; ++i) {
+        b.after_sleep(100'000);
+    }
+    EXPECT_EQ(b.ns, detail::SpinBudget::max_ns); // never beyond the cap
+    for (int i = 0; i < 20; ++i) {
+        b.after_sleep(5'000'000); // a sparse stream: sleeps of 5 ms
+    }
+    EXPECT_EQ(b.ns, detail::SpinBudget::min_ns); // never below the floor
+}
+
 } // namespace
 } // namespace parallax
