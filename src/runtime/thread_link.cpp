@@ -72,7 +72,9 @@ bool spin_until(Ready&& ready, std::int64_t budget_ns) {
 
 ThreadLink::ThreadLink(std::size_t capacity)
     : slots_(std::make_unique<LinkItem[]>(std::bit_ceil(std::max<std::size_t>(capacity, 2)))),
-      mask_(std::bit_ceil(std::max<std::size_t>(capacity, 2)) - 1) {}
+      mask_(std::bit_ceil(std::max<std::size_t>(capacity, 2)) - 1) {
+    detail::enable_asymmetric_barriers();
+}
 
 ThreadLink::~ThreadLink() = default;
 
@@ -141,8 +143,10 @@ void ThreadLink::enqueue(LinkItem&& item) noexcept {
 
 void ThreadLink::wake_consumer() noexcept {
     // Orders the tail store before reading the consumer's sleep flag; the
-    // consumer orders its flag store before re-reading the tail.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // consumer orders its flag store before re-reading the tail. The
+    // consumer sleeps rarely and the producer pushes often, so the consumer
+    // pays for both (heavy_barrier) and the producer's barrier is free.
+    detail::light_barrier();
     if (consumer_sleeping_.load(std::memory_order_relaxed) != 0) {
         consumer_sleeping_.store(0, std::memory_order_relaxed);
         detail::futex_wake_all(consumer_sleeping_);
@@ -159,10 +163,11 @@ void ThreadLink::wake_consumer() noexcept {
 }
 
 void ThreadLink::maybe_wake_producer() noexcept {
-    // A fence per item would cost more than the item: look at the flag
-    // without one, and with one every few items. A sleeping producer seen
-    // late is still seen: at the latest after wake_check_interval items, or
-    // when the consumer finds the ring empty (pop), or by its own timeout.
+    // Looking at the flag costs a load of a shared line: do it without a
+    // barrier at every item and with one every few items. A sleeping
+    // producer seen late is still seen: at the latest after
+    // wake_check_interval items, or when the consumer finds the ring empty
+    // (pop), or by its own timeout.
     if (producer_sleeping_.load(std::memory_order_relaxed) != 0 || ++takes_since_check_ >= wake_check_interval) {
         takes_since_check_ = 0;
         wake_producer();
@@ -170,7 +175,7 @@ void ThreadLink::maybe_wake_producer() noexcept {
 }
 
 void ThreadLink::wake_producer() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    detail::light_barrier();
     if (producer_sleeping_.load(std::memory_order_relaxed) != 0 &&
         tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed) <=
             producer_wake_level_.load(std::memory_order_relaxed)) {
@@ -184,7 +189,7 @@ void ThreadLink::wait_producer(Blocked&& blocked) {
     const auto queued = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire);
     producer_wake_level_.store(queued / 2, std::memory_order_relaxed);
     producer_sleeping_.store(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    detail::heavy_barrier();
     // The consumer may have made room before it could see the flag: look
     // again now that the flag is visible, and sleep only if still blocked.
     if (!blocked() || is_flushing()) {
@@ -201,7 +206,7 @@ void ThreadLink::wait_consumer() {
     const std::int64_t since = steady_now_ns();
     consumer_sleep_since_ns_.store(since, std::memory_order_relaxed);
     consumer_sleeping_.store(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    detail::heavy_barrier();
     if (tail_.load(std::memory_order_acquire) != head_.load(std::memory_order_relaxed) || is_flushing()) {
         consumer_sleeping_.store(0, std::memory_order_relaxed);
         return;
