@@ -1,6 +1,9 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
-install(TARGETS parallax EXPORT parallax-targets
+# The core, the built-in elements (parallax::elements) and the element test
+# harness (parallax::check), with the public headers: an application links
+# parallax::parallax and parallax::elements, an element's tests parallax::check.
+install(TARGETS parallax parallax_elements parallax_elements_archive parallax_check EXPORT parallax-targets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY include/parallax DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

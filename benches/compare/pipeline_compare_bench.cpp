@@ -14,9 +14,8 @@
 //
 // Throughput cases report the time per buffer; run through
 // benches/compare/run.sh, which prints medians and ratios.
-#include "flow/fakesink.hpp"
-
 #include <parallax/element.hpp>
+#include <parallax/elements/flow/fakesink.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
 #include <benchmark/benchmark.h>

@@ -1,4 +1,4 @@
-#include "app/appsink.hpp"
+#include <parallax/elements/app/appsink.hpp>
 
 #include <fmt/format.h>
 

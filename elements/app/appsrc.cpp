@@ -1,4 +1,4 @@
-#include "app/appsrc.hpp"
+#include <parallax/elements/app/appsrc.hpp>
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "flow/fakesink.hpp"
+#include <parallax/elements/flow/fakesink.hpp>
 
 #include <fmt/format.h>
 

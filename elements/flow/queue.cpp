@@ -1,4 +1,4 @@
-#include "flow/queue.hpp"
+#include <parallax/elements/flow/queue.hpp>
 
 #include <fmt/format.h>
 

@@ -4,8 +4,8 @@
 #include <parallax/element/registry.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
-#include "app/appsink.hpp"
-#include "app/appsrc.hpp"
+#include <parallax/elements/app/appsink.hpp>
+#include <parallax/elements/app/appsrc.hpp>
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 #include <parallax/element/registry.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
-#include "app/appsrc.hpp"
+#include <parallax/elements/app/appsrc.hpp>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

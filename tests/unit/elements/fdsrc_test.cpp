@@ -5,7 +5,7 @@
 #include <parallax/element/registry.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
-#include "app/appsink.hpp"
+#include <parallax/elements/app/appsink.hpp>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

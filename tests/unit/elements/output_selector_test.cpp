@@ -1,7 +1,7 @@
 #include <parallax/element.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
-#include "flow/fakesink.hpp"
+#include <parallax/elements/flow/fakesink.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,5 @@
-#include "flow/queue.hpp"
-
 #include <parallax/element.hpp>
+#include <parallax/elements/flow/queue.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
 #include <gtest/gtest.h>

@@ -1,7 +1,6 @@
-#include "flow/fakesink.hpp"
-#include "flow/queue.hpp"
-
 #include <parallax/element.hpp>
+#include <parallax/elements/flow/fakesink.hpp>
+#include <parallax/elements/flow/queue.hpp>
 #include <parallax/pipeline/bus_asio.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
