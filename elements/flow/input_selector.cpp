@@ -3,6 +3,8 @@
 // after waiting for the active stream to catch up, sync-streams) and their
 // sticky events kept until the pad becomes active.
 
+#include "flow/active_pad.hpp"
+
 #include <parallax/base/log.hpp>
 #include <parallax/element.hpp>
 
@@ -292,20 +294,8 @@ protected:
 
 private:
     Result<void> check_active_pad(const std::string& wanted) {
-        if (wanted.empty()) {
-            return {};
-        }
         std::lock_guard lock(lock_);
-        if (find(wanted) != nullptr) {
-            return {};
-        }
-        // Before the run the pad may still be requested (pipeline text sets
-        // properties before it links); start() checks again.
-        const PadTemplate* templ = find_template("sink_%u");
-        if (state() < State::paused && templ != nullptr && templ->matches(wanted)) {
-            return {};
-        }
-        return fail(no_such_pad(wanted));
+        return detail::check_active_pad(*this, wanted, find(wanted) != nullptr, "sink_%u", "sink", pad_names());
     }
 
     struct Input {
@@ -375,16 +365,15 @@ private:
     }
 
     Error no_such_pad(std::string_view wanted) const {
-        std::string have;
+        return detail::no_such_active_pad(*this, wanted, "sink", pad_names());
+    }
+    std::string pad_names() const {
+        std::string names;
         for (const Input& in : inputs_) {
-            have += have.empty() ? "" : ", ";
-            have += in.pad->name();
+            names += names.empty() ? "" : ", ";
+            names += in.pad->name();
         }
-        return Error(Errc::not_found,
-                     fmt::format("{}: active-pad \"{}\" is not a sink pad of this element (it has: {})", name(), wanted,
-                                 have.empty() ? "none" : have))
-            .at_element(name())
-            .at_pad(std::string(wanted));
+        return names;
     }
 
     // Shows the pad chosen by the element in the active-pad property (lock_

@@ -2,6 +2,8 @@
 // pad only; events go out of every src pad (caps as pad-negotiation-mode
 // says), so that each branch sees its stream start and end.
 
+#include "flow/active_pad.hpp"
+
 #include <parallax/base/log.hpp>
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/element.hpp>
@@ -204,20 +206,8 @@ protected:
 
 private:
     Result<void> check_active_pad(const std::string& wanted) {
-        if (wanted.empty()) {
-            return {};
-        }
         std::lock_guard lock(lock_);
-        if (find(wanted) != nullptr) {
-            return {};
-        }
-        // Before the run the pad may still be requested (pipeline text sets
-        // properties before it links); start() checks again.
-        const PadTemplate* templ = find_template("src_%u");
-        if (state() < State::paused && templ != nullptr && templ->matches(wanted)) {
-            return {};
-        }
-        return fail(no_such_pad(wanted));
+        return detail::check_active_pad(*this, wanted, find(wanted) != nullptr, "src_%u", "src", pad_names());
     }
 
     Pad* find(std::string_view pad_name) const {
@@ -230,15 +220,15 @@ private:
     }
 
     Error no_such_pad(std::string_view wanted) const {
-        std::string have;
+        return detail::no_such_active_pad(*this, wanted, "src", pad_names());
+    }
+    std::string pad_names() const {
+        std::string names;
         for (const Pad* p : outputs_) {
-            have += have.empty() ? "" : ", ";
-            have += p->name();
+            names += names.empty() ? "" : ", ";
+            names += p->name();
         }
-        return Error(Errc::not_found, fmt::format("{}: active-pad \"{}\" is not a src pad of this element (it has: {})",
-                                                  name(), wanted, have.empty() ? "none" : have))
-            .at_element(name())
-            .at_pad(std::string(wanted));
+        return names;
     }
 
     // Shows the pad chosen by the element in the active-pad property (lock_

@@ -84,6 +84,19 @@ Result<void> PropertyBase::commit_change(const PropertyValue& previous) {
     return {};
 }
 
+Result<void> PropertyBase::store_as_text(const PropertyValue& value, std::string_view expected) {
+    if (const auto* s = std::get_if<std::string>(&value)) {
+        return parse_and_store(*s);
+    }
+    if (const auto* i = std::get_if<std::int64_t>(&value)) {
+        return parse_and_store(std::to_string(*i));
+    }
+    if (const auto* u = std::get_if<std::uint64_t>(&value)) {
+        return parse_and_store(std::to_string(*u));
+    }
+    return fail(error(Errc::invalid_argument, expected));
+}
+
 void PropertyBase::reset() {
     store_default();
 }

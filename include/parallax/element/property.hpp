@@ -97,6 +97,11 @@ protected:
     Result<void> commit_change(const PropertyValue& previous);
     /// Makes an error "property 'name' of element 'x': message".
     [[nodiscard]] Error error(Errc code, std::string_view message) const;
+    /// store_value() of properties read from integers or text (integers,
+    /// enums): a string or an integer goes through parse_and_store(), so
+    /// that C++ values get the same checks as pipeline text; any other
+    /// type is an error saying `expected`.
+    Result<void> store_as_text(const PropertyValue& value, std::string_view expected);
 
 private:
     Element* owner_;
@@ -245,18 +250,7 @@ private:
         }
         return {};
     }
-    Result<void> store_value(const PropertyValue& v) override {
-        if (const auto* s = std::get_if<std::string>(&v)) {
-            return parse_and_store(*s);
-        }
-        if (const auto* i = std::get_if<std::int64_t>(&v)) {
-            return parse_and_store(std::to_string(*i));
-        }
-        if (const auto* u = std::get_if<std::uint64_t>(&v)) {
-            return parse_and_store(std::to_string(*u));
-        }
-        return fail(error(Errc::invalid_argument, "expected an integer"));
-    }
+    Result<void> store_value(const PropertyValue& v) override { return store_as_text(v, "expected an integer"); }
     void store_default() override { value_.store(default_, std::memory_order_relaxed); }
 
     T default_;
@@ -324,7 +318,7 @@ private:
     std::string value_;
 };
 
-/// Fraction (`30/1`), with an optional range.
+/// Fraction (`30/1`).
 template <>
 class PARALLAX_API Property<Fraction> final : public PropertyBase {
 public:
@@ -425,16 +419,7 @@ private:
         return {};
     }
     Result<void> store_value(const PropertyValue& v) override {
-        if (const auto* s = std::get_if<std::string>(&v)) {
-            return parse_and_store(*s);
-        }
-        if (const auto* i = std::get_if<std::int64_t>(&v)) {
-            return parse_and_store(std::to_string(*i));
-        }
-        if (const auto* u = std::get_if<std::uint64_t>(&v)) {
-            return parse_and_store(std::to_string(*u));
-        }
-        return fail(error(Errc::invalid_argument, "expected one of its nicks or numbers"));
+        return store_as_text(v, "expected one of its nicks or numbers");
     }
     void store_default() override { value_.store(default_, std::memory_order_relaxed); }
 

@@ -1,6 +1,8 @@
 #include <parallax/element.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "support/recorder.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,74 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Records what reaches it, in order.
-class Recorder final : public SimpleSink {
-public:
-    static constexpr ElementInfo info{
-        .factory = "concat-test-recorder", .klass = "Sink", .summary = "Records buffers and events"};
-    struct Item {
-        std::optional<EventType> event; // nullopt: a buffer
-        std::size_t size = 0;
-        std::uint64_t sequence = 0;
-        ClockTime running_time; // buffers: in the segment current then
-        StreamSegment segment;  // segment events
-    };
-
-    std::vector<Item> items() const {
-        std::lock_guard lock(mutex_);
-        return items_;
-    }
-    std::vector<Item> buffers() const {
-        std::vector<Item> out;
-        for (const Item& i : items()) {
-            if (!i.event) {
-                out.push_back(i);
-            }
-        }
-        return out;
-    }
-    std::vector<StreamSegment> segments() const {
-        std::vector<StreamSegment> out;
-        for (const Item& i : items()) {
-            if (i.event == EventType::segment) {
-                out.push_back(i.segment);
-            }
-        }
-        return out;
-    }
-    std::size_t count(EventType t) const {
-        const auto all = items();
-        return static_cast<std::size_t>(
-            std::count_if(all.begin(), all.end(), [&](const Item& i) { return i.event == t; }));
-    }
-
-protected:
-    Result<void> start() override {
-        std::lock_guard lock(mutex_);
-        items_.clear();
-        return {};
-    }
-    Flow render(Buffer& b, SinkContext&) override {
-        add(Item{std::nullopt, b.size(), b.meta().sequence(), segment().to_running_time(b.meta().pts()), {}});
-        return Flow::ok;
-    }
-    bool sink_event(Pad& pad, Event&& e) override {
-        Item item{e.type(), 0, 0, ClockTime::none(), {}};
-        if (const StreamSegment* s = e.segment_value()) {
-            item.segment = *s;
-        }
-        add(item);
-        return SimpleSink::sink_event(pad, std::move(e));
-    }
-
-private:
-    void add(const Item& i) {
-        std::lock_guard lock(mutex_);
-        items_.push_back(i);
-    }
-
-    mutable std::mutex mutex_;
-    std::vector<Item> items_;
-};
+using check::Recorder;
 
 // fakesrcs (buffer sizes 1, 2, 3...) -> concat "c" -> Recorder.
 struct Concatenation {

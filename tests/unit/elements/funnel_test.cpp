@@ -3,6 +3,8 @@
 
 #include <parallax/elements/flow/fakesink.hpp>
 
+#include "support/recorder.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,74 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Records what reaches it, in order, and notices overlapping calls.
-class Recorder final : public SimpleSink {
-public:
-    static constexpr ElementInfo info{
-        .factory = "funnel-test-recorder", .klass = "Sink", .summary = "Records buffers and events"};
-    struct Item {
-        std::optional<EventType> event; // nullopt: a buffer
-        std::size_t size = 0;
-        std::uint64_t sequence = 0;
-    };
-
-    std::vector<Item> items() const {
-        std::lock_guard lock(mutex_);
-        return items_;
-    }
-    std::vector<Item> buffers() const {
-        std::vector<Item> out;
-        for (const Item& i : items()) {
-            if (!i.event) {
-                out.push_back(i);
-            }
-        }
-        return out;
-    }
-    std::size_t count(EventType t) const {
-        std::size_t n = 0;
-        for (const Item& i : items()) {
-            n += i.event == t ? 1 : 0;
-        }
-        return n;
-    }
-    bool overlapped() const { return overlapped_.load(); }
-
-protected:
-    Result<void> start() override {
-        std::lock_guard lock(mutex_);
-        items_.clear();
-        return {};
-    }
-    Flow render(Buffer& b, SinkContext&) override {
-        enter();
-        add(Item{std::nullopt, b.size(), b.meta().sequence()});
-        leave();
-        return Flow::ok;
-    }
-    bool sink_event(Pad& pad, Event&& e) override {
-        enter();
-        add(Item{e.type(), 0, 0});
-        leave();
-        return SimpleSink::sink_event(pad, std::move(e));
-    }
-
-private:
-    void enter() {
-        if (inside_.exchange(true)) {
-            overlapped_ = true;
-        }
-    }
-    void leave() { inside_ = false; }
-    void add(Item i) {
-        std::lock_guard lock(mutex_);
-        items_.push_back(i);
-    }
-
-    mutable std::mutex mutex_;
-    std::vector<Item> items_;
-    std::atomic<bool> inside_{false};
-    std::atomic<bool> overlapped_{false};
-};
+using check::Recorder;
 
 Recorder* add_recorder(Pipeline& p, std::string name) {
     auto r = make_element<Recorder>(std::move(name));

@@ -1,6 +1,8 @@
 #include <parallax/element.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "support/recorder.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,65 +22,7 @@ using namespace std::chrono_literals;
 
 // Records what reaches it, in order; `on_buffer` runs for each buffer on the
 // streaming thread.
-class Recorder final : public SimpleSink {
-public:
-    static constexpr ElementInfo info{
-        .factory = "input-selector-test-recorder", .klass = "Sink", .summary = "Records buffers and events"};
-    struct Item {
-        std::optional<EventType> event; // nullopt: a buffer
-        std::size_t size = 0;
-        std::uint64_t sequence = 0;
-    };
-
-    std::function<void(const Item&)> on_buffer;
-
-    std::vector<Item> items() const {
-        std::lock_guard lock(mutex_);
-        return items_;
-    }
-    std::vector<Item> buffers() const {
-        std::vector<Item> out;
-        for (const Item& i : items()) {
-            if (!i.event) {
-                out.push_back(i);
-            }
-        }
-        return out;
-    }
-    std::size_t count(EventType t) const {
-        const auto all = items();
-        return static_cast<std::size_t>(
-            std::count_if(all.begin(), all.end(), [&](const Item& i) { return i.event == t; }));
-    }
-
-protected:
-    Result<void> start() override {
-        std::lock_guard lock(mutex_);
-        items_.clear();
-        return {};
-    }
-    Flow render(Buffer& b, SinkContext&) override {
-        const Item item{std::nullopt, b.size(), b.meta().sequence()};
-        add(item);
-        if (on_buffer) {
-            on_buffer(item);
-        }
-        return Flow::ok;
-    }
-    bool sink_event(Pad& pad, Event&& e) override {
-        add(Item{e.type(), 0, 0});
-        return SimpleSink::sink_event(pad, std::move(e));
-    }
-
-private:
-    void add(const Item& i) {
-        std::lock_guard lock(mutex_);
-        items_.push_back(i);
-    }
-
-    mutable std::mutex mutex_;
-    std::vector<Item> items_;
-};
+using check::Recorder;
 
 // Two sources told apart by their buffer sizes (1 and 2 bytes) into an
 // input-selector "sel" in front of a Recorder.

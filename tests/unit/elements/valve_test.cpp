@@ -1,6 +1,8 @@
 #include <parallax/element.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "support/recorder.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,51 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Records what reaches it, in order.
-class Recorder final : public SimpleSink {
-public:
-    static constexpr ElementInfo info{
-        .factory = "valve-test-recorder", .klass = "Sink", .summary = "Records buffers and events"};
-    struct Item {
-        std::optional<EventType> event; // nullopt: a buffer
-        BufferFlags flags = BufferFlags::none;
-        ClockTime time; // gap: its timestamp
-    };
-
-    std::vector<Item> items() const {
-        std::lock_guard lock(mutex_);
-        return items_;
-    }
-    std::size_t buffers() const { return count(std::nullopt); }
-    std::size_t count(std::optional<EventType> t) const {
-        const auto all = items();
-        return static_cast<std::size_t>(
-            std::count_if(all.begin(), all.end(), [&](const Item& i) { return i.event == t; }));
-    }
-
-protected:
-    Result<void> start() override {
-        std::lock_guard lock(mutex_);
-        items_.clear();
-        return {};
-    }
-    Flow render(Buffer& b, SinkContext&) override {
-        add(Item{std::nullopt, b.meta().flags(), b.meta().pts()});
-        return Flow::ok;
-    }
-    bool sink_event(Pad& pad, Event&& e) override {
-        add(Item{e.type(), BufferFlags::none, e.time()});
-        return SimpleSink::sink_event(pad, std::move(e));
-    }
-
-private:
-    void add(const Item& i) {
-        std::lock_guard lock(mutex_);
-        items_.push_back(i);
-    }
-
-    mutable std::mutex mutex_;
-    std::vector<Item> items_;
-};
+using check::Recorder;
 
 // fakesrc -> valve "v" -> Recorder.
 struct ValvePipeline {
@@ -118,7 +76,7 @@ TEST(ValveTest, OpenValvePassesEverything) {
     ValvePipeline t({{"num-buffers", 50}}, {});
     auto ok = t.p->run(10s);
     ASSERT_TRUE(ok) << ok.error().to_string();
-    EXPECT_EQ(t.sink->buffers(), 50U);
+    EXPECT_EQ(t.sink->buffer_count(), 50U);
     EXPECT_EQ(t.sink->count(EventType::stream_start), 1U);
     EXPECT_EQ(t.sink->count(EventType::segment), 1U);
     EXPECT_EQ(t.sink->count(EventType::eos), 1U);
@@ -128,7 +86,7 @@ TEST(ValveTest, ClosedValveLetsNoBufferThroughButEosArrives) {
     ValvePipeline t({{"num-buffers", 50}}, {{"drop", PropertyValue(true)}});
     auto ok = t.p->run(10s);
     ASSERT_TRUE(ok) << ok.error().to_string();
-    EXPECT_EQ(t.sink->buffers(), 0U);
+    EXPECT_EQ(t.sink->buffer_count(), 0U);
     EXPECT_EQ(t.valve->pad("sink")->buffer_count(), 50U);
     // drop-all holds the sticky events back until something passes: here
     // eos, which they then precede.
@@ -143,7 +101,7 @@ TEST(ValveTest, ForwardStickyEventsModePassesStickyEventsOnly) {
     ValvePipeline t({{"num-buffers", 50}}, {{"drop", PropertyValue(true)}, {"drop-mode", "forward-sticky-events"}});
     auto ok = t.p->run(10s);
     ASSERT_TRUE(ok) << ok.error().to_string();
-    EXPECT_EQ(t.sink->buffers(), 0U);
+    EXPECT_EQ(t.sink->buffer_count(), 0U);
     EXPECT_EQ(t.sink->count(EventType::stream_start), 1U);
     EXPECT_EQ(t.sink->count(EventType::segment), 1U);
     EXPECT_EQ(t.sink->count(EventType::eos), 1U);
@@ -154,7 +112,7 @@ TEST(ValveTest, TransformToGapTurnsDroppedBuffersIntoGaps) {
                     {{"drop", PropertyValue(true)}, {"drop-mode", "transform-to-gap"}});
     auto ok = t.p->run(10s);
     ASSERT_TRUE(ok) << ok.error().to_string();
-    EXPECT_EQ(t.sink->buffers(), 0U);
+    EXPECT_EQ(t.sink->buffer_count(), 0U);
     EXPECT_EQ(t.sink->count(EventType::gap), 20U);
     EXPECT_EQ(t.sink->count(EventType::segment), 1U);
     std::vector<ClockTime> gaps;
@@ -172,11 +130,11 @@ TEST(ValveTest, OpeningWhileRunningResendsStickyEventsAndMarksADiscont) {
     ValvePipeline t({{"num-buffers", -1}}, {{"drop", PropertyValue(true)}});
     ASSERT_TRUE(t.p->set_state(State::running));
     ASSERT_TRUE(eventually([&] { return t.valve->pad("sink")->buffer_count() > 100; }));
-    EXPECT_EQ(t.sink->buffers(), 0U);
+    EXPECT_EQ(t.sink->buffer_count(), 0U);
     // drop-mode may change only while idle; drop at any time.
     EXPECT_FALSE(t.valve->set_property("drop-mode", "forward-sticky-events"));
     ASSERT_TRUE(t.valve->set_property("drop", "false"));
-    ASSERT_TRUE(eventually([&] { return t.sink->buffers() > 10; }));
+    ASSERT_TRUE(eventually([&] { return t.sink->buffer_count() > 10; }));
     t.p->send_eos();
     auto m = t.p->bus().pop({MessageType::eos, MessageType::error}, 20s);
     ASSERT_TRUE(t.p->set_state(State::idle));
