@@ -87,8 +87,13 @@ struct LaunchDescription {
 /// `prop=(int)5`; caps filters `a ! video/x-raw, width=640 ! b` and quoted
 /// ones `a ! "video/x-raw, width=640" ! b`; references `t.`, `t.src_1`,
 /// `mux.sink_%u` at the start or the end of a chain; pads next to an element
-/// (`a .src ! .sink b`); several chains separated by whitespace.
-/// Not accepted: bins `( ... )`, URIs as elements, lists of pads `t.a,b`.
+/// (`a .src ! .sink b`); several chains separated by whitespace; groups
+/// `( ... )` and `bin.( ... )`, nested at most 64 deep. There are no bins: a
+/// group's elements and links join the description, a link into a group goes
+/// to the first item of its first chain and a link out of it from the last
+/// item of its last chain, without a pad name.
+/// Not accepted: properties of a group (`bin.( name=b ... )`), group types
+/// other than `bin`, URIs as elements, lists of pads `t.a,b`.
 [[nodiscard]] Result<LaunchDescription> parse_launch(std::string_view text);
 
 /// The position in `text` of the character that became byte `offset` of the

@@ -369,6 +369,14 @@ TEST(LaunchParserTest, PadsFollowTheProperties) {
     EXPECT_EQ(d.links[0].from.pad, "src");
 }
 
+TEST(LaunchParserTest, APadBeforeAnElementIsNotThePadOfItsNextLink) {
+    const auto d = parsed("a ! .sink b ! c");
+    ASSERT_EQ(d.links.size(), 2U);
+    expect_element(d.links[0].to, 1, "sink");
+    expect_element(d.links[1].from, 1);
+    EXPECT_EQ(d.links[1].from.pad_pos, npos);
+}
+
 // --- Errors ------------------------------------------------------------------------
 
 TEST(LaunchParserTest, EmptyDescriptionsAreErrors) {
@@ -508,13 +516,6 @@ TEST(LaunchParserTest, AStrayDotIsAnError) {
     expect_error("a ! t. .src", 7, reason);
 }
 
-TEST(LaunchParserTest, BinsAreNotSupported) {
-    const std::string reason = "bins '( ... )' are not supported: write the elements without parentheses";
-    expect_error("( fakesrc ! fakesink )", 0, reason);
-    expect_error("a ! (b)", 4, reason);
-    expect_error("bin.( fakesrc )", 4, reason);
-}
-
 TEST(LaunchParserTest, UrisAreNotSupported) {
     expect_error("a ! file:///tmp/x", 4,
                  "URIs are not supported as elements: use a source such as filesrc location=...");
@@ -533,6 +534,220 @@ TEST(LaunchParserTest, LongNamesAreCutInMessages) {
     const std::string name(100, 'x');
     expect_error(name + ". c", 0,
                  "the reference '" + std::string(40, 'x') + "...' is not linked: expected '!' after it");
+}
+
+// --- Groups ------------------------------------------------------------------------
+
+TEST(LaunchParserTest, AGroupJoinsTheChainItStandsIn) {
+    // No bin: the group's elements join the description, and the links go
+    // to the group's first element and from its last.
+    const auto d = parsed("fakesrc ! ( identity ! identity ) ! fakesink");
+    ASSERT_EQ(d.elements.size(), 4U);
+    EXPECT_EQ(d.elements[1].factory, "identity");
+    EXPECT_EQ(d.elements[1].pos, 12U);
+    EXPECT_EQ(d.elements[2].pos, 23U);
+    EXPECT_EQ(d.elements[3].factory, "fakesink");
+    ASSERT_EQ(d.links.size(), 3U);
+    expect_element(d.links[0].from, 0);
+    expect_element(d.links[0].to, 1);
+    EXPECT_EQ(d.links[0].pos, 8U);
+    EXPECT_EQ(d.links[0].to.pos, 12U);
+    expect_element(d.links[1].from, 1);
+    expect_element(d.links[1].to, 2);
+    EXPECT_EQ(d.links[1].pos, 21U);
+    expect_element(d.links[2].from, 2);
+    expect_element(d.links[2].to, 3);
+    EXPECT_EQ(d.links[2].pos, 34U);
+    EXPECT_EQ(d.links[2].from.pos, 23U);
+}
+
+TEST(LaunchParserTest, AChainMayStartWithAGroup) {
+    const auto d = parsed("( fakesrc ! queue ) ! fakesink");
+    ASSERT_EQ(d.elements.size(), 3U);
+    EXPECT_EQ(d.elements[0].pos, 2U);
+    ASSERT_EQ(d.links.size(), 2U);
+    expect_element(d.links[0].from, 0);
+    expect_element(d.links[0].to, 1);
+    expect_element(d.links[1].from, 1);
+    expect_element(d.links[1].to, 2);
+    EXPECT_EQ(d.links[1].pos, 20U);
+}
+
+TEST(LaunchParserTest, BinGroupsAndGroupsWithoutSpacesParse) {
+    const auto bin = parsed("bin.( fakesrc ! fakesink )");
+    ASSERT_EQ(bin.elements.size(), 2U);
+    EXPECT_EQ(bin.elements[0].pos, 6U);
+    ASSERT_EQ(bin.links.size(), 1U);
+    const auto tight = parsed("a!(b)!bin.(c!d)");
+    ASSERT_EQ(tight.elements.size(), 4U);
+    ASSERT_EQ(tight.links.size(), 3U);
+    expect_element(tight.links[0].from, 0);
+    expect_element(tight.links[0].to, 1);
+    expect_element(tight.links[1].from, 1);
+    expect_element(tight.links[1].to, 2);
+    expect_element(tight.links[2].from, 2);
+    expect_element(tight.links[2].to, 3);
+}
+
+TEST(LaunchParserTest, GroupsNestAndKeepTheLinksInTheOrderWritten) {
+    const auto d = parsed("a ! ( ( b ! c ) ! d ) ! e");
+    ASSERT_EQ(d.elements.size(), 5U);
+    ASSERT_EQ(d.links.size(), 4U);
+    for (std::size_t i = 0; i < 4; ++i) {
+        expect_element(d.links[i].from, i);
+        expect_element(d.links[i].to, i + 1);
+    }
+    EXPECT_EQ(d.links[0].pos, 2U);
+    EXPECT_EQ(d.links[1].pos, 10U);
+    EXPECT_EQ(d.links[2].pos, 16U);
+    EXPECT_EQ(d.links[3].pos, 22U);
+}
+
+TEST(LaunchParserTest, AGroupOfSeveralChainsLinksItsFirstAndLastElement) {
+    const auto d = parsed("src ! ( a ! b  c ! d ) ! sink");
+    ASSERT_EQ(d.elements.size(), 6U);
+    ASSERT_EQ(d.links.size(), 4U);
+    expect_element(d.links[0].from, 0);
+    expect_element(d.links[0].to, 1); // a
+    expect_element(d.links[1].from, 1);
+    expect_element(d.links[1].to, 2);
+    expect_element(d.links[2].from, 3);
+    expect_element(d.links[2].to, 4);
+    expect_element(d.links[3].from, 4); // d
+    expect_element(d.links[3].to, 5);
+}
+
+TEST(LaunchParserTest, CapsFiltersMayLinkIntoAndOutOfGroups) {
+    const auto d = parsed("a ! video/x-raw ! ( b ) ! audio/x-raw ! c");
+    ASSERT_EQ(d.links.size(), 2U);
+    expect_element(d.links[0].to, 1);
+    EXPECT_EQ(d.links[0].caps, "video/x-raw");
+    EXPECT_EQ(d.links[0].caps_pos, 4U);
+    expect_element(d.links[1].from, 1);
+    EXPECT_EQ(d.links[1].caps, "audio/x-raw");
+    EXPECT_EQ(d.links[1].caps_pos, 26U);
+}
+
+TEST(LaunchParserTest, GroupsMayHoldReferencesAndBranches) {
+    const auto d = parsed("fakesrc ! tee name=t ( t. ! queue ! fakesink ) ( t. ! queue ! fakesink )");
+    ASSERT_EQ(d.elements.size(), 6U);
+    ASSERT_EQ(d.links.size(), 5U);
+    expect_ref(d.links[1].from, "t");
+    EXPECT_EQ(d.links[1].from.pos, 23U);
+    expect_element(d.links[1].to, 2);
+    expect_ref(d.links[3].from, "t");
+    EXPECT_EQ(d.links[3].from.pos, 49U);
+    expect_element(d.links[4].to, 5);
+}
+
+TEST(LaunchParserTest, LinksIntoAndOutOfAGroupNameNoPad) {
+    // The pads written inside belong to the links inside.
+    const auto in = parsed("x ! ( t.src_1 ! q ) ! mux.sink_0");
+    ASSERT_EQ(in.links.size(), 3U);
+    expect_ref(in.links[0].to, "t");
+    EXPECT_EQ(in.links[0].to.pos, 6U);
+    EXPECT_EQ(in.links[0].to.pad_pos, npos);
+    expect_ref(in.links[1].from, "t", "src_1");
+    expect_element(in.links[2].from, 1);
+    expect_ref(in.links[2].to, "mux", "sink_0");
+    const auto out = parsed("( a ! mux.sink_0 ) ! b");
+    ASSERT_EQ(out.links.size(), 2U);
+    expect_ref(out.links[1].from, "mux");
+    EXPECT_EQ(out.links[1].from.pos, 6U);
+    EXPECT_EQ(out.links[1].from.pad_pos, npos);
+}
+
+TEST(LaunchParserTest, TheParenthesisThatEndsAGroupEndsNamesAndValues) {
+    const auto d = parsed(R"--(( filesrc location=a(1).txt x="q" y=(int)2) ! b ( c ! t.))--");
+    ASSERT_EQ(d.elements.size(), 3U);
+    const auto& props = d.elements[0].properties;
+    ASSERT_EQ(props.size(), 3U);
+    EXPECT_EQ(props[0].value, "a(1).txt"); // a ')' that closes a '(' of the value stays in it
+    EXPECT_EQ(props[1].value, "q");
+    EXPECT_EQ(props[2].value, "2");
+    EXPECT_EQ(props[2].value_pos, 41U);
+    ASSERT_EQ(d.links.size(), 2U);
+    expect_ref(d.links[1].to, "t");
+    // Outside a group a ')' is a character of the value, as before.
+    const auto top = parsed("a x=1)");
+    ASSERT_EQ(top.elements.size(), 1U);
+    ASSERT_EQ(top.elements[0].properties.size(), 1U);
+    EXPECT_EQ(top.elements[0].properties[0].value, "1)");
+}
+
+TEST(LaunchParserTest, CapsInAGroupMayHaveParentheses) {
+    const auto d = parsed("( a ! video/x-raw(memory:SystemMemory) ! b )");
+    ASSERT_EQ(d.links.size(), 1U);
+    EXPECT_EQ(d.links[0].caps, "video/x-raw(memory:SystemMemory)");
+}
+
+TEST(LaunchParserTest, GroupsMayNest64Deep) {
+    const std::string text = std::string(64, '(') + "a" + std::string(64, ')') + " ! b";
+    const auto d = parsed(text);
+    ASSERT_EQ(d.elements.size(), 2U);
+    ASSERT_EQ(d.links.size(), 1U);
+    expect_element(d.links[0].from, 0);
+    expect_element(d.links[0].to, 1);
+}
+
+// --- Errors in groups ----------------------------------------------------------------
+
+TEST(LaunchParserTest, PropertiesOfAGroupAreErrors) {
+    const std::string reason =
+        "libparallax has no bins: a group's contents join the pipeline; properties of a group are not supported";
+    expect_error("bin.( name=b fakesrc ! fakesink )", 6, reason);
+    expect_error("a ! (x=1 b)", 5, reason);
+}
+
+TEST(LaunchParserTest, GroupTypesOtherThanBinAreErrors) {
+    expect_error("a ! pipeline.( b )", 4,
+                 "libparallax has no bins: a group's contents join the pipeline; a group of type 'pipeline' is not "
+                 "supported, only '( ... )' and 'bin.( ... )'");
+}
+
+TEST(LaunchParserTest, UnclosedGroupsAreErrorsAtTheirParenthesis) {
+    const std::string reason = "unclosed '(': expected ')' to end the group";
+    expect_error("(", 0, reason);
+    expect_error("( a ! b", 0, reason);
+    expect_error("a ! ( b ! ( c ) ! d", 4, reason);
+    expect_error("bin.( a ( b )", 4, reason);
+}
+
+TEST(LaunchParserTest, AStrayClosingParenthesisIsAnError) {
+    const std::string reason = ": expected an element name (letters, digits, '-' and '_') or a reference such as 't.'";
+    expect_error(")", 0, "unexpected ')'" + reason);
+    expect_error("( a ) ) ! b", 6, "unexpected ')'" + reason);
+    expect_error("( a ! t. ) t.)", 13, "unexpected ')' after the reference");
+}
+
+TEST(LaunchParserTest, EmptyGroupsAreErrors) {
+    const std::string reason = "empty group: expected an element or a reference between '(' and ')'";
+    expect_error("()", 1, reason);
+    expect_error("a ! bin.( ) ! b", 10, reason);
+}
+
+TEST(LaunchParserTest, WhatCannotEndAGroupIsAnError) {
+    expect_error("( a ! )", 6, "expected an element or a reference after '!', found the ')' that ends the group");
+    expect_error("( a ! video/x-raw)", 17, "expected '!' after the caps filter, found ')'");
+    expect_error("( a .src)", 4, "the pad '.src' is not linked: expected '!' after it");
+    expect_error("( t.src_0 ) ! b", 2, "the reference 't.src_0' is not linked: expected '!' after it");
+    expect_error("( a x=)", 6, "expected a value for the property 'x' after '='");
+}
+
+TEST(LaunchParserTest, AGroupTakesNoPadsOrPropertiesAfterIt) {
+    expect_error("( a ) .src ! b", 6,
+                 "stray '.': expected an element or a reference (a pad name such as '.src' goes right after an "
+                 "element or after '!')");
+    expect_error("( a ) x=1", 6, "expected an element or a reference before the property 'x'");
+    expect_error("a ! .sink ( b )", 10, "expected an element after the pad '.sink'");
+}
+
+TEST(LaunchParserTest, GroupsNestedTooDeeplyAreAnError) {
+    const std::string reason = "groups nested too deeply: at most 64 may be open at once";
+    expect_error(std::string(65, '(') + "a" + std::string(65, ')'), 64, reason);
+    // Hostile input stops at the limit, without exhausting the stack.
+    expect_error(std::string(1000000, '('), 64, reason);
+    expect_error("a ! " + std::string(100000, '(') + "b", 68, reason);
 }
 
 // --- Formatting errors --------------------------------------------------------------
