@@ -2,8 +2,12 @@
 
 /// \file
 /// The common public headers of libparallax in one include: buffers, caps,
-/// elements, pipelines and the bus.
+/// elements, pipelines, the bus, and raw video and audio formats.
 
+#include <parallax/audio/audio_channels.hpp>
+#include <parallax/audio/audio_format.hpp>
+#include <parallax/audio/audio_info.hpp>
+#include <parallax/audio/audio_samples.hpp>
 #include <parallax/base/error.hpp>
 #include <parallax/base/log.hpp>
 #include <parallax/base/result.hpp>
@@ -16,3 +20,7 @@
 #include <parallax/element.hpp>
 #include <parallax/pipeline/bus.hpp>
 #include <parallax/pipeline/pipeline.hpp>
+#include <parallax/video/video_colorimetry.hpp>
+#include <parallax/video/video_format.hpp>
+#include <parallax/video/video_frame.hpp>
+#include <parallax/video/video_info.hpp>
