@@ -21,6 +21,14 @@ public:
         return h;
     }();
 
+    // Negotiation: both pads carry only what the filter allows.
+    [[nodiscard]] Caps allowed_caps(const Pad& pad) const override {
+        return intersect(pad.pad_template().caps, caps_.get());
+    }
+    [[nodiscard]] Caps transform_caps(const Pad& from, const Pad& to, const Caps& caps) const override {
+        return intersect(Element::transform_caps(from, to, caps), caps_.get());
+    }
+
 protected:
     bool sink_event(Pad& pad, Event&& event) override {
         if (const Caps* caps = event.caps_value()) {

@@ -483,4 +483,25 @@ Caps simplify(const Caps& caps) {
     return out;
 }
 
+Caps without_fields(const Caps& caps, std::initializer_list<std::string_view> fields) {
+    if (caps.is_any() || caps.is_empty()) {
+        return caps;
+    }
+    Caps out;
+    for (std::size_t i = 0; i < caps.size(); ++i) {
+        Structure s = caps.structure(i);
+        for (std::string_view f : fields) {
+            s.remove(f);
+        }
+        bool seen = false;
+        for (std::size_t j = 0; j < out.size() && !seen; ++j) {
+            seen = out.structure(j) == s && out.features(j) == caps.features(i);
+        }
+        if (!seen) {
+            out.append(std::move(s), caps.features(i));
+        }
+    }
+    return out;
+}
+
 } // namespace parallax

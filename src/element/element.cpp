@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace parallax {
 
@@ -84,6 +85,11 @@ std::string Pad::path() const {
 Caps Pad::current_caps() const {
     std::lock_guard lock(caps_mutex_);
     return caps_;
+}
+
+Caps Pad::negotiated_caps() const {
+    std::lock_guard lock(caps_mutex_);
+    return negotiated_;
 }
 
 bool Pad::push_event(Event event) {
@@ -504,16 +510,6 @@ Result<void> detail_pad_access::link(Pad& src, Pad& sink) {
                           fmt::format("cannot link {} to {}: an element cannot feed itself", src.path(), sink.path()))
                         .at_element(src.element().name()));
     }
-    const Caps& a = src.pad_template().caps;
-    const Caps& b = sink.pad_template().caps;
-    if (!can_intersect(a, b)) {
-        return fail(Error(Errc::not_negotiated,
-                          fmt::format("cannot link {} to {}: their formats have nothing in common\n  {} produces {}\n "
-                                      " {} accepts {}",
-                                      src.path(), sink.path(), src.path(), a.to_string(), sink.path(), b.to_string()))
-                        .at_element(src.element().name())
-                        .at_pad(src.name()));
-    }
     src.peer_ = &sink;
     sink.peer_ = &src;
     return {};
@@ -534,6 +530,58 @@ void detail_pad_access::reset(Pad& pad) noexcept {
     pad.last_pts_.store(ClockTime::none_ns, std::memory_order_relaxed);
     std::lock_guard lock(pad.caps_mutex_);
     pad.caps_ = Caps();
+}
+
+Caps Element::allowed_caps(const Pad& pad) const {
+    return pad.pad_template().caps;
+}
+
+Caps Element::transform_caps(const Pad& from, const Pad& to, const Caps& caps) const {
+    return from.direction() != to.direction() ? caps : Caps::any();
+}
+
+Caps Element::fixate_caps(const Pad&, const Caps& caps, const Caps& reference) const {
+    if (caps.is_any() || caps.is_empty()) {
+        return caps;
+    }
+    if (reference.size() == 1) {
+        // Keep what the other side has wherever these caps allow it: of the
+        // structures with its media type, the first that takes most of its
+        // fields, with those fields set to the reference's values.
+        const Structure& ref = reference.structure(0);
+        std::optional<Structure> best;
+        std::size_t best_kept = 0;
+        std::size_t best_index = 0;
+        for (std::size_t i = 0; i < caps.size(); ++i) {
+            if (caps.structure(i).name() != ref.name() || caps.features(i) != reference.features(0)) {
+                continue;
+            }
+            Structure s = caps.structure(i);
+            std::size_t kept = 0;
+            for (const StructureField& f : ref) {
+                const CapsValue* v = s.get(f.name);
+                if (v == nullptr) {
+                    continue;
+                }
+                if (is_subset(f.value, *v)) {
+                    s.set(f.name, f.value);
+                    ++kept;
+                }
+            }
+            if (!best || kept > best_kept) {
+                best = std::move(s);
+                best_kept = kept;
+                best_index = i;
+            }
+        }
+        if (best) {
+            Caps out;
+            out.append(fixate(*best), caps.features(best_index));
+            return out;
+        }
+    }
+    auto fixed = fixate(caps);
+    return fixed ? *fixed : caps;
 }
 
 } // namespace parallax

@@ -18,14 +18,20 @@ struct detail_element_access {
 };
 
 struct detail_pad_access {
-    /// Links src pad `src` to sink pad `sink`: directions, both free, and
-    /// template caps that can intersect.
+    /// Links src pad `src` to sink pad `sink`: directions and both free.
+    /// Whether their caps can meet is for negotiation to find out (with a
+    /// converter between them, or an explanation).
     static Result<void> link(Pad& src, Pad& sink);
     static void unlink(Pad& pad) noexcept;
     static void set_flushing(Pad& pad, bool flushing) noexcept {
         pad.flushing_.store(flushing, std::memory_order_release);
     }
     static void reset(Pad& pad) noexcept;
+    /// Stores what negotiation fixed for the pad's link.
+    static void set_negotiated(Pad& pad, Caps caps) {
+        std::lock_guard lock(pad.caps_mutex_);
+        pad.negotiated_ = std::move(caps);
+    }
 };
 
 } // namespace parallax

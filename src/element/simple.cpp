@@ -11,6 +11,9 @@ void SimpleSource::init() {
 }
 
 Caps SimpleSource::output_caps() const {
+    if (Caps negotiated = src_->negotiated_caps(); negotiated.is_fixed()) {
+        return negotiated;
+    }
     const Caps& c = src_->pad_template().caps;
     return c.is_fixed() ? c : Caps();
 }

@@ -114,6 +114,7 @@ struct Pipeline::Impl {
 
     // A free pad of `e` in direction `dir` whose caps can meet `other`; a new
     // request pad if none. nullptr when only a sometimes template fits.
+    // Failing those, any free or requestable pad of that direction.
     Result<Pad*> pick_pad(Element& e, PadDirection dir, const Caps& other) {
         for (Pad* p : e.pads()) {
             if (p->direction() == dir && is_free(*p) && can_intersect(p->pad_template().caps, other)) {
@@ -128,6 +129,18 @@ struct Pipeline::Impl {
         for (const auto& t : e.pad_templates()) {
             if (t.direction == dir && t.presence == PadPresence::sometimes) {
                 return static_cast<Pad*>(nullptr);
+            }
+        }
+        // No pad whose caps meet: link a free one all the same, and let
+        // negotiation bridge the formats with a converter or explain why not.
+        for (Pad* p : e.pads()) {
+            if (p->direction() == dir && is_free(*p)) {
+                return p;
+            }
+        }
+        for (const auto& t : e.pad_templates()) {
+            if (t.direction == dir && t.presence == PadPresence::request) {
+                return e.request_pad(t.name);
             }
         }
         bool any = false;
@@ -447,6 +460,18 @@ Bus& Pipeline::bus() noexcept {
 
 SchedulingOptions& Pipeline::scheduling() noexcept {
     return impl_->core.scheduling;
+}
+
+void Pipeline::set_converter_policy(ConverterPolicy policy) noexcept {
+    impl_->core.converter_policy = policy;
+}
+
+ConverterPolicy Pipeline::converter_policy() const noexcept {
+    return impl_->core.converter_policy;
+}
+
+const NegotiationReport& Pipeline::negotiation() const noexcept {
+    return impl_->core.negotiation;
 }
 
 ClockTime Pipeline::running_time() const {

@@ -12,6 +12,7 @@
 #include <parallax/element/registry.hpp>
 #include <parallax/element/state.hpp>
 #include <parallax/pipeline/bus.hpp>
+#include <parallax/pipeline/negotiation.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
 #include <functional>
@@ -27,6 +28,9 @@ struct PipelineCore {
     Bus bus;
     SchedulingOptions scheduling;
     const Registry* registry = &Registry::global();
+    /// Whether negotiation may insert converters, and what it did last.
+    ConverterPolicy converter_policy = ConverterPolicy::allow;
+    NegotiationReport negotiation;
     /// Called on the control thread when an element added a sometimes pad.
     std::function<void(Element&, Pad&)> on_pad_added;
     /// Called after every state change of the pipeline (dot dumps).

@@ -4,6 +4,7 @@
 // a control thread.
 
 #include "element/element_access.hpp"
+#include "pipeline/negotiation.hpp"
 #include "pipeline/runner.hpp"
 #include "runtime/buffer_allocator.hpp"
 
@@ -191,6 +192,9 @@ public:
         Result<void> result;
         if (from == State::suspended && to == State::idle) {
             result = check_links();
+            if (result) {
+                result = negotiate_caps();
+            }
             if (result && core_.scheduling.automatic_boundaries) {
                 insert_boundaries();
             }
@@ -318,8 +322,33 @@ private:
         return {};
     }
 
+    // Solves the caps of every link (inserting converters as the policy
+    // allows) and tells the bus what was inserted.
+    Result<void> negotiate_caps() {
+        auto report = detail::negotiate(core_.graph, *core_.registry, core_.converter_policy,
+                                        [this](Element& e) { detail_element_access::attach(e, *this); });
+        if (!report) {
+            return fail(report.error());
+        }
+        // Converters inserted by an earlier negotiation stay in the graph.
+        std::vector<InsertedConverter> inserted = std::move(core_.negotiation.inserted);
+        for (InsertedConverter& c : report->inserted) {
+            std::string text = fmt::format("inserted {} between {} and {} to convert between their formats", c.name,
+                                           c.upstream, c.downstream);
+            core_.bus.post(core_.converter_policy == ConverterPolicy::warn ? Message::make_warning(c.name, std::move(text))
+                                                                            : Message::make_info(c.name, std::move(text)));
+            inserted.push_back(std::move(c));
+        }
+        report->inserted = std::move(inserted);
+        core_.negotiation = std::move(*report);
+        return {};
+    }
+
     Result<void> prepare() {
         if (auto ok = check_links(); !ok) {
+            return ok;
+        }
+        if (auto ok = negotiate_caps(); !ok) {
             return ok;
         }
         if (core_.scheduling.automatic_boundaries) {

@@ -17,6 +17,7 @@
 #include <parallax/caps/value.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
 
@@ -144,5 +145,12 @@ PARALLAX_API bool fixate_field_string(Structure& structure, std::string_view fie
 /// structures differing in one field stay two) and not reordered. ANY and
 /// EMPTY are returned unchanged.
 [[nodiscard]] PARALLAX_API Caps simplify(const Caps& caps);
+
+/// The caps with fields `fields` removed from every structure, so that they
+/// allow any value there (what a converter does to the fields it can change,
+/// as GStreamer's videoconvert removes format and colorimetry in its
+/// transform_caps). Structures that become equal are kept once. ANY and
+/// EMPTY are returned unchanged.
+[[nodiscard]] PARALLAX_API Caps without_fields(const Caps& caps, std::initializer_list<std::string_view> fields);
 
 } // namespace parallax

@@ -43,6 +43,11 @@ struct ElementInfo {
     std::string_view summary = {};     ///< One line.
     std::string_view description = {}; ///< Longer text for plx-inspect and the docs (optional).
     int rank = rank_none;
+    /// Non-zero for a converter (one sink pad "sink", one src pad "src")
+    /// that caps negotiation may insert by itself where two elements cannot
+    /// agree: its relative cost per buffer. The cheapest chain wins
+    /// (videoconvert 10, videoscale 20, audioconvert 5, audioresample 10).
+    unsigned convert_cost = 0;
 };
 
 /// A connection point of an element. Src pads push buffers and downstream
@@ -78,6 +83,10 @@ public:
 
     /// The caps of the last caps event that crossed this pad (EMPTY before).
     [[nodiscard]] Caps current_caps() const;
+    /// The caps that negotiation fixed for this pad's link before the run
+    /// (or since the last renegotiation); EMPTY before negotiation, ANY when
+    /// neither side constrains the link.
+    [[nodiscard]] Caps negotiated_caps() const;
     /// True between flush-start and flush-stop.
     [[nodiscard]] bool is_flushing() const noexcept { return flushing_.load(std::memory_order_acquire); }
     /// True after eos crossed this pad (until flush-stop or stream-start).
@@ -116,6 +125,7 @@ private:
     std::atomic<std::uint64_t> last_pts_{ClockTime::none_ns};
     mutable std::mutex caps_mutex_;
     Caps caps_;
+    Caps negotiated_;
 };
 
 /// The base of every element: pads made from templates, properties, events,
@@ -186,6 +196,34 @@ public:
     /// (they then return Flow::flushing): called when the pipeline stops.
     /// Called from: control thread.
     virtual void unblock() {}
+
+    // Caps negotiation. The pipeline's solver calls these on the control
+    // thread, for every pair of linked pads, until the caps of every link
+    // agree with every element; then it fixes the caps of each link in turn.
+
+    /// What pad `pad` can carry at all: by default its template's caps;
+    /// elements whose settings narrow them say so here (appsink and appsrc
+    /// with their caps property). Negotiation starts from these.
+    [[nodiscard]] virtual Caps allowed_caps(const Pad& pad) const;
+    /// What pad `to` may carry when pad `from` carries `caps` (a set of
+    /// possibilities, not fixed). The solver intersects the result with
+    /// `to`'s template and with what the rest of the graph allows. The
+    /// default suits elements that pass data on unchanged (identity, queue,
+    /// tee, funnel, valve...): the same caps on every pad of the other
+    /// direction; two pads of the same direction do not constrain each
+    /// other. A converter returns `caps` with the fields it can change left
+    /// open (see without_fields()); a decoder returns its output template,
+    /// maybe refined from `caps`.
+    [[nodiscard]] virtual Caps transform_caps(const Pad& from, const Pad& to, const Caps& caps) const;
+    /// Picks fixed caps for src pad `pad` out of `caps` (what negotiation
+    /// left possible there). `reference` is what the element's first sink
+    /// pad was fixed to (EMPTY for sources). The default keeps every field
+    /// of `reference` that `caps` allows (a converter that need not convert
+    /// does not), then fixes the rest as GStreamer does (first structure,
+    /// the smallest value of a range, the first of a list). A source
+    /// overrides it to state its preferred defaults (videotestsrc: 320x240
+    /// at 30/1).
+    [[nodiscard]] virtual Caps fixate_caps(const Pad& pad, const Caps& caps, const Caps& reference) const;
 
     /// This element's context. Valid once the element belongs to a pipeline
     /// or harness; before that, a detached context that logs what it is told.

@@ -23,8 +23,9 @@ protected:
     /// there is nothing more, or ctx.error(...). Called from: streaming
     /// thread.
     virtual Flow create(Buffer& out, SourceContext& ctx) = 0;
-    /// The caps announced before the first buffer; the default is the src
-    /// template's caps when fixed, else nothing (EMPTY).
+    /// The caps announced before the first buffer; the default is what
+    /// negotiation fixed for the src pad, else the src template's caps when
+    /// fixed, else nothing (EMPTY).
     [[nodiscard]] virtual Caps output_caps() const;
     /// The segment announced before the first buffer; the default is an
     /// open-ended time segment from zero. Byte-stream sources return one in

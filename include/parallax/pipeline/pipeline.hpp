@@ -9,6 +9,7 @@
 #include <parallax/caps/caps.hpp>
 #include <parallax/element/element.hpp>
 #include <parallax/element/registry.hpp>
+#include <parallax/pipeline/negotiation.hpp>
 #include <parallax/element/state.hpp>
 #include <parallax/pipeline/bus.hpp>
 
@@ -147,6 +148,15 @@ public:
 
     [[nodiscard]] Bus& bus() noexcept;
     [[nodiscard]] SchedulingOptions& scheduling() noexcept;
+
+    /// Whether caps negotiation (from suspended to idle, and again before
+    /// each run) may insert converters where two elements cannot agree:
+    /// allow (the default), warn (insert, and post a warning) or deny.
+    void set_converter_policy(ConverterPolicy policy) noexcept;
+    [[nodiscard]] ConverterPolicy converter_policy() const noexcept;
+    /// What the last negotiation did: the converters in the pipeline that
+    /// negotiation inserted, and each link's caps.
+    [[nodiscard]] const NegotiationReport& negotiation() const noexcept;
 
     /// Running time of the pipeline (none unless running or paused).
     [[nodiscard]] ClockTime running_time() const;

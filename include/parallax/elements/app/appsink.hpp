@@ -4,6 +4,7 @@
 // (GStreamer's appsink). The streaming thread queues samples; the
 // application pulls them from any thread, or is called for each.
 
+#include <parallax/caps/caps_ops.hpp>
 #include <parallax/element.hpp>
 
 #include <chrono>
@@ -81,6 +82,11 @@ public:
     /// Samples dropped by drop=true since the element was made.
     [[nodiscard]] std::uint64_t dropped() const;
 
+    /// Negotiation: the caps property (ANY when unset) narrows the pad.
+    [[nodiscard]] Caps allowed_caps(const Pad& pad) const override {
+        const Caps c = caps_.get();
+        return c.is_empty() ? pad.pad_template().caps : intersect(pad.pad_template().caps, c);
+    }
     void unblock() override;
 
 protected:

@@ -4,6 +4,7 @@
 // appsrc). Buffers go into a bounded queue from any thread; the element's
 // streaming task takes them out and pushes them downstream.
 
+#include <parallax/caps/caps_ops.hpp>
 #include <parallax/element.hpp>
 
 #include <chrono>
@@ -110,6 +111,11 @@ public:
     /// Buffers dropped by leaky-type since the element was made.
     [[nodiscard]] std::uint64_t dropped() const;
 
+    /// Negotiation: the caps property (ANY when unset) narrows the pad.
+    [[nodiscard]] Caps allowed_caps(const Pad& pad) const override {
+        const Caps c = caps_.get();
+        return c.is_empty() ? pad.pad_template().caps : intersect(pad.pad_template().caps, c);
+    }
     void request_eos() override;
     void unblock() override;
 
