@@ -560,10 +560,8 @@ Caps Element::fixate_caps(const Pad&, const Caps& caps, const Caps& reference) c
             std::size_t kept = 0;
             for (const StructureField& f : ref) {
                 const CapsValue* v = s.get(f.name);
-                if (v == nullptr) {
-                    continue;
-                }
-                if (is_subset(f.value, *v)) {
+                // A field these caps do not mention may take any value.
+                if (v == nullptr || is_subset(f.value, *v)) {
                     s.set(f.name, f.value);
                     ++kept;
                 }

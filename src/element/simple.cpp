@@ -1,5 +1,7 @@
 #include <parallax/element/simple.hpp>
 
+#include <parallax/caps/caps_ops.hpp>
+
 #include <fmt/format.h>
 
 namespace parallax {
@@ -55,11 +57,68 @@ void SimpleTransform::init() {
 }
 
 Flow SimpleTransform::chain(Pad&, Buffer&& buffer) {
+    if (passthrough_) {
+        return src_->push(std::move(buffer));
+    }
     const Flow f = transform(buffer, context());
     if (f != Flow::ok) {
         return f == Flow::dropped ? Flow::ok : f;
     }
     return src_->push(std::move(buffer));
+}
+
+Result<void> SimpleTransform::set_caps(const Caps&, const Caps&) {
+    return {};
+}
+
+Caps SimpleTransform::choose_output(const Caps& in) const {
+    const Caps possible = intersect(transform_caps(*sink_, *src_, in), allowed_caps(*src_));
+    // What negotiation chose, when it still fits this input.
+    if (Caps negotiated = src_->negotiated_caps(); negotiated.is_fixed() && is_subset(negotiated, possible)) {
+        return negotiated;
+    }
+    if (possible.is_any()) {
+        return in;
+    }
+    if (possible.is_empty()) {
+        return possible;
+    }
+    // A new input after the run started: the same preferences as
+    // negotiation, the peer's allowed caps included.
+    Caps narrowed = possible;
+    if (const Pad* peer = src_->peer()) {
+        if (Caps there = intersect(possible, peer->element().allowed_caps(*peer)); !there.is_empty()) {
+            narrowed = std::move(there);
+        }
+    }
+    Caps out = fixate_caps(*src_, narrowed, in);
+    return out.is_fixed() ? out : narrowed;
+}
+
+bool SimpleTransform::sink_event(Pad& pad, Event&& event) {
+    const Caps* in = event.caps_value();
+    if (in == nullptr) {
+        return Element::sink_event(pad, std::move(event));
+    }
+    Caps out = choose_output(*in);
+    if (out.is_empty()) {
+        context().error(Error(Errc::not_negotiated,
+                              fmt::format("{}: cannot produce anything from {}", name(), in->to_string()))
+                            .at_pad(sink_->name()));
+        return false;
+    }
+    if (auto ok = set_caps(*in, out); !ok) {
+        Error e = ok.error();
+        if (e.element().empty()) {
+            e.at_element(name());
+        }
+        context().error(std::move(e));
+        return false;
+    }
+    in_caps_ = *in;
+    passthrough_ = passthrough_when_equal() && is_equal(*in, out);
+    out_caps_ = out;
+    return Element::sink_event(pad, Event::caps(std::move(out)));
 }
 
 // SimpleSink

@@ -48,22 +48,52 @@ private:
 /// A filter with one sink pad ("sink") and one src pad ("src"). Implement
 /// transform(): it may change the buffer in place (map_writable() copies
 /// only if the bytes are shared) or replace it; return ok to push it on,
-/// dropped to consume it without output. Events and queries pass through.
+/// dropped to consume it without output. Events and queries pass through,
+/// except caps events, which go through set_caps(): a converter states
+/// what it can change in transform_caps(), learns its input and output
+/// caps in set_caps(), and with passthrough_when_equal() lets buffers
+/// through untouched when there is nothing to convert.
 class PARALLAX_API SimpleTransform : public Element {
 public:
     [[nodiscard]] Pad& sink_pad() const noexcept { return *sink_; }
     [[nodiscard]] Pad& src_pad() const noexcept { return *src_; }
 
+    /// The caps of the stream in and out, as last set by a caps event (EMPTY
+    /// before the first). Called from: streaming thread.
+    [[nodiscard]] const Caps& input_caps() const noexcept { return in_caps_; }
+    [[nodiscard]] const Caps& output_caps() const noexcept { return out_caps_; }
+
 protected:
     /// Called from: streaming thread.
     virtual Flow transform(Buffer& buffer, TransformContext& ctx) = 0;
+    /// The stream's caps changed (a caps event on the sink pad): `in` are
+    /// the new input caps, `out` the output caps chosen for them (what
+    /// negotiation fixed for the src pad when it fits `in`, otherwise
+    /// fixate_caps() of what transform_caps() allows). Configure the
+    /// conversion here; an error refuses the caps (the stream fails with
+    /// not-negotiated, naming the element). The caps event sent downstream
+    /// carries `out`. The default accepts. Called from: streaming thread.
+    virtual Result<void> set_caps(const Caps& in, const Caps& out);
+    /// True for converters whose output equals their input when the caps
+    /// in and out are equal: buffers then go on untouched (the same slot,
+    /// no copy) and transform() is not called. Default false.
+    [[nodiscard]] virtual bool passthrough_when_equal() const noexcept { return false; }
+    /// True while buffers pass untouched (see passthrough_when_equal()).
+    [[nodiscard]] bool is_passthrough() const noexcept { return passthrough_; }
 
     void init() override;
     Flow chain(Pad& pad, Buffer&& buffer) override;
+    /// Caps events go through set_caps(); everything else is forwarded.
+    bool sink_event(Pad& pad, Event&& event) override;
 
 private:
+    [[nodiscard]] Caps choose_output(const Caps& in) const;
+
     Pad* sink_ = nullptr;
     Pad* src_ = nullptr;
+    Caps in_caps_;
+    Caps out_caps_;
+    bool passthrough_ = false;
 };
 
 /// A sink with one sink pad ("sink"). Implement render(); eos is reported to

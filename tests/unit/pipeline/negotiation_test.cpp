@@ -1,4 +1,5 @@
 #include <parallax/caps/caps_ops.hpp>
+#include <parallax/check/harness.hpp>
 #include <parallax/element.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
@@ -75,20 +76,14 @@ private:
     Property<Caps> caps_{this, "caps", Caps::any(), "What it accepts"};
 };
 
-// Converters: each opens some fields of video/x-raw; on a caps event it
-// announces what negotiation fixed for its src pad.
+// Converters: each opens some fields of video/x-raw (SimpleTransform sends
+// on the caps negotiation chose for its src pad).
 template <unsigned Cost>
 class ConverterBase : public SimpleTransform {
 public:
     static Caps pad_caps() { return Caps::parse_static("video/x-raw"); }
 
 protected:
-    bool sink_event(Pad& pad, Event&& e) override {
-        if (e.caps_value() != nullptr) {
-            return src_pad().push_event(Event::caps(src_pad().negotiated_caps()));
-        }
-        return SimpleTransform::sink_event(pad, std::move(e));
-    }
     Flow transform(Buffer&, TransformContext&) override { return Flow::ok; }
 };
 
@@ -116,6 +111,30 @@ public:
         .factory = "neg-scale", .klass = "Filter/Converter/Video", .summary = "size", .convert_cost = 20};
     [[nodiscard]] Caps transform_caps(const Pad&, const Pad&, const Caps& caps) const override {
         return without_fields(caps, {"width", "height"});
+    }
+};
+
+// A format converter that passes buffers untouched when there is nothing
+// to convert, and refuses GRAY8 input.
+class PassConverter final : public ConverterBase<10> {
+public:
+    static constexpr ElementInfo info{.factory = "neg-convert-pass", .klass = "Filter/Converter/Video", .summary = "pass"};
+    [[nodiscard]] Caps transform_caps(const Pad&, const Pad&, const Caps& caps) const override {
+        return without_fields(caps, {"format"});
+    }
+    int transformed = 0;
+
+protected:
+    [[nodiscard]] bool passthrough_when_equal() const noexcept override { return true; }
+    Result<void> set_caps(const Caps& in, const Caps&) override {
+        if (in.structure(0).get_string("format") == "GRAY8") {
+            return fail(Errc::not_negotiated, "GRAY8 is not supported");
+        }
+        return {};
+    }
+    Flow transform(Buffer&, TransformContext&) override {
+        ++transformed;
+        return Flow::ok;
     }
 };
 
@@ -372,6 +391,36 @@ TEST(NegotiationTest, AnExceptionInNegotiationCodeNamesTheElement) {
     EXPECT_EQ(r.error().element(), "bad");
     EXPECT_NE(r.error().message().find("transform_caps() threw no caps today"), std::string::npos)
         << r.error().message();
+}
+
+TEST(NegotiationTest, AConverterWithNothingToDoPassesBuffersUntouched) {
+    auto made = factory_of<PassConverter>().create("conv");
+    ASSERT_TRUE(made);
+    auto* conv = static_cast<PassConverter*>(made->get());
+    auto h = check::Harness::wrap(std::move(*made));
+    ASSERT_TRUE(h);
+    ASSERT_TRUE((*h)->set_input_caps(parsed("video/x-raw, format=I420, width=2, height=2")));
+    ASSERT_TRUE((*h)->start());
+    auto b = (*h)->make_buffer(6);
+    ASSERT_TRUE(b);
+    const auto slot = b->slot();
+    const auto* arena = b->arena();
+    ASSERT_EQ((*h)->push(std::move(*b)), Flow::ok);
+    auto out = (*h)->pull();
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->slot(), slot);
+    EXPECT_EQ(out->arena(), arena);
+    EXPECT_EQ(conv->transformed, 0);
+    EXPECT_TRUE(is_equal(conv->output_caps(), parsed("video/x-raw, format=I420, width=2, height=2")));
+}
+
+TEST(NegotiationTest, CapsAConverterRefusesFailTheStreamNamingIt) {
+    auto made = factory_of<PassConverter>().create("conv");
+    ASSERT_TRUE(made);
+    auto h = check::Harness::wrap(std::move(*made));
+    ASSERT_TRUE(h);
+    ASSERT_TRUE((*h)->start());
+    EXPECT_FALSE((*h)->set_input_caps(parsed("video/x-raw, format=GRAY8, width=2, height=2")));
 }
 
 } // namespace
