@@ -15,4 +15,5 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/parallax-config-ver
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/parallax-config.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/parallax-config-version.cmake
+              ${CMAKE_CURRENT_SOURCE_DIR}/cmake/ParallaxMediaLibraries.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/parallax)

@@ -1,0 +1,16 @@
+# The libraries of the media element families, as imported targets:
+# parallax::yuv (libyuv: Debian's libyuv-dev has no pkg-config or CMake
+# file) and PkgConfig::SOXR (libsoxr). Also included by the installed
+# package config, which needs the same targets.
+if(NOT TARGET parallax::yuv)
+  find_library(PARALLAX_YUV_LIBRARY NAMES yuv REQUIRED)
+  find_path(PARALLAX_YUV_INCLUDE_DIR NAMES libyuv.h REQUIRED)
+  add_library(parallax::yuv UNKNOWN IMPORTED)
+  set_target_properties(parallax::yuv PROPERTIES
+    IMPORTED_LOCATION ${PARALLAX_YUV_LIBRARY}
+    INTERFACE_INCLUDE_DIRECTORIES ${PARALLAX_YUV_INCLUDE_DIR})
+endif()
+if(NOT TARGET PkgConfig::SOXR)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(SOXR REQUIRED IMPORTED_TARGET soxr)
+endif()
