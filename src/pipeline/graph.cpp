@@ -245,11 +245,19 @@ std::string Graph::to_dot(std::string_view title) const {
                 props += fmt::format("\\n{}={}", dot_escape(p->name()), dot_escape(v));
             }
         }
-        out += fmt::format("  {} [label=\"{{{{{}}}|{}\\n({}){}|{{{}}}}}\"];\n", dot_id(*e), sinks,
-                           dot_escape(e->name()), dot_escape(e->factory().name()), props, srcs);
+        // What the pipeline inserted by itself (converters from negotiation,
+        // queues at thread boundaries) is drawn dashed.
+        const bool inserted = e->name().starts_with("auto-");
+        out += fmt::format("  {} [label=\"{{{{{}}}|{}\\n({}){}|{{{}}}}}\"{}];\n", dot_id(*e), sinks,
+                           dot_escape(e->name()), dot_escape(e->factory().name()), props, srcs,
+                           inserted ? ", style=dashed" : "");
     }
     for (auto [src, sink] : links()) {
-        const Caps caps = src->current_caps();
+        // The caps that crossed the link, else those negotiation fixed.
+        Caps caps = src->current_caps();
+        if (caps.is_empty()) {
+            caps = src->negotiated_caps();
+        }
         out += fmt::format("  {}:{} -> {}:{} [label=\"{}\"];\n", dot_id(src->element()), dot_pad(*src),
                            dot_id(sink->element()), dot_pad(*sink),
                            caps.is_empty() ? "" : dot_escape(caps.to_string()));

@@ -89,6 +89,9 @@ int Launcher::run() {
         return 1;
     }
     pipeline_ = std::move(*parsed);
+    if (options_.no_auto_convert) {
+        pipeline_->set_converter_policy(parallax::ConverterPolicy::deny);
+    }
     if (options_.plan) {
         return print_plan();
     }

@@ -16,6 +16,7 @@ struct Options {
     bool messages = false;        ///< -m: every bus message.
     bool eos_on_shutdown = false; ///< -e: SIGINT sends eos and waits for it.
     bool plan = false;            ///< --plan: print the scheduling plan and exit.
+    bool no_auto_convert = false; ///< --no-auto-convert: negotiation inserts no converters.
 };
 
 /// Builds and runs the pipeline. Returns the exit status: 0 after eos or an
