@@ -1,6 +1,8 @@
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/check/harness.hpp>
 #include <parallax/element.hpp>
+#include <parallax/elements/app/appsink.hpp>
+#include <parallax/elements/app/appsrc.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
 #include <gtest/gtest.h>
@@ -421,6 +423,40 @@ TEST(NegotiationTest, CapsAConverterRefusesFailTheStreamNamingIt) {
     ASSERT_TRUE(h);
     ASSERT_TRUE((*h)->start());
     EXPECT_FALSE((*h)->set_input_caps(parsed("video/x-raw, format=GRAY8, width=2, height=2")));
+}
+
+TEST(NegotiationTest, ACapsChangeMidStreamReachesThroughAConverter) {
+    auto p = make("appsrc name=src caps=\"video/x-raw, format=I420, width=640, height=480\" ! neg-convert name=conv ! "
+                  "appsink name=sink caps=\"video/x-raw, format=RGBA\"");
+    ASSERT_TRUE(p);
+    auto src = p->get<AppSrc>("src");
+    auto sink = p->get<AppSink>("sink");
+    ASSERT_TRUE(src && sink);
+    ASSERT_TRUE(p->set_state(State::running));
+    auto push = [&] {
+        auto b = (*src)->allocate(4);
+        ASSERT_TRUE(b);
+        ASSERT_TRUE((*src)->push_buffer(std::move(*b)));
+    };
+    push();
+    auto first = (*sink)->try_pull_sample(5s);
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(is_equal(first->caps, parsed("video/x-raw, format=RGBA, width=640, height=480"))) << first->caps.to_string();
+    // The source changes its format only: the converter's output stays.
+    ASSERT_TRUE((*src)->set_caps(parsed("video/x-raw, format=NV12, width=640, height=480")));
+    push();
+    auto second = (*sink)->try_pull_sample(5s);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(is_equal(second->caps, parsed("video/x-raw, format=RGBA, width=640, height=480")));
+    // It changes its size, which the converter cannot change: its output
+    // follows, and the sink sees the new caps before the buffer.
+    ASSERT_TRUE((*src)->set_caps(parsed("video/x-raw, format=I420, width=320, height=240")));
+    push();
+    auto third = (*sink)->try_pull_sample(5s);
+    ASSERT_TRUE(third);
+    EXPECT_TRUE(is_equal(third->caps, parsed("video/x-raw, format=RGBA, width=320, height=240"))) << third->caps.to_string();
+    ASSERT_TRUE((*src)->end_of_stream());
+    EXPECT_TRUE(p->set_state(State::idle));
 }
 
 } // namespace
