@@ -60,6 +60,14 @@ protected:
 
     Flow transform(Buffer&, TransformContext&) override { return Flow::ok; }
 
+    // New caps while data flows: the graph negotiates again (upstream then
+    // announces the caps that fit) rather than failing the next buffer.
+    void property_changed(const PropertyBase& property) override {
+        if (&property == &caps_ && state() >= State::paused) {
+            context().renegotiate();
+        }
+    }
+
 private:
     Property<Caps> caps_{this, "caps", Caps::any(), "Restrict the possible allowed capabilities",
                          Mutability::running};

@@ -30,7 +30,10 @@ struct detail_pad_access {
     /// Stores what negotiation fixed for the pad's link.
     static void set_negotiated(Pad& pad, Caps caps) {
         std::lock_guard lock(pad.caps_mutex_);
-        pad.negotiated_ = std::move(caps);
+        if (!(pad.negotiated_ == caps)) {
+            pad.negotiated_ = std::move(caps);
+            pad.negotiations_.fetch_add(1, std::memory_order_acq_rel);
+        }
     }
 };
 

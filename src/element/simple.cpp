@@ -29,11 +29,18 @@ Result<void> SimpleSource::start() {
 Flow SimpleSource::step() {
     if (!started_) {
         started_ = true;
+        negotiations_seen_ = src_->negotiation_count();
         src_->push_event(Event::stream_start(fmt::format("{}/{:016x}", name(), reinterpret_cast<std::uintptr_t>(this))));
         if (Caps caps = output_caps(); !caps.is_empty() && !caps.is_any()) {
             src_->push_event(Event::caps(std::move(caps)));
         }
         src_->push_event(Event::segment(output_segment()));
+    } else if (const auto n = src_->negotiation_count(); n != negotiations_seen_) [[unlikely]] {
+        // Renegotiated while running: announce the new caps before the next buffer.
+        negotiations_seen_ = n;
+        if (Caps caps = output_caps(); !caps.is_empty() && !caps.is_any() && !is_equal(caps, src_->current_caps())) {
+            src_->push_event(Event::caps(std::move(caps)));
+        }
     }
     Buffer out;
     Flow f = eos_requested_.load(std::memory_order_relaxed) ? Flow::eos : create(out, context());

@@ -130,8 +130,9 @@ std::string caps_lines(const Caps& caps) {
 class Solver {
 public:
     Solver(Graph& graph, const Registry& registry, ConverterPolicy policy,
-           const std::function<void(Element&)>& adopt)
-        : graph_(graph), registry_(registry), policy_(policy), adopt_(adopt) {}
+           const std::function<void(Element&)>& adopt, bool running)
+        : graph_(graph), registry_(registry), policy_(running ? ConverterPolicy::deny : policy), adopt_(adopt),
+          running_(running) {}
 
     Result<NegotiationReport> run() {
         load_converters();
@@ -629,6 +630,10 @@ private:
         text += fmt::format("  {}\n", difference(f.offer, f.demand));
         if (too_many) {
             text += fmt::format("  negotiation gave up after inserting {} converters\n", report_.inserted.size());
+        } else if (chain && running_) {
+            text += fmt::format("  the pipeline is running, and converters are inserted only before a run: insert "
+                                "`{}` between {} and {}\n",
+                                chain_text(*chain), l.src->element().name(), l.sink->element().name());
         } else if (chain && policy_ == ConverterPolicy::deny) {
             text += fmt::format("  automatic converters are off (converter policy deny, plx-launch --no-auto-convert): "
                                 "insert `{}` between {} and {}, or allow them\n",
@@ -721,6 +726,7 @@ private:
     const Registry& registry_;
     ConverterPolicy policy_;
     const std::function<void(Element&)>& adopt_;
+    bool running_;
     std::vector<Link> links_;
     std::unordered_map<const Pad*, std::size_t> link_of_;
     std::vector<std::pair<const ElementFactory*, std::unique_ptr<Element>>> converters_;
@@ -732,8 +738,8 @@ private:
 } // namespace
 
 Result<NegotiationReport> negotiate(Graph& graph, const Registry& registry, ConverterPolicy policy,
-                                    const std::function<void(Element&)>& adopt) {
-    return Solver(graph, registry, policy, adopt).run();
+                                    const std::function<void(Element&)>& adopt, bool running) {
+    return Solver(graph, registry, policy, adopt, running).run();
 }
 
 } // namespace detail

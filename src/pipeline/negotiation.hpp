@@ -23,7 +23,10 @@ namespace parallax::detail {
 /// each side can do, what narrowed it, and what to change. `adopt` is
 /// called for each converter added to the graph (to attach it to the
 /// pipeline's host) before it is linked.
+///
+/// With `running` (a renegotiation while data flows) nothing is inserted
+/// whatever the policy, and an error says so.
 [[nodiscard]] Result<NegotiationReport> negotiate(Graph& graph, const Registry& registry, ConverterPolicy policy,
-                                                  const std::function<void(Element&)>& adopt);
+                                                  const std::function<void(Element&)>& adopt, bool running = false);
 
 } // namespace parallax::detail

@@ -160,6 +160,21 @@ public:
 
     void post_control(std::function<void()> fn) override { boost::asio::post(io_, std::move(fn)); }
 
+    void renegotiate(Element& element) override {
+        boost::asio::post(io_, [this, &element] {
+            if (state_.load() < State::paused) {
+                return; // negotiated again before the next run anyway
+            }
+            auto report = detail::negotiate(core_.graph, *core_.registry, core_.converter_policy,
+                                            [](Element&) {}, true);
+            if (!report) {
+                element.context().post_error(report.error());
+                return;
+            }
+            core_.negotiation.links = std::move(report->links);
+        });
+    }
+
     TimerHandle after(std::chrono::nanoseconds delay, std::function<void()> fn) override {
         auto cancelled = std::make_shared<std::atomic<bool>>(false);
         auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);

@@ -87,6 +87,11 @@ public:
     /// (or since the last renegotiation); EMPTY before negotiation, ANY when
     /// neither side constrains the link.
     [[nodiscard]] Caps negotiated_caps() const;
+    /// Counts the changes of negotiated_caps(): a cheap way for a streaming
+    /// thread to notice a renegotiation.
+    [[nodiscard]] std::uint64_t negotiation_count() const noexcept {
+        return negotiations_.load(std::memory_order_acquire);
+    }
     /// True between flush-start and flush-stop.
     [[nodiscard]] bool is_flushing() const noexcept { return flushing_.load(std::memory_order_acquire); }
     /// True after eos crossed this pad (until flush-stop or stream-start).
@@ -126,6 +131,7 @@ private:
     mutable std::mutex caps_mutex_;
     Caps caps_;
     Caps negotiated_;
+    std::atomic<std::uint64_t> negotiations_{0};
 };
 
 /// The base of every element: pads made from templates, properties, events,

@@ -75,6 +75,13 @@ public:
     virtual void post_control(std::function<void()> fn) = 0;
     /// Runs `fn` on the control thread after `delay`, unless cancelled.
     virtual TimerHandle after(std::chrono::nanoseconds delay, std::function<void()> fn) = 0;
+    /// Solves the caps of every link again while data flows (a setting that
+    /// constrains caps changed): sources then announce their new caps before
+    /// their next buffer, converters follow. Nothing is inserted while
+    /// running; a graph that cannot agree any more gets an error on the bus.
+    /// Returns at once; the work happens on the control thread. The default
+    /// does nothing (nothing to negotiate with).
+    virtual void renegotiate(Element& element) { static_cast<void>(element); }
 };
 
 /// An element's window on the world. Each element has one; elements reach
@@ -117,6 +124,9 @@ public:
     TimerHandle after(std::chrono::nanoseconds delay, std::function<void()> fn) {
         return host_->after(delay, std::move(fn));
     }
+    /// Asks for the caps of the pipeline to be negotiated again (see
+    /// ElementHost::renegotiate). Called from: any thread.
+    void renegotiate() { host_->renegotiate(*element_); }
 
     /// Clears the "error already posted" mark (done by the runtime when a
     /// run starts).

@@ -42,6 +42,7 @@ private:
 
     Pad* src_ = nullptr;
     bool started_ = false;
+    std::uint64_t negotiations_seen_ = 0; // the src pad's negotiation_count() last seen
     std::atomic<bool> eos_requested_{false};
 };
 

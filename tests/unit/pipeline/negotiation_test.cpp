@@ -11,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace parallax {
@@ -29,7 +30,7 @@ public:
 
 protected:
     Flow create(Buffer& out, SourceContext& ctx) override {
-        if (sent_++ >= 3) {
+        if (limit_.get() >= 0 && sent_++ >= limit_.get()) {
             return Flow::eos;
         }
         auto b = ctx.allocate(1);
@@ -47,6 +48,7 @@ protected:
 private:
     int sent_ = 0;
     Property<Caps> caps_{this, "caps", Caps::any(), "What it can produce"};
+    Property<std::int32_t> limit_{this, "num-buffers", 3, "Buffers to send (-1: no end)", {-1, 1000000}};
 };
 
 // A sink whose caps property says what it accepts; it keeps the caps events
@@ -456,6 +458,39 @@ TEST(NegotiationTest, ACapsChangeMidStreamReachesThroughAConverter) {
     ASSERT_TRUE(third);
     EXPECT_TRUE(is_equal(third->caps, parsed("video/x-raw, format=RGBA, width=320, height=240"))) << third->caps.to_string();
     ASSERT_TRUE((*src)->end_of_stream());
+    EXPECT_TRUE(p->set_state(State::idle));
+}
+
+TEST(NegotiationTest, ACapsFilterChangedWhileRunningRenegotiatesTheSource) {
+    auto p = make("neg-src name=src num-buffers=-1 caps=\"video/x-raw, width=[ 16, 4096 ], height=[ 16, 4096 ]\" ! "
+                  "capsfilter name=cf caps=video/x-raw,width=640 ! neg-sink name=sink");
+    ASSERT_TRUE(p);
+    auto sink = p->get<NegSink>("sink");
+    ASSERT_TRUE(sink);
+    ASSERT_TRUE(p->set_state(State::running));
+    const auto saw = [&](const Caps& wanted) {
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            for (const Caps& c : (*sink)->received()) {
+                if (is_equal(c, wanted)) {
+                    return true;
+                }
+            }
+            std::this_thread::sleep_for(1ms);
+        }
+        return false;
+    };
+    EXPECT_TRUE(saw(parsed("video/x-raw, width=(int)640, height=(int)16")));
+    ASSERT_TRUE(p->find("cf")->set_property("caps", "video/x-raw,width=320"));
+    EXPECT_TRUE(saw(parsed("video/x-raw, width=(int)320, height=(int)16")));
+    EXPECT_TRUE(is_equal(caps_of(*p, "src:src"), parsed("video/x-raw, width=(int)320, height=(int)16")));
+    // A filter nothing upstream can satisfy: an error naming the link, not a hang.
+    ASSERT_TRUE(p->find("cf")->set_property("caps", "video/x-raw,width=8"));
+    auto m = p->bus().pop({MessageType::error}, 5s);
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(m->error);
+    EXPECT_NE(m->error->message().find("cannot negotiate caps between src:src and cf:sink"), std::string::npos)
+        << m->error->message();
     EXPECT_TRUE(p->set_state(State::idle));
 }
 
