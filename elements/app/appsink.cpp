@@ -231,6 +231,10 @@ void AppSink::property_changed(const PropertyBase& property) {
         { std::lock_guard lock(mutex_); }
         room_cv_.notify_all();
     }
+    if (&property == &caps_ && state() >= State::paused) {
+        // Other caps while data flows: upstream negotiates again.
+        context().renegotiate();
+    }
 }
 
 } // namespace parallax
