@@ -330,13 +330,13 @@ void Launcher::print_error(const std::string& source, const Error& error, const 
         console_.err(detail);
         return;
     }
-    // No detail from the element: say where and what kind of error it is.
+    // No detail from the element: say where and what kind of error it is
+    // (in words: the message above already says what to do).
     std::string where = error.element().empty() ? source : error.element();
     if (!error.pad().empty()) {
         where += ":" + error.pad();
     }
-    console_.err(fmt::format("{}: {} ({} error {})", where, error.code().message(), error.code().category().name(),
-                             error.code().value()));
+    console_.err(fmt::format("{}: {}", where, error.code().message()));
 }
 
 void Launcher::print_property(const Message& m) {
