@@ -155,8 +155,11 @@ public:
                 return give_up(*element_error_);
             }
             std::optional<Chain> chain = cheapest_chain(f.offer, f.demand);
-            if (!chain || policy_ == ConverterPolicy::deny || round >= max_rounds) {
-                return give_up(explain(f, chain, round >= max_rounds));
+            // A converter inserted by this negotiation that sits at the
+            // failing link again did not help: more of them will not either.
+            const bool again = is_inserted(links_[f.link].src->element()) || is_inserted(links_[f.link].sink->element());
+            if (!chain || policy_ == ConverterPolicy::deny || round >= max_rounds || again) {
+                return give_up(explain(f, again ? std::nullopt : chain, round >= max_rounds || again));
             }
             if (auto ok = insert(f.link, *chain); !ok) {
                 return give_up(ok.error());
@@ -532,6 +535,10 @@ private:
         return graph_.link(*from, *down);
     }
 
+    [[nodiscard]] bool is_inserted(const Element& e) const {
+        return std::find(inserted_.begin(), inserted_.end(), &e) != inserted_.end();
+    }
+
     // Takes out what this negotiation inserted, relinking around it.
     void remove_inserted() {
         for (auto it = inserted_.rbegin(); it != inserted_.rend(); ++it) {
@@ -629,7 +636,9 @@ private:
         text += because(skip(f.demand_why, *l.sink, f.demand), "downstream");
         text += fmt::format("  {}\n", difference(f.offer, f.demand));
         if (too_many) {
-            text += fmt::format("  negotiation gave up after inserting {} converters\n", report_.inserted.size());
+            text += fmt::format("  negotiation gave up: the {} converter(s) it inserted did not make the two sides "
+                                "agree\n",
+                                report_.inserted.size());
         } else if (chain && running_) {
             text += fmt::format("  the pipeline is running, and converters are inserted only before a run: insert "
                                 "`{}` between {} and {}\n",
