@@ -380,10 +380,10 @@ private:
     static std::vector<std::string> notes(const Domains& d, std::size_t link) {
         std::vector<std::string> out;
         std::set<std::size_t> seen;
-        std::vector<std::size_t> todo{link};
-        while (!todo.empty() && out.size() < 12) {
-            const std::size_t l = todo.front();
-            todo.erase(todo.begin());
+        std::deque<std::size_t> next{link};
+        while (!next.empty() && out.size() < 12) {
+            const std::size_t l = next.front();
+            next.pop_front();
             if (!seen.insert(l).second) {
                 continue;
             }
@@ -392,7 +392,7 @@ private:
                     out.push_back(n.note);
                 }
                 if (n.from_link) {
-                    todo.push_back(*n.from_link);
+                    next.push_back(*n.from_link);
                 }
             }
         }

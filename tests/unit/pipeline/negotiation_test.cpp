@@ -400,7 +400,7 @@ TEST(NegotiationTest, AnExceptionInNegotiationCodeNamesTheElement) {
         << r.error().message();
 }
 
-TEST(NegotiationTest, AConverterWithNothingToDoPassesBuffersUntouched) {
+TEST(NegotiationTest, AConverterWhoseCapsAreEqualPassesBuffersUntouched) {
     auto made = factory_of<PassConverter>().create("conv");
     ASSERT_TRUE(made);
     auto* conv = static_cast<PassConverter*>(made->get());
