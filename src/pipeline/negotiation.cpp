@@ -388,7 +388,12 @@ private:
                 continue;
             }
             for (const Narrowing& n : d.why[l]) {
-                if (std::find(out.begin(), out.end(), n.note) == out.end()) {
+                // "capsfilter0 (caps=...)" already says what
+                // "capsfilter0 (caps=...), from what capsfilter0:sink carries" adds.
+                const bool said = std::any_of(out.begin(), out.end(), [&](const std::string& o) {
+                    return n.note == o || (n.note.starts_with(o) && n.note.substr(o.size()).starts_with(", from"));
+                });
+                if (!said) {
                     out.push_back(n.note);
                 }
                 if (n.from_link) {
