@@ -264,8 +264,8 @@ protected:
     Flow chain(Pad&, Buffer&& buffer) override {
         if (to_rate_.num() == 0) {
             // A variable rate downstream: every frame goes on as it is.
-            count(in_, in_count_, 1);
-            count(out_, out_count_, 1);
+            count(in_, 1);
+            count(out_, 1);
             return src_pad().push(std::move(buffer));
         }
         std::uint64_t in_ts = buffer.meta().pts().ns();
@@ -284,7 +284,7 @@ protected:
 
         if (!prev_ || drop_only_.get()) {
             take(std::move(buffer), intime);
-            count(in_, in_count_, 1);
+            count(in_, 1);
             if (next_ts_ == none) {
                 if (skip_to_first_.get() || drop_only_.get()) {
                     next_ts_ = intime;
@@ -300,7 +300,7 @@ protected:
                 if (intime >= next_ts_) {
                     f = flush_prev(false, intime);
                 } else {
-                    count(drop_, drop_count_, 1);
+                    count(drop_, 1);
                 }
                 prev_.reset();
                 return f;
@@ -308,11 +308,11 @@ protected:
             return Flow::ok;
         }
 
-        count(in_, in_count_, 1);
+        count(in_, 1);
         const std::uint64_t prev_time = prev_ts_;
         if (intime < prev_time) {
             // Older than the frame held: useless.
-            count(drop_, drop_count_, 1);
+            count(drop_, 1);
             return Flow::ok;
         }
         if (const std::uint64_t max_gap = max_duplication_time_.get(); max_gap > 0 && intime - prev_time > max_gap) {
@@ -327,7 +327,7 @@ protected:
                 }
             }
             if (n > 1) {
-                count(duplicate_, duplicate_count_, n - 1);
+                count(duplicate_, n - 1);
             }
             // The slots start again from the new frame.
             discont_ = true;
@@ -356,9 +356,9 @@ protected:
             }
         } while (diff_prev < diff_new);
         if (n > 1) {
-            count(duplicate_, duplicate_count_, n - 1);
+            count(duplicate_, n - 1);
         } else if (n == 0) {
-            count(drop_, drop_count_, 1);
+            count(drop_, 1);
         }
         take(std::move(buffer), intime);
         return Flow::ok;
@@ -366,19 +366,6 @@ protected:
 
     // chain() handles every buffer itself.
     Flow transform(Buffer&, TransformContext&) override { return Flow::ok; }
-
-    // The counters cannot be set: a value other than the count is refused.
-    Result<void> check_property(const PropertyBase& property) override {
-        for (const auto& [p, c] : {std::pair{&in_, &in_count_}, std::pair{&out_, &out_count_},
-                                   std::pair{&duplicate_, &duplicate_count_}, std::pair{&drop_, &drop_count_}}) {
-            if (&property == p && p->get() != c->load(std::memory_order_relaxed)) {
-                return fail(Error(Errc::invalid_argument,
-                                  fmt::format("property \"{}\" of {} is read-only (a counter)", p->name(), name()))
-                                .at_element(name()));
-            }
-        }
-        return {};
-    }
 
     void property_changed(const PropertyBase& property) override {
         if ((&property == &drop_only_ || &property == &max_rate_) && state() >= State::paused) {
@@ -389,10 +376,8 @@ protected:
 private:
     // Back to the state before the first buffer (start, flush).
     void reset() {
-        for (const auto& [p, c] : {std::pair{&in_, &in_count_}, std::pair{&out_, &out_count_},
-                                   std::pair{&duplicate_, &duplicate_count_}, std::pair{&drop_, &drop_count_}}) {
-            c->store(0, std::memory_order_relaxed);
-            static_cast<void>(p->set(0));
+        for (Property<std::uint64_t>* counter : {&in_, &out_, &duplicate_, &drop_}) {
+            static_cast<void>(counter->set(0));
         }
         prev_.reset();
         prev_ts_ = 0;
@@ -417,7 +402,7 @@ private:
     Flow flush_prev(bool duplicate, std::uint64_t at = none) {
         Buffer out = *prev_;
         const std::uint64_t slot = next_ts_;
-        count(out_, out_count_, 1);
+        count(out_, 1);
         ++out_frame_count_;
         next_ts_ = (ClockTime(segment_.base) + ClockTime(segment_.start) + ClockTime(base_ts_) +
                     ClockTime(scale(out_frame_count_, std::uint64_t(to_rate_.den()) * ns_per_s,
@@ -461,17 +446,18 @@ private:
             ++n;
         }
         if (n > 1) {
-            count(duplicate_, duplicate_count_, n - 1);
+            count(duplicate_, n - 1);
         } else if (n == 0) {
-            count(drop_, drop_count_, 1);
+            count(drop_, 1);
         }
         return f;
     }
 
     // Adds `n` to a counter, and tells the bus about drops and duplicates
     // unless silent (GStreamer's notify::drop and notify::duplicate).
-    void count(Property<std::uint64_t>& property, std::atomic<std::uint64_t>& counter, std::uint64_t n) {
-        const std::uint64_t v = counter.fetch_add(n, std::memory_order_relaxed) + n;
+    // Only the streaming thread counts (and reset() while stopped).
+    void count(Property<std::uint64_t>& property, std::uint64_t n) {
+        const std::uint64_t v = property.get() + n;
         static_cast<void>(property.set(v));
         if ((&property == &drop_ || &property == &duplicate_) && !silent_.get()) {
             Structure s(property.name());
@@ -496,16 +482,10 @@ private:
     StreamSegment segment_;
 
     // The counters, and the properties that show them.
-    std::atomic<std::uint64_t> in_count_{0};
-    std::atomic<std::uint64_t> out_count_{0};
-    std::atomic<std::uint64_t> duplicate_count_{0};
-    std::atomic<std::uint64_t> drop_count_{0};
-
-    Property<std::uint64_t> in_{this, "in", 0, "Number of input frames (read-only)", {}, Mutability::running};
-    Property<std::uint64_t> out_{this, "out", 0, "Number of output frames (read-only)", {}, Mutability::running};
-    Property<std::uint64_t> duplicate_{this, "duplicate",        0, "Number of duplicated frames (read-only)",
-                                       {},   Mutability::running};
-    Property<std::uint64_t> drop_{this, "drop", 0, "Number of dropped frames (read-only)", {}, Mutability::running};
+    Property<std::uint64_t> in_{this, "in", 0, "Number of input frames", {}, Mutability::read_only};
+    Property<std::uint64_t> out_{this, "out", 0, "Number of output frames", {}, Mutability::read_only};
+    Property<std::uint64_t> duplicate_{this, "duplicate", 0, "Number of duplicated frames", {}, Mutability::read_only};
+    Property<std::uint64_t> drop_{this, "drop", 0, "Number of dropped frames", {}, Mutability::read_only};
     Property<bool> silent_{this, "silent", true, "Don't emit notify for dropped and duplicated frames",
                            Mutability::running};
     Property<double> new_pref_{this,       "new-pref",

@@ -46,8 +46,15 @@ Result<void> PropertyBase::check_mutable() const {
     return {};
 }
 
+Result<void> PropertyBase::check_settable() const {
+    if (mutability_ == Mutability::read_only) {
+        return fail(error(Errc::invalid_argument, "is read-only: the element sets it, users only read it"));
+    }
+    return check_mutable();
+}
+
 Result<void> PropertyBase::set_from_string(std::string_view text) {
-    if (auto ok = check_mutable(); !ok) {
+    if (auto ok = check_settable(); !ok) {
         return ok;
     }
     const PropertyValue previous = value();
@@ -58,7 +65,7 @@ Result<void> PropertyBase::set_from_string(std::string_view text) {
 }
 
 Result<void> PropertyBase::set_value(const PropertyValue& value) {
-    if (auto ok = check_mutable(); !ok) {
+    if (auto ok = check_settable(); !ok) {
         return ok;
     }
     const PropertyValue previous = this->value();

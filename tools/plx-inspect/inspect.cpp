@@ -69,8 +69,17 @@ std::vector<const PropertyBase*> sorted_properties(const parallax::Element& elem
     return properties;
 }
 
-std::string_view mutability_text(parallax::Mutability mutability) {
-    return mutability == parallax::Mutability::running ? "changeable while running" : "changeable only when idle";
+// The flags line, as gst-inspect-1.0 prints it.
+std::string_view mutability_flags(parallax::Mutability mutability) {
+    switch (mutability) {
+    case parallax::Mutability::running:
+        return "readable, writable, changeable while running";
+    case parallax::Mutability::read_only:
+        return "readable";
+    case parallax::Mutability::idle:
+        break;
+    }
+    return "readable, writable, changeable only when idle";
 }
 
 std::string element_list(const Registry& registry) {
@@ -148,7 +157,7 @@ std::string enum_with_number(const PropertyBase& p, const std::string& nick) {
 void property_lines(std::string& out, const PropertyBase& p) {
     constexpr std::string_view pad = "                        ";
     out += fmt::format("  {:<20}: {}\n", p.name(), p.description());
-    out += fmt::format("{}flags: readable, writable, {}\n", pad, mutability_text(p.mutability()));
+    out += fmt::format("{}flags: {}\n", pad, mutability_flags(p.mutability()));
     const bool is_enum = !p.enum_values().empty();
     std::string line = fmt::format("{}{}.", pad, p.type_name());
     if (const std::string range = p.range_string(); !range.empty()) {

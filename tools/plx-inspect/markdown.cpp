@@ -44,6 +44,19 @@ std::string code_cell(std::string_view text) {
 }
 
 // GitHub's heading anchors: lower case, spaces to '-', most punctuation dropped.
+// When a property may be set: "running", "idle" or "read-only".
+std::string_view mutability_cell(parallax::Mutability mutability) {
+    switch (mutability) {
+    case parallax::Mutability::running:
+        return "running";
+    case parallax::Mutability::read_only:
+        return "read-only";
+    case parallax::Mutability::idle:
+        break;
+    }
+    return "idle";
+}
+
 std::string anchor(std::string_view name) {
     std::string out;
     for (char c : name) {
@@ -123,7 +136,7 @@ void factory_section(std::string& out, const Registry& registry, const ElementFa
         out +=
             fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", p->name(), p->type_name(),
                         code_cell(p->default_string()), range_cell(*p),
-                        p->mutability() == parallax::Mutability::running ? "running" : "idle", cell(p->description()));
+                        mutability_cell(p->mutability()), cell(p->description()));
     }
     out += "\n";
 }

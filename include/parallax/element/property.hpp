@@ -28,6 +28,10 @@ class Element;
 enum class Mutability : std::uint8_t {
     idle,    ///< Only while the element is not running (the default).
     running, ///< At any time, also while data flows.
+    /// Users read it; only the element itself changes it (a counter, a
+    /// status), through the typed set(). Setting it from pipeline text,
+    /// set_property() or set_value() is an error.
+    read_only,
 };
 
 /// One value of an enum property: its number, its nick (what users type) and
@@ -88,7 +92,8 @@ protected:
     virtual Result<void> parse_and_store(std::string_view text) = 0;
     virtual Result<void> store_value(const PropertyValue& value) = 0;
     virtual void store_default() = 0;
-    /// Checks that the owner's state allows a change now.
+    /// Checks that the owner's state allows a change now (the typed set()
+    /// of a read-only property always may: it is the owner's).
     [[nodiscard]] Result<void> check_mutable() const;
     /// Tells the owner (Element::property_changed).
     void notify_changed();
@@ -104,6 +109,10 @@ protected:
     Result<void> store_as_text(const PropertyValue& value, std::string_view expected);
 
 private:
+    /// check_mutable(), and refuses read-only properties: the checks of
+    /// the untyped setters users reach.
+    [[nodiscard]] Result<void> check_settable() const;
+
     Element* owner_;
     std::string_view name_;
     std::string_view description_;

@@ -22,6 +22,7 @@ public:
     Property<Mode> mode{this, "mode", Mode::fast, "A mode", mode_values};
     Property<Fraction> rate{this, "rate", Fraction::make(30, 1).value(), "A rate"};
     Property<Caps> caps{this, "caps", Caps::any(), "Some caps"};
+    Property<std::uint64_t> seen{this, "seen", 0, "A counter", {}, Mutability::read_only};
     int changes = 0;
 
 protected:
@@ -137,7 +138,22 @@ TEST(PropertyTest, DescribesItselfForTools) {
     EXPECT_EQ(e->property("big")->type_name(), "Unsigned Integer64");
     EXPECT_EQ(e->property("ratio")->mutability(), Mutability::running);
     EXPECT_EQ(e->property("mode")->enum_values().size(), 3U);
-    EXPECT_EQ(e->properties().size(), 8U);
+    EXPECT_EQ(e->properties().size(), 9U);
+}
+
+TEST(PropertyTest, ReadOnlyIsSetByTheElementAlone) {
+    auto e = make();
+    ASSERT_TRUE(e->seen.set(3)); // the element counts
+    EXPECT_EQ(e->property("seen")->value_string(), "3");
+    // Users cannot, from text or from C++ values.
+    auto text = e->property("seen")->set_from_string("7");
+    ASSERT_FALSE(text);
+    EXPECT_EQ(text.error().code(), make_error_code(Errc::invalid_argument));
+    EXPECT_NE(text.error().message().find("property \"seen\""), std::string::npos) << text.error().message();
+    EXPECT_NE(text.error().message().find("is read-only"), std::string::npos) << text.error().message();
+    EXPECT_FALSE(e->property("seen")->set_value(std::uint64_t{7}));
+    EXPECT_EQ(e->seen.get(), 3U);
+    EXPECT_EQ(e->changes, 1);
 }
 
 } // namespace
