@@ -22,98 +22,37 @@
 //   build/<dir>/benches/audio_compare_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true   (one command line)
 
-#include "../../tests/integration/audio_analysis.hpp"
-
 #include <parallax/element.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "../../tests/integration/audio_analysis.hpp"
+#include "../../tests/integration/audio_pipeline.hpp"
+#include "compare_support.hpp"
+
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
-#include <gst/gst.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <numbers>
 #include <span>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-void die(const std::string& what) {
-    fmt::print(stderr, "{}\n", what);
-    std::abort();
-}
-
-double run_parallax(const std::string& text) {
-    auto p = parallax::Pipeline::parse(text);
-    if (!p) {
-        die(parallax::format_pipeline_error(text, p.error()));
-    }
-    if (auto ok = (*p)->set_state(parallax::State::paused); !ok) {
-        die(ok.error().to_string());
-    }
-    const auto start = Clock::now();
-    if (auto ok = (*p)->set_state(parallax::State::running); !ok) {
-        die(ok.error().to_string());
-    }
-    auto m = (*p)->bus().pop({parallax::MessageType::eos, parallax::MessageType::error}, std::chrono::seconds(120));
-    const auto end = Clock::now();
-    if (!m || m->type != parallax::MessageType::eos) {
-        die("libparallax pipeline failed: " + (m ? m->to_string() : std::string("timeout")) + "\n" + text);
-    }
-    static_cast<void>((*p)->set_state(parallax::State::suspended));
-    return std::chrono::duration<double>(end - start).count();
-}
-
-double run_gstreamer(const std::string& text) {
-    GError* error = nullptr;
-    GstElement* pipeline = gst_parse_launch(text.c_str(), &error);
-    if (pipeline == nullptr || error != nullptr) {
-        die(std::string("gst_parse_launch: ") + (error != nullptr ? error->message : "failed") + "\n" + text);
-    }
-    if (gst_element_set_state(pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE) {
-        die("GStreamer: cannot pause: " + text);
-    }
-    gst_element_get_state(pipeline, nullptr, nullptr, GST_CLOCK_TIME_NONE);
-    GstBus* bus = gst_element_get_bus(pipeline);
-    const auto start = Clock::now();
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
-                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    const auto end = Clock::now();
-    if (m == nullptr || GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS) {
-        die("GStreamer pipeline failed: " + text);
-    }
-    gst_message_unref(m);
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
-    return std::chrono::duration<double>(end - start).count();
-}
-
-enum class Engine { parallax, gstreamer };
-
-double run(Engine engine, const std::string& text) {
-    return engine == Engine::parallax ? run_parallax(text) : run_gstreamer(text);
-}
+using namespace parallax::compare;
 
 // Buffers of 1024 frames at 48 kHz: 120 s of audio per resampling run and
 // 600 s per conversion run, so that starting and stopping a pipeline (a few
 // milliseconds, also subtracted with the baseline) weigh little.
 constexpr int frames_per_buffer = 1024;
-constexpr int resample_buffers = 5625;  // 120 s
-constexpr int convert_buffers = 28125;  // 600 s
+constexpr int resample_buffers = 5625; // 120 s
+constexpr int convert_buffers = 28125; // 600 s
 
 double seconds_of(int buffers) {
     return static_cast<double>(buffers) * frames_per_buffer / 48000.0;
@@ -134,8 +73,7 @@ double baseline(Engine engine, const std::string& text) {
         for (int i = 0; i < 5; ++i) {
             runs.push_back(run(engine, text));
         }
-        std::sort(runs.begin(), runs.end());
-        it->second = runs[runs.size() / 2];
+        it->second = median(runs);
     }
     return it->second;
 }
@@ -150,8 +88,8 @@ void run_case(benchmark::State& state, Engine engine, const std::string& text, c
         const double s = run(engine, text);
         state.SetIterationTime(std::max(s - base, 1e-9));
     }
-    state.counters["cpu_s_per_audio_s"] = benchmark::Counter(
-        audio_seconds, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["cpu_s_per_audio_s"] =
+        benchmark::Counter(audio_seconds, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
     state.counters["baseline_ms"] = base * 1e3;
     if (!snr_key.empty()) {
         state.counters["snr_db"] = snr[{engine, snr_key}];
@@ -172,50 +110,34 @@ std::string convert_baseline() {
     return source("S16LE", 2, convert_buffers) + " ! fakesink";
 }
 
-void BM_ResampleF32_parallax(benchmark::State& s) {
-    run_case(s, Engine::parallax, resample("F32LE", 4), resample_baseline("F32LE", 4), seconds_of(resample_buffers),
-             "F32LE");
-}
-void BM_ResampleF32_gstreamer(benchmark::State& s) {
-    run_case(s, Engine::gstreamer, resample("F32LE", 4), resample_baseline("F32LE", 4), seconds_of(resample_buffers),
-             "F32LE");
-}
-void BM_ResampleS16_parallax(benchmark::State& s) {
-    run_case(s, Engine::parallax, resample("S16LE", 2), resample_baseline("S16LE", 2), seconds_of(resample_buffers),
-             "S16LE");
-}
-void BM_ResampleS16_gstreamer(benchmark::State& s) {
-    run_case(s, Engine::gstreamer, resample("S16LE", 2), resample_baseline("S16LE", 2), seconds_of(resample_buffers),
-             "S16LE");
-}
-void BM_ConvertS16ToF32_parallax(benchmark::State& s) {
-    run_case(s, Engine::parallax, convert(), convert_baseline(), seconds_of(convert_buffers));
-}
-void BM_ConvertS16ToF32_gstreamer(benchmark::State& s) {
-    run_case(s, Engine::gstreamer, convert(), convert_baseline(), seconds_of(convert_buffers));
+// Registers BM_<name>_parallax and BM_<name>_gstreamer, one right after the
+// other so that the engines alternate.
+void register_case(const std::string& name, const std::string& text, const std::string& base_text, double audio_seconds,
+                   const std::string& snr_key = {}) {
+    for (Engine engine : {Engine::parallax, Engine::gstreamer}) {
+        benchmark::RegisterBenchmark(
+            fmt::format("BM_{}_{}", name, to_string(engine)).c_str(),
+            [=](benchmark::State& s) { run_case(s, engine, text, base_text, audio_seconds, snr_key); })
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+    }
 }
 
-BENCHMARK(BM_ResampleF32_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ResampleF32_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ResampleS16_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ResampleS16_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ConvertS16ToF32_parallax)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ConvertS16ToF32_gstreamer)->UseManualTime()->Unit(benchmark::kMillisecond);
+void register_cases() {
+    register_case("ResampleF32", resample("F32LE", 4), resample_baseline("F32LE", 4), seconds_of(resample_buffers),
+                  "F32LE");
+    register_case("ResampleS16", resample("S16LE", 2), resample_baseline("S16LE", 2), seconds_of(resample_buffers),
+                  "S16LE");
+    register_case("ConvertS16ToF32", convert(), convert_baseline(), seconds_of(convert_buffers));
+}
 
 // --- quality ------------------------------------------------------------------
-
-std::vector<std::byte> read_file(const std::filesystem::path& path) {
-    std::ifstream is(path, std::ios::binary);
-    std::vector<char> chars((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
 
 // A 1 kHz sine at 0.5 of full scale, 2 s at 48 kHz, stereo, through each
 // resampler to 44.1 kHz; the SNR of the middle of the output.
 void measure_quality() {
-    const std::filesystem::path dir = std::filesystem::temp_directory_path() / fmt::format("plx-audio-bench-{}", ::getpid());
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / fmt::format("plx-audio-bench-{}", ::getpid());
     std::filesystem::create_directories(dir);
     for (const char* format : {"F32LE", "S16LE"}) {
         const bool f32 = std::string(format) == "F32LE";
@@ -241,10 +163,9 @@ void measure_quality() {
                                     "channels=2 ! audioresample quality=4 ! audio/x-raw,rate=44100 ! filesink "
                                     "location={}",
                                     in.string(), format, out.string()));
-            const auto bytes = read_file(out);
-            const auto x = parallax::check::decode_channel(f32 ? parallax::AudioFormat::f32le
-                                                               : parallax::AudioFormat::s16le,
-                                                           2, false, bytes, 0);
+            const auto bytes = parallax::check::read_file(out);
+            const auto x = parallax::check::decode_channel(
+                f32 ? parallax::AudioFormat::f32le : parallax::AudioFormat::s16le, 2, false, bytes, 0);
             const std::size_t edge = 882; // 20 ms
             const std::span<const double> middle(x.data() + edge, x.size() - 2 * edge);
             const auto fit = parallax::check::fit_sine(middle, 1000, 44100);
@@ -262,10 +183,9 @@ void measure_quality() {
 } // namespace
 
 int main(int argc, char** argv) {
-    gst_init(&argc, &argv);
-    benchmark::Initialize(&argc, argv);
+    parallax::compare::init(&argc, &argv);
+    register_cases();
     measure_quality();
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
+    parallax::compare::run_benchmarks();
     return 0;
 }

@@ -18,88 +18,33 @@
 #include <parallax/elements/flow/fakesink.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "compare_support.hpp"
+
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
-#include <gst/gst.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <gst/gst.h>
 #include <mutex>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-void die(const std::string& what) {
-    fmt::print(stderr, "{}\n", what);
-    std::abort();
-}
-
-// Runs `text` to eos on libparallax; returns the seconds from running to eos.
-double run_parallax(const std::string& text) {
-    auto p = parallax::Pipeline::parse(text);
-    if (!p) {
-        die(parallax::format_pipeline_error(text, p.error()));
-    }
-    if (auto ok = (*p)->set_state(parallax::State::paused); !ok) {
-        die(ok.error().to_string());
-    }
-    const auto start = Clock::now();
-    if (auto ok = (*p)->set_state(parallax::State::running); !ok) {
-        die(ok.error().to_string());
-    }
-    auto m = (*p)->bus().pop({parallax::MessageType::eos, parallax::MessageType::error}, std::chrono::seconds(120));
-    const auto end = Clock::now();
-    if (!m || m->type != parallax::MessageType::eos) {
-        die("libparallax pipeline failed: " + (m ? m->to_string() : std::string("timeout")));
-    }
-    static_cast<void>((*p)->set_state(parallax::State::suspended));
-    return std::chrono::duration<double>(end - start).count();
-}
-
-double run_gstreamer(const std::string& text) {
-    GError* error = nullptr;
-    GstElement* pipeline = gst_parse_launch(text.c_str(), &error);
-    if (pipeline == nullptr || error != nullptr) {
-        die(std::string("gst_parse_launch: ") + (error != nullptr ? error->message : "failed"));
-    }
-    if (gst_element_set_state(pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE) {
-        die("GStreamer: cannot pause");
-    }
-    gst_element_get_state(pipeline, nullptr, nullptr, GST_CLOCK_TIME_NONE);
-    GstBus* bus = gst_element_get_bus(pipeline);
-    const auto start = Clock::now();
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
-                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    const auto end = Clock::now();
-    if (m == nullptr || GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS) {
-        die("GStreamer pipeline failed");
-    }
-    gst_message_unref(m);
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
-    return std::chrono::duration<double>(end - start).count();
-}
-
-enum class Engine { parallax, gstreamer };
+using namespace parallax::compare;
 
 void run_case(benchmark::State& state, Engine engine, const std::string& text, std::int64_t buffers) {
     for (auto _ : state) {
-        const double s = engine == Engine::parallax ? run_parallax(text) : run_gstreamer(text);
-        state.SetIterationTime(s);
+        state.SetIterationTime(run(engine, text));
     }
     state.SetItemsProcessed(state.iterations() * buffers);
-    state.counters["ns_per_buffer"] =
-        benchmark::Counter(static_cast<double>(buffers), benchmark::Counter::kIsIterationInvariantRate |
-                                                             benchmark::Counter::kInvert);
+    state.counters["ns_per_buffer"] = benchmark::Counter(
+        static_cast<double>(buffers), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 constexpr std::int64_t n_buffers = 200'000;
@@ -152,17 +97,26 @@ void BM_Tee2Queues_gstreamer(benchmark::State& s) {
 // removed before every copy so each run allocates its pages alike.
 constexpr std::int64_t copy_bytes = std::int64_t{1} << 30;
 
+// Both files go when the program ends (the static below is destroyed).
 struct CopyFiles {
     std::filesystem::path in;
     std::filesystem::path out;
+
+    CopyFiles(std::filesystem::path i, std::filesystem::path o) : in(std::move(i)), out(std::move(o)) {}
+    CopyFiles(const CopyFiles&) = delete;
+    CopyFiles& operator=(const CopyFiles&) = delete;
+    ~CopyFiles() {
+        std::error_code ec;
+        std::filesystem::remove(in, ec);
+        std::filesystem::remove(out, ec);
+    }
 };
 
 const CopyFiles& copy_files() {
     static const CopyFiles files = [] {
         const std::filesystem::path dir = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
-        CopyFiles f{dir / fmt::format("plx-bench-copy-in-{}", ::getpid()),
-                    dir / fmt::format("plx-bench-copy-out-{}", ::getpid())};
-        std::ofstream os(f.in, std::ios::binary);
+        const std::filesystem::path in = dir / fmt::format("plx-bench-copy-in-{}", ::getpid());
+        std::ofstream os(in, std::ios::binary);
         std::vector<char> block(1 << 20);
         std::uint32_t x = 0x9e3779b9U;
         for (auto& c : block) {
@@ -173,14 +127,9 @@ const CopyFiles& copy_files() {
             os.write(block.data(), static_cast<std::streamsize>(block.size()));
         }
         if (!os) {
-            die("cannot write the file-copy input " + f.in.string());
+            die("cannot write the file-copy input " + in.string());
         }
-        std::atexit([] {
-            std::error_code ec;
-            std::filesystem::remove(copy_files().in, ec);
-            std::filesystem::remove(copy_files().out, ec);
-        });
-        return f;
+        return CopyFiles(in, dir / fmt::format("plx-bench-copy-out-{}", ::getpid()));
     }();
     return files;
 }
@@ -201,8 +150,7 @@ void check_copy(const std::filesystem::path& out) {
 void run_copy(benchmark::State& state, Engine engine) {
     const std::string text = file_copy();
     for (auto _ : state) {
-        const double s = engine == Engine::parallax ? run_parallax(text) : run_gstreamer(text);
-        state.SetIterationTime(s);
+        state.SetIterationTime(run(engine, text));
         check_copy(copy_files().out);
     }
     state.SetBytesProcessed(state.iterations() * copy_bytes);
@@ -216,8 +164,7 @@ void BM_FileCopy_gstreamer(benchmark::State& s) {
 }
 void BM_FileCopy_dd(benchmark::State& state) {
     const auto& f = copy_files();
-    const std::string command =
-        fmt::format("dd if={} of={} bs=1M status=none", f.in.string(), f.out.string());
+    const std::string command = fmt::format("dd if={} of={} bs=1M status=none", f.in.string(), f.out.string());
     for (auto _ : state) {
         const auto start = Clock::now();
         if (std::system(command.c_str()) != 0) {
@@ -244,18 +191,11 @@ void BM_StartupOneBuffer_parallax(benchmark::State& state) {
 void BM_StartupOneBuffer_gstreamer(benchmark::State& state) {
     for (auto _ : state) {
         const auto start = Clock::now();
-        GstElement* pipeline = gst_parse_launch(src_sink(1).c_str(), nullptr);
-        GstBus* bus = gst_element_get_bus(pipeline);
+        const std::string text = src_sink(1);
+        GstElement* pipeline = gst_parse_or_die(text);
         gst_element_set_state(pipeline, GST_STATE_PLAYING);
-        GstMessage* m = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND,
-                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-        if (m == nullptr) {
-            die("GStreamer startup run failed");
-        }
-        gst_message_unref(m);
-        gst_object_unref(bus);
-        gst_element_set_state(pipeline, GST_STATE_NULL);
-        gst_object_unref(pipeline);
+        gst_wait_eos(pipeline, text, 10 * GST_SECOND);
+        gst_stop(pipeline);
         state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
     }
 }
@@ -288,12 +228,7 @@ void record_hop(std::int64_t entered_ns) {
 
 double median_hop() {
     std::lock_guard lock(hop_mutex);
-    if (hop_samples.empty()) {
-        return 0;
-    }
-    std::nth_element(hop_samples.begin(), hop_samples.begin() + static_cast<std::ptrdiff_t>(hop_samples.size() / 2),
-                     hop_samples.end());
-    const double m = hop_samples[hop_samples.size() / 2];
+    const double m = median(hop_samples);
     hop_samples.clear();
     return m;
 }
@@ -304,16 +239,13 @@ void BM_IdleQueueHop_parallax(benchmark::State& state) {
             "fakesrc num-buffers={} is-live=true datarate=1000 sizetype=fixed sizemax=1 ! bench-stamp ! queue ! "
             "fakesink name=out signal-handoffs=true",
             idle_hops);
-        auto p = parallax::Pipeline::parse(text);
-        if (!p) {
-            die(parallax::format_pipeline_error(text, p.error()));
-        }
-        auto out = (*p)->get<parallax::FakeSink>("out");
+        auto p = parse_or_die(text);
+        auto out = p->get<parallax::FakeSink>("out");
         if (!out) {
             die(out.error().to_string());
         }
         (*out)->set_handoff([](const parallax::Buffer&, parallax::Pad&) { record_hop(Stamp::entered.load()); });
-        if (!(*p)->run(std::chrono::seconds(30))) {
+        if (!p->run(std::chrono::seconds(30))) {
             die("idle hop run failed");
         }
         state.SetIterationTime(median_hop());
@@ -328,30 +260,21 @@ void BM_IdleQueueHop_gstreamer(benchmark::State& state) {
             "fakesrc num-buffers={} is-live=true sync=true datarate=1000 sizetype=fixed sizemax=1 ! identity "
             "name=stamp signal-handoffs=true ! queue ! fakesink name=out signal-handoffs=true",
             idle_hops);
-        GstElement* pipeline = gst_parse_launch(text.c_str(), nullptr);
+        GstElement* pipeline = gst_parse_or_die(text);
         GstElement* stamp = gst_bin_get_by_name(GST_BIN(pipeline), "stamp");
         GstElement* out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
         g_signal_connect(stamp, "handoff", G_CALLBACK(+[](GstElement*, GstBuffer*, gpointer) {
                              gst_entered.store(Clock::now().time_since_epoch().count());
                          }),
                          nullptr);
-        g_signal_connect(out, "handoff", G_CALLBACK(+[](GstElement*, GstBuffer*, GstPad*, gpointer) {
-                             record_hop(gst_entered.load());
-                         }),
-                         nullptr);
-        GstBus* bus = gst_element_get_bus(pipeline);
+        g_signal_connect(
+            out, "handoff",
+            G_CALLBACK(+[](GstElement*, GstBuffer*, GstPad*, gpointer) { record_hop(gst_entered.load()); }), nullptr);
         gst_element_set_state(pipeline, GST_STATE_PLAYING);
-        GstMessage* m = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND,
-                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-        if (m == nullptr || GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS) {
-            die("GStreamer idle hop failed");
-        }
-        gst_message_unref(m);
-        gst_object_unref(bus);
-        gst_element_set_state(pipeline, GST_STATE_NULL);
+        gst_wait_eos(pipeline, text, 30 * GST_SECOND);
         gst_object_unref(stamp);
         gst_object_unref(out);
-        gst_object_unref(pipeline);
+        gst_stop(pipeline);
         state.SetIterationTime(median_hop());
     }
 }
@@ -377,9 +300,7 @@ BENCHMARK(BM_FileCopy_dd)->UseManualTime()->Unit(benchmark::kMillisecond);
 } // namespace
 
 int main(int argc, char** argv) {
-    gst_init(&argc, &argv);
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
+    parallax::compare::init(&argc, &argv);
+    parallax::compare::run_benchmarks();
     return 0;
 }

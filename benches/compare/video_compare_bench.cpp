@@ -21,16 +21,17 @@
 #include <parallax/elements/flow/fakesink.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "compare_support.hpp"
+
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
-#include <gst/gst.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
+#include <gst/gst.h>
 #include <map>
 #include <mutex>
 #include <string>
@@ -39,18 +40,13 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace parallax::compare;
 
 constexpr int frames = 150;
 constexpr int warmup = 20;
 constexpr int width = 1920;
 constexpr int height = 1080;
 constexpr std::size_t frame_size = static_cast<std::size_t>(width) * height * 3 / 2;
-
-[[noreturn]] void die(const std::string& what) {
-    fmt::print(stderr, "{}\n", what);
-    std::abort();
-}
 
 // A frame with structure (gradients and a grid), in I420.
 const std::vector<std::uint8_t>& frame_bytes() {
@@ -96,20 +92,19 @@ struct Arrivals {
     }
 };
 
-double run_parallax(const std::string& middle) {
+// Pushes the frames through `middle` on libparallax; returns the seconds per
+// frame at the sink.
+double stream_parallax(const std::string& middle) {
     const std::string text = pipeline_text(middle);
-    auto p = parallax::Pipeline::parse(text);
-    if (!p) {
-        die(parallax::format_pipeline_error(text, p.error()));
-    }
-    auto src = (*p)->get<parallax::AppSrc>("src");
-    auto out = (*p)->get<parallax::FakeSink>("out");
+    auto p = parse_or_die(text);
+    auto src = p->get<parallax::AppSrc>("src");
+    auto out = p->get<parallax::FakeSink>("out");
     if (!src || !out) {
         die("no appsrc or fakesink");
     }
     Arrivals arrivals;
     (*out)->set_handoff([&](const parallax::Buffer&, parallax::Pad&) { arrivals.arrived(); });
-    if (auto ok = (*p)->set_state(parallax::State::running); !ok) {
+    if (auto ok = p->set_state(parallax::State::running); !ok) {
         die(ok.error().to_string());
     }
     auto b = (*src)->allocate(frame_size);
@@ -125,24 +120,17 @@ double run_parallax(const std::string& middle) {
         }
     }
     static_cast<void>((*src)->end_of_stream());
-    auto m = (*p)->bus().pop({parallax::MessageType::eos, parallax::MessageType::error}, std::chrono::seconds(120));
-    if (!m || m->type != parallax::MessageType::eos) {
-        die("libparallax pipeline failed: " + (m ? m->to_string() : std::string("timeout")));
-    }
-    static_cast<void>((*p)->set_state(parallax::State::suspended));
+    wait_eos(*p, text);
     if (arrivals.count.load() != frames) {
         die(fmt::format("libparallax: {} frames reached the sink, not {}", arrivals.count.load(), frames));
     }
     return arrivals.per_frame();
 }
 
-double run_gstreamer(const std::string& middle) {
+// The same on GStreamer.
+double stream_gstreamer(const std::string& middle) {
     const std::string text = pipeline_text(middle);
-    GError* error = nullptr;
-    GstElement* pipeline = gst_parse_launch(text.c_str(), &error);
-    if (pipeline == nullptr || error != nullptr) {
-        die(std::string("gst_parse_launch: ") + (error != nullptr ? error->message : "failed"));
-    }
+    GstElement* pipeline = gst_parse_or_die(text);
     GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
     GstElement* out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
     Arrivals arrivals;
@@ -168,39 +156,29 @@ double run_gstreamer(const std::string& middle) {
     }
     GstFlowReturn ret = GST_FLOW_OK;
     g_signal_emit_by_name(src, "end-of-stream", &ret);
-    GstBus* bus = gst_element_get_bus(pipeline);
-    GstMessage* m = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
-                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    if (m == nullptr || GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS) {
-        die("GStreamer pipeline failed");
-    }
-    gst_message_unref(m);
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_wait_eos(pipeline, text);
     gst_buffer_unref(buffer);
     gst_object_unref(src);
     gst_object_unref(out);
-    gst_object_unref(pipeline);
+    gst_stop(pipeline);
     if (arrivals.count.load() != frames) {
         die(fmt::format("GStreamer: {} frames reached the sink, not {}", arrivals.count.load(), frames));
     }
     return arrivals.per_frame();
 }
 
-enum class Engine { parallax, gstreamer };
-
 std::mutex samples_mutex;
 std::map<std::string, std::vector<double>> samples; // case -> seconds per frame
 
 void run_case(benchmark::State& state, Engine engine, const std::string& name, const std::string& middle) {
     for (auto _ : state) {
-        const double s = engine == Engine::parallax ? run_parallax(middle) : run_gstreamer(middle);
+        const double s = engine == Engine::parallax ? stream_parallax(middle) : stream_gstreamer(middle);
         state.SetIterationTime(s);
         std::lock_guard lock(samples_mutex);
-        samples[name + (engine == Engine::parallax ? "/parallax" : "/gstreamer")].push_back(s);
+        samples[name + "/" + to_string(engine)].push_back(s);
     }
-    state.counters["frames_per_second"] = benchmark::Counter(
-        static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+    state.counters["frames_per_second"] =
+        benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 const std::string convert = "videoconvert ! video/x-raw,format=RGBA ! ";
@@ -233,19 +211,11 @@ BENCHMARK(BM_ConvertToRGBA_gstreamer)->UseManualTime()->Unit(benchmark::kMicrose
 BENCHMARK(BM_Scale720p_parallax)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(3);
 BENCHMARK(BM_Scale720p_gstreamer)->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(3);
 
-double median(std::vector<double> v) {
-    if (v.empty()) {
-        return 0.0;
-    }
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return v[v.size() / 2];
-}
-
 void print_summary() {
     std::lock_guard lock(samples_mutex);
     const auto med = [](const std::string& key) { return median(samples[key]) * 1e3; };
-    fmt::print("\n{:<16}{:>14}{:>14}{:>16}{:>16}{:>12}\n", "per frame (ms)", "libparallax", "GStreamer",
-               "plx - source", "gst - source", "gst / plx");
+    fmt::print("\n{:<16}{:>14}{:>14}{:>16}{:>16}{:>12}\n", "per frame (ms)", "libparallax", "GStreamer", "plx - source",
+               "gst - source", "gst / plx");
     const double plx_src = med("SourceOnly/parallax");
     const double gst_src = med("SourceOnly/gstreamer");
     fmt::print("{:<16}{:>14.3f}{:>14.3f}{:>16}{:>16}{:>12}\n", "SourceOnly", plx_src, gst_src, "-", "-", "-");
@@ -262,10 +232,8 @@ void print_summary() {
 } // namespace
 
 int main(int argc, char** argv) {
-    gst_init(&argc, &argv);
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
+    parallax::compare::init(&argc, &argv);
+    parallax::compare::run_benchmarks();
     print_summary();
     return 0;
 }

@@ -7,21 +7,24 @@
 // masks, and are written with clipping, rounding and optional dither. The
 // matrix and its rules are documented in docs/guide/audio.md.
 
-#include "audio/sample_codec.hpp"
-
 #include <parallax/audio/audio_info.hpp>
 #include <parallax/audio/audio_samples.hpp>
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/element.hpp>
+
+#include "audio/audio_caps.hpp"
+#include "audio/sample_codec.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <numbers>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace parallax {
@@ -51,56 +54,32 @@ constexpr double minus_3db = std::numbers::sqrt2 / 2;
 
 // --- the mixing matrix ------------------------------------------------------
 
+// Every left position and its right-hand twin.
+constexpr std::pair<Pos, Pos> left_right_pairs[] = {
+    {Pos::front_left, Pos::front_right},         {Pos::front_left_of_center, Pos::front_right_of_center},
+    {Pos::rear_left, Pos::rear_right},           {Pos::side_left, Pos::side_right},
+    {Pos::top_front_left, Pos::top_front_right}, {Pos::top_rear_left, Pos::top_rear_right},
+    {Pos::top_side_left, Pos::top_side_right},   {Pos::wide_left, Pos::wide_right},
+    {Pos::surround_left, Pos::surround_right},   {Pos::bottom_front_left, Pos::bottom_front_right},
+};
+
 // The mirror image of a position (left <-> right); centre positions map to
 // themselves.
 Pos mirror(Pos p) {
-    const auto v = static_cast<int>(p);
-    switch (p) {
-    case Pos::front_left:
-    case Pos::front_left_of_center:
-    case Pos::rear_left:
-    case Pos::side_left:
-    case Pos::top_front_left:
-    case Pos::top_rear_left:
-    case Pos::top_side_left:
-    case Pos::wide_left:
-    case Pos::surround_left:
-        return static_cast<Pos>(v + 1);
-    case Pos::front_right:
-    case Pos::front_right_of_center:
-    case Pos::rear_right:
-    case Pos::side_right:
-    case Pos::top_front_right:
-    case Pos::top_rear_right:
-    case Pos::top_side_right:
-    case Pos::wide_right:
-    case Pos::surround_right:
-        return static_cast<Pos>(v - 1);
-    case Pos::bottom_front_left:
-        return Pos::bottom_front_right;
-    case Pos::bottom_front_right:
-        return Pos::bottom_front_left;
-    default:
-        return p;
+    for (const auto& [left, right] : left_right_pairs) {
+        if (p == left) {
+            return right;
+        }
+        if (p == right) {
+            return left;
+        }
     }
+    return p;
 }
 
 bool is_right(Pos p) {
-    switch (p) {
-    case Pos::front_right:
-    case Pos::front_right_of_center:
-    case Pos::rear_right:
-    case Pos::side_right:
-    case Pos::top_front_right:
-    case Pos::top_rear_right:
-    case Pos::top_side_right:
-    case Pos::wide_right:
-    case Pos::surround_right:
-    case Pos::bottom_front_right:
-        return true;
-    default:
-        return false;
-    }
+    return std::any_of(std::begin(left_right_pairs), std::end(left_right_pairs),
+                       [p](const auto& pair) { return pair.second == p; });
 }
 
 struct Target {
@@ -483,14 +462,7 @@ public:
         } else if (auto c = ref->get_int("channels")) {
             fixate_field_nearest_int(s, "channels", *c);
         }
-        s = fixate(s);
-        const auto channels = s.get_int("channels");
-        if (channels && *channels > 2 && !s.has("channel-mask")) {
-            s.set("channel-mask", Bitmask{audio_default_channel_mask(static_cast<std::uint32_t>(*channels))});
-        }
-        Caps out;
-        out.append(std::move(s), caps.features(0));
-        return out;
+        return detail::fixated_audio_caps(s, caps.features(0));
     }
 
 protected:
@@ -512,18 +484,16 @@ protected:
     }
 
     Result<void> set_caps(const Caps& in_caps, const Caps& out_caps) override {
-        auto in = AudioInfo::from_caps(in_caps);
-        if (!in) {
-            return fail(Errc::not_negotiated, fmt::format("input caps: {}", in.error().message()));
+        auto infos = detail::audio_infos_from_caps(in_caps, out_caps);
+        if (!infos) {
+            return fail(std::move(infos.error()));
         }
-        auto out = AudioInfo::from_caps(out_caps);
-        if (!out) {
-            return fail(Errc::not_negotiated, fmt::format("output caps: {}", out.error().message()));
-        }
-        if (in->rate() != out->rate()) {
+        const AudioInfo& in = infos->in;
+        const AudioInfo& out = infos->out;
+        if (in.rate() != out.rate()) {
             return fail(Errc::not_negotiated, fmt::format("audioconvert does not change the rate ({} Hz to {} Hz): "
                                                           "add audioresample",
-                                                          in->rate(), out->rate()));
+                                                          in.rate(), out.rate()));
         }
         auto matrix = parse_mix_matrix(mix_matrix_.get());
         if (!matrix) {
@@ -531,17 +501,17 @@ protected:
         }
         std::vector<double> m;
         if (*matrix) {
-            if ((*matrix)->rows != out->channels() || (*matrix)->cols != in->channels()) {
+            if ((*matrix)->rows != out.channels() || (*matrix)->cols != in.channels()) {
                 return fail(Errc::not_negotiated,
                             fmt::format("mix-matrix is {}x{} (rows: output channels, columns: input channels) but "
                                         "the caps have {} input and {} output channels",
-                                        (*matrix)->rows, (*matrix)->cols, in->channels(), out->channels()));
+                                        (*matrix)->rows, (*matrix)->cols, in.channels(), out.channels()));
             }
             m = (*matrix)->values;
         } else {
-            m = auto_matrix(*in, *out);
+            m = auto_matrix(in, out);
         }
-        configure(*in, *out, std::move(m));
+        configure(in, out, std::move(m));
         return {};
     }
 
@@ -609,7 +579,7 @@ private:
         rng_ = detail::FastRandom(0x1234567U);
         hf_prev_.assign(no, 0.0);
         flat_ = identity_ && !dither_ && in.layout() == out.layout() ? detail::convert_run_fn(in.format(), out.format())
-                                                                        : nullptr;
+                                                                     : nullptr;
         unpack_ = detail::unpack_fn(in.format());
         pack_ = detail::pack_fn(out.format());
         work_in_.assign(ni * block_frames, 0.0);
@@ -730,7 +700,10 @@ private:
     Property<DitherMethod> dithering_{this, "dithering", DitherMethod::tpdf,
                                       "Selects between different dithering methods.", dither_methods};
     Property<std::uint32_t> dithering_threshold_{
-        this, "dithering-threshold", 20, "Threshold for the output bit depth at/below which to apply dithering.",
+        this,
+        "dithering-threshold",
+        20,
+        "Threshold for the output bit depth at/below which to apply dithering.",
         {0, 32}};
     Property<NoiseShaping> noise_shaping_{this, "noise-shaping", NoiseShaping::none,
                                           "Selects between different noise shaping methods (only none is "

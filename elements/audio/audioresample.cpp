@@ -13,8 +13,9 @@
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/element.hpp>
 
+#include "audio/audio_caps.hpp"
+
 #include <fmt/format.h>
-#include <soxr.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,8 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <soxr.h>
+#include <utility>
 #include <vector>
 
 namespace parallax {
@@ -138,24 +141,23 @@ protected:
     }
 
     Result<void> set_caps(const Caps& in_caps, const Caps& out_caps) override {
-        auto in = AudioInfo::from_caps(in_caps);
-        if (!in) {
-            return fail(Errc::not_negotiated, fmt::format("input caps: {}", in.error().message()));
+        auto infos = detail::audio_infos_from_caps(in_caps, out_caps);
+        if (!infos) {
+            return fail(std::move(infos.error()));
         }
-        auto out = AudioInfo::from_caps(out_caps);
-        if (!out) {
-            return fail(Errc::not_negotiated, fmt::format("output caps: {}", out.error().message()));
-        }
-        if (in->format() != out->format() || in->layout() != out->layout() || in->channels() != out->channels() ||
-            in->channel_mask() != out->channel_mask()) {
+        const AudioInfo& in = infos->in;
+        const AudioInfo& out = infos->out;
+        if (in.format() != out.format() || in.layout() != out.layout() || in.channels() != out.channels() ||
+            in.channel_mask() != out.channel_mask()) {
             return fail(Errc::not_negotiated,
                         fmt::format("audioresample changes only the rate: {} cannot become {} (add audioconvert)",
-                                    in->to_string(), out->to_string()));
+                                    in.to_string(), out.to_string()));
         }
-        const auto type = soxr_type(in->format(), in->layout());
+        const auto type = soxr_type(in.format(), in.layout());
         if (!type) {
-            return fail(Errc::not_negotiated, fmt::format("audioresample cannot resample {}: add audioconvert before it",
-                                                          to_string(in->format())));
+            return fail(
+                Errc::not_negotiated,
+                fmt::format("audioresample cannot resample {}: add audioconvert before it", to_string(in.format())));
         }
         // What the old configuration still holds goes out first, under the
         // old caps (the new caps event follows set_caps()).
@@ -163,10 +165,10 @@ protected:
             static_cast<void>(drain(context()));
         }
         soxr_.reset();
-        in_ = *in;
-        out_ = *out;
+        in_ = in;
+        out_ = out;
         reset_timing();
-        if (in->rate() == out->rate()) {
+        if (in.rate() == out.rate()) {
             return {};
         }
         soxr_error_t err = nullptr;
@@ -176,12 +178,11 @@ protected:
         io.flags |= SOXR_NO_DITHER;
         const soxr_quality_spec_t q = quality_spec(quality_.get());
         const soxr_runtime_spec_t rt = soxr_runtime_spec(1);
-        soxr_.reset(soxr_create(in->rate(), out->rate(), in->channels(), &err, &io, &q, &rt));
+        soxr_.reset(soxr_create(in.rate(), out.rate(), in.channels(), &err, &io, &q, &rt));
         if (!soxr_ || err != nullptr) {
             soxr_.reset();
-            return fail(Errc::not_negotiated,
-                        fmt::format("soxr cannot resample {} to {} Hz: {}", in->to_string(), out->rate(),
-                                    err != nullptr ? err : "soxr_create failed"));
+            return fail(Errc::not_negotiated, fmt::format("soxr cannot resample {} to {} Hz: {}", in.to_string(),
+                                                          out.rate(), err != nullptr ? err : "soxr_create failed"));
         }
         return {};
     }

@@ -1,11 +1,12 @@
 // audiotestsrc: test signals (GStreamer's audiotestsrc, with its property
 // names, wave numbers and default caps: S16LE, 44100 Hz, mono, interleaved).
 
-#include "audio/sample_codec.hpp"
-
 #include <parallax/audio/audio_info.hpp>
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/element.hpp>
+
+#include "audio/audio_caps.hpp"
+#include "audio/sample_codec.hpp"
 
 #include <fmt/format.h>
 
@@ -101,14 +102,7 @@ public:
         fixate_field_string(s, "format", "S16LE");
         fixate_field_string(s, "layout", "interleaved");
         fixate_field_nearest_int(s, "channels", 1);
-        s = fixate(s);
-        const auto channels = s.get_int("channels");
-        if (channels && *channels > 2 && !s.has("channel-mask")) {
-            s.set("channel-mask", Bitmask{audio_default_channel_mask(static_cast<std::uint32_t>(*channels))});
-        }
-        Caps out;
-        out.append(std::move(s), caps.features(0));
-        return out;
+        return detail::fixated_audio_caps(s, caps.features(0));
     }
 
 protected:
@@ -362,8 +356,7 @@ private:
     // tick, the first included), silence in between.
     void ticks(std::size_t frames, std::size_t channels, std::uint32_t rate, double amp) {
         const double freq = freq_.get();
-        const double interval_samples =
-            static_cast<double>(tick_interval_.get()) * static_cast<double>(rate) / 1e9;
+        const double interval_samples = static_cast<double>(tick_interval_.get()) * static_cast<double>(rate) / 1e9;
         const std::uint64_t tick_length =
             freq > 0 ? static_cast<std::uint64_t>(
                            std::llround(static_cast<double>(sine_periods_per_tick_.get()) * rate / freq))
@@ -377,7 +370,8 @@ private:
                 tick_pos_ = n - next_tick_;
                 tick_volume_ = marker_period > 0 && tick_index_ % marker_period == 0 ? marker_tick_volume_.get() : amp;
                 ++tick_index_;
-                next_tick_ = static_cast<std::uint64_t>(std::llround(static_cast<double>(tick_index_) * interval_samples));
+                next_tick_ =
+                    static_cast<std::uint64_t>(std::llround(static_cast<double>(tick_index_) * interval_samples));
             }
             v[i] = tick_pos_ < tick_length ? tick_volume_ * std::sin(step * static_cast<double>(tick_pos_)) : 0.0;
             ++tick_pos_;
@@ -413,7 +407,9 @@ private:
                                                1024,
                                                "Number of samples in each outgoing buffer",
                                                {1, std::numeric_limits<std::int32_t>::max()}};
-    Property<std::int32_t> num_buffers_{this, "num-buffers", -1,
+    Property<std::int32_t> num_buffers_{this,
+                                        "num-buffers",
+                                        -1,
                                         "Number of buffers to output before sending EOS (-1 = unlimited)",
                                         {-1, std::numeric_limits<std::int32_t>::max()}};
     Property<bool> is_live_{this, "is-live", false, "Whether to act as a live source"};
@@ -439,12 +435,13 @@ private:
                                          "is set to a nonzero value.",
                                          {0.0, 1.0},
                                          Mutability::running};
-    Property<std::uint32_t> sine_periods_per_tick_{this,
-                                                   "sine-periods-per-tick",
-                                                   10,
-                                                   "Number of sine wave periods in one tick. Only used if wave = ticks.",
-                                                   {1, std::numeric_limits<std::uint32_t>::max()},
-                                                   Mutability::running};
+    Property<std::uint32_t> sine_periods_per_tick_{
+        this,
+        "sine-periods-per-tick",
+        10,
+        "Number of sine wave periods in one tick. Only used if wave = ticks.",
+        {1, std::numeric_limits<std::uint32_t>::max()},
+        Mutability::running};
 };
 
 } // namespace

@@ -21,44 +21,61 @@ namespace parallax::detail {
 static_assert(std::endian::native == std::endian::little,
               "the audio elements read and write little-endian samples in place");
 
+// What the samples of one format are: their C++ type, whether they are
+// floating point, the value an integer format has at silence (bias) and the
+// value that stands for full scale (scale). Integers of n bits: full scale is
+// 2^(n-1), and unsigned ones are offset by as much (U8: silence at 128).
+template <class R>
+struct SampleTraitsOf {
+    using Raw = R;
+    static constexpr bool is_float = std::is_floating_point_v<R>;
+    static constexpr std::int32_t bias = std::is_unsigned_v<R> ? std::int32_t{1} << (8 * sizeof(R) - 1) : 0;
+    static constexpr double scale = is_float ? 1.0 : static_cast<double>(std::uint64_t{1} << (8 * sizeof(R) - 1));
+};
+
 template <AudioFormat F>
 struct SampleTraits;
+template <>
+struct SampleTraits<AudioFormat::u8> : SampleTraitsOf<std::uint8_t> {};
+template <>
+struct SampleTraits<AudioFormat::s16le> : SampleTraitsOf<std::int16_t> {};
+template <>
+struct SampleTraits<AudioFormat::s32le> : SampleTraitsOf<std::int32_t> {};
+template <>
+struct SampleTraits<AudioFormat::f32le> : SampleTraitsOf<float> {};
+template <>
+struct SampleTraits<AudioFormat::f64le> : SampleTraitsOf<double> {};
 
-template <>
-struct SampleTraits<AudioFormat::u8> {
-    using Raw = std::uint8_t;
-    static constexpr bool is_float = false;
-    static constexpr std::int32_t bias = 128;
-    static constexpr double scale = 128.0;
-};
-template <>
-struct SampleTraits<AudioFormat::s16le> {
-    using Raw = std::int16_t;
-    static constexpr bool is_float = false;
-    static constexpr std::int32_t bias = 0;
-    static constexpr double scale = 32768.0;
-};
-template <>
-struct SampleTraits<AudioFormat::s32le> {
-    using Raw = std::int32_t;
-    static constexpr bool is_float = false;
-    static constexpr std::int32_t bias = 0;
-    static constexpr double scale = 2147483648.0;
-};
-template <>
-struct SampleTraits<AudioFormat::f32le> {
-    using Raw = float;
-    static constexpr bool is_float = true;
-    static constexpr std::int32_t bias = 0;
-    static constexpr double scale = 1.0;
-};
-template <>
-struct SampleTraits<AudioFormat::f64le> {
-    using Raw = double;
-    static constexpr bool is_float = true;
-    static constexpr std::int32_t bias = 0;
-    static constexpr double scale = 1.0;
-};
+// GStreamer's scaling, as described at the top of this file.
+static_assert(SampleTraits<AudioFormat::u8>::bias == 128 && SampleTraits<AudioFormat::u8>::scale == 128.0);
+static_assert(SampleTraits<AudioFormat::s16le>::bias == 0 && SampleTraits<AudioFormat::s16le>::scale == 32768.0);
+static_assert(SampleTraits<AudioFormat::s32le>::scale == 2147483648.0);
+static_assert(SampleTraits<AudioFormat::f32le>::is_float && SampleTraits<AudioFormat::f32le>::scale == 1.0);
+
+/// A format known at compile time, as the argument visit_format() passes.
+template <AudioFormat F>
+using FormatConstant = std::integral_constant<AudioFormat, F>;
+
+/// Calls `fn(FormatConstant<f>{})`: turns a format known at run time into a
+/// template argument (`decltype(c)::value` in a generic lambda). A value
+/// outside the enumeration gives a value-initialised result (null for
+/// pointers) without calling `fn`.
+template <class Fn>
+constexpr auto visit_format(AudioFormat f, Fn&& fn) -> std::invoke_result_t<Fn, FormatConstant<AudioFormat::u8>> {
+    switch (f) {
+    case AudioFormat::u8:
+        return fn(FormatConstant<AudioFormat::u8>{});
+    case AudioFormat::s16le:
+        return fn(FormatConstant<AudioFormat::s16le>{});
+    case AudioFormat::s32le:
+        return fn(FormatConstant<AudioFormat::s32le>{});
+    case AudioFormat::f32le:
+        return fn(FormatConstant<AudioFormat::f32le>{});
+    case AudioFormat::f64le:
+        return fn(FormatConstant<AudioFormat::f64le>{});
+    }
+    return std::invoke_result_t<Fn, FormatConstant<AudioFormat::u8>>();
+}
 
 /// True when a conversion between `a` and `b` needs double precision to be
 /// exact (32-bit integers and 64-bit floats); float suffices otherwise.
@@ -124,38 +141,12 @@ void convert_run(const std::byte* in, std::byte* out, std::size_t n) noexcept {
 
 using ConvertRunFn = void (*)(const std::byte*, std::byte*, std::size_t) noexcept;
 
-template <AudioFormat In>
-constexpr ConvertRunFn convert_run_to(AudioFormat out) noexcept {
-    switch (out) {
-    case AudioFormat::u8:
-        return &convert_run<In, AudioFormat::u8>;
-    case AudioFormat::s16le:
-        return &convert_run<In, AudioFormat::s16le>;
-    case AudioFormat::s32le:
-        return &convert_run<In, AudioFormat::s32le>;
-    case AudioFormat::f32le:
-        return &convert_run<In, AudioFormat::f32le>;
-    case AudioFormat::f64le:
-        return &convert_run<In, AudioFormat::f64le>;
-    }
-    return nullptr;
-}
-
 /// The run converter from `in` to `out`.
 constexpr ConvertRunFn convert_run_fn(AudioFormat in, AudioFormat out) noexcept {
-    switch (in) {
-    case AudioFormat::u8:
-        return convert_run_to<AudioFormat::u8>(out);
-    case AudioFormat::s16le:
-        return convert_run_to<AudioFormat::s16le>(out);
-    case AudioFormat::s32le:
-        return convert_run_to<AudioFormat::s32le>(out);
-    case AudioFormat::f32le:
-        return convert_run_to<AudioFormat::f32le>(out);
-    case AudioFormat::f64le:
-        return convert_run_to<AudioFormat::f64le>(out);
-    }
-    return nullptr;
+    return visit_format(in, [out](auto i) {
+        return visit_format(
+            out, [](auto o) -> ConvertRunFn { return &convert_run<decltype(i)::value, decltype(o)::value>; });
+    });
 }
 
 /// Reads `n` samples of `F`, `step` bytes apart, into doubles.
@@ -185,35 +176,11 @@ using UnpackFn = void (*)(const std::byte*, std::size_t, double*, std::size_t) n
 using PackFn = void (*)(const double*, std::byte*, std::size_t, std::size_t, const double*) noexcept;
 
 constexpr UnpackFn unpack_fn(AudioFormat f) noexcept {
-    switch (f) {
-    case AudioFormat::u8:
-        return &unpack_strided<AudioFormat::u8>;
-    case AudioFormat::s16le:
-        return &unpack_strided<AudioFormat::s16le>;
-    case AudioFormat::s32le:
-        return &unpack_strided<AudioFormat::s32le>;
-    case AudioFormat::f32le:
-        return &unpack_strided<AudioFormat::f32le>;
-    case AudioFormat::f64le:
-        return &unpack_strided<AudioFormat::f64le>;
-    }
-    return nullptr;
+    return visit_format(f, [](auto c) -> UnpackFn { return &unpack_strided<decltype(c)::value>; });
 }
 
 constexpr PackFn pack_fn(AudioFormat f) noexcept {
-    switch (f) {
-    case AudioFormat::u8:
-        return &pack_strided<AudioFormat::u8>;
-    case AudioFormat::s16le:
-        return &pack_strided<AudioFormat::s16le>;
-    case AudioFormat::s32le:
-        return &pack_strided<AudioFormat::s32le>;
-    case AudioFormat::f32le:
-        return &pack_strided<AudioFormat::f32le>;
-    case AudioFormat::f64le:
-        return &pack_strided<AudioFormat::f64le>;
-    }
-    return nullptr;
+    return visit_format(f, [](auto c) -> PackFn { return &pack_strided<decltype(c)::value>; });
 }
 
 /// A small, fast pseudo-random generator (xorshift32) for dither and noise:

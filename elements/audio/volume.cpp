@@ -1,15 +1,16 @@
 // volume: scales raw audio samples (GStreamer's volume, with its volume and
 // mute properties, both changeable while data flows).
 
-#include "audio/sample_codec.hpp"
-
 #include <parallax/audio/audio_info.hpp>
 #include <parallax/audio/audio_samples.hpp>
 #include <parallax/element.hpp>
 
-#include <fmt/format.h>
+#include "audio/audio_caps.hpp"
+#include "audio/sample_codec.hpp"
 
 #include <optional>
+#include <span>
+#include <utility>
 
 namespace parallax {
 namespace {
@@ -18,7 +19,7 @@ namespace {
 // range and rounded, floats left unclipped (as GStreamer's volume does).
 template <AudioFormat F>
 void scale_samples(std::byte* p, std::size_t n, double gain) noexcept {
-    using W = std::conditional_t<F == AudioFormat::s32le || F == AudioFormat::f64le, double, float>;
+    using W = detail::WorkType<F, F>;
     constexpr std::size_t size = sizeof(typename detail::SampleTraits<F>::Raw);
     const auto g = static_cast<W>(gain);
     for (std::size_t i = 0; i < n; ++i) {
@@ -27,23 +28,7 @@ void scale_samples(std::byte* p, std::size_t n, double gain) noexcept {
 }
 
 void scale_all(AudioFormat format, std::span<std::byte> bytes, std::size_t samples, double gain) noexcept {
-    switch (format) {
-    case AudioFormat::u8:
-        scale_samples<AudioFormat::u8>(bytes.data(), samples, gain);
-        break;
-    case AudioFormat::s16le:
-        scale_samples<AudioFormat::s16le>(bytes.data(), samples, gain);
-        break;
-    case AudioFormat::s32le:
-        scale_samples<AudioFormat::s32le>(bytes.data(), samples, gain);
-        break;
-    case AudioFormat::f32le:
-        scale_samples<AudioFormat::f32le>(bytes.data(), samples, gain);
-        break;
-    case AudioFormat::f64le:
-        scale_samples<AudioFormat::f64le>(bytes.data(), samples, gain);
-        break;
-    }
+    detail::visit_format(format, [&](auto f) { scale_samples<decltype(f)::value>(bytes.data(), samples, gain); });
 }
 
 class Volume final : public SimpleTransform {
@@ -64,9 +49,9 @@ public:
 
 protected:
     Result<void> set_caps(const Caps& in, const Caps&) override {
-        auto a = AudioInfo::from_caps(in);
+        auto a = detail::audio_info_from_caps(in, "input");
         if (!a) {
-            return fail(Errc::not_negotiated, fmt::format("input caps: {}", a.error().message()));
+            return fail(std::move(a.error()));
         }
         info_ = *a;
         return {};

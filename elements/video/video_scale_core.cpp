@@ -11,15 +11,14 @@
 
 #include "video/video_convert_core.hpp"
 
-#include <libyuv.h>
-#include <libyuv/scale_rgb.h>
-#include <libyuv/scale_uv.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <libyuv.h>
+#include <libyuv/scale_rgb.h>
+#include <libyuv/scale_uv.h>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -283,7 +282,7 @@ LinearTaps linear_taps(std::uint32_t src, std::uint32_t dst) {
 // picks the window loaded one sample later). Otherwise a gather does it.
 struct PairBlocks {
     std::vector<std::int32_t> base;  // per block of 8
-    std::vector<std::uint8_t> near; // per block: fits the window
+    std::vector<std::uint8_t> near;  // per block: fits the window
     std::vector<std::int32_t> index; // per output
     std::vector<std::int32_t> odd;   // per output: all ones when odd
 };
@@ -428,9 +427,9 @@ private:
 struct PlaneJob {
     unsigned channels = 1;
     unsigned bytes = 1;
-    unsigned depth = 8;         // significant bits (P010: 10, in the high bits)
-    unsigned shift = 0;         // how far up they are stored (P010: 6)
-    std::uint32_t sw = 0, sh = 0; // input sites
+    unsigned depth = 8;                           // significant bits (P010: 10, in the high bits)
+    unsigned shift = 0;                           // how far up they are stored (P010: 6)
+    std::uint32_t sw = 0, sh = 0;                 // input sites
     std::uint32_t dx = 0, dy = 0, dw = 0, dh = 0; // target rectangle, in sites
     std::optional<BoxFilter<std::uint8_t>> box8;
     std::optional<BoxFilter<std::uint16_t>> box16;
@@ -449,15 +448,22 @@ void bilinear_plane(PlaneJob& job, const u8* src, std::size_t src_stride, u8* ds
     }
 }
 
+// A job's sizes and the strides, as libyuv takes them.
+struct LibyuvSizes {
+    int sw, sh; // input sites
+    int dw, dh; // target sites
+    int ss, ds; // source and destination strides, in bytes
+};
+
+LibyuvSizes libyuv_sizes(const PlaneJob& job, std::size_t src_stride, std::size_t dst_stride) {
+    return {static_cast<int>(job.sw), static_cast<int>(job.sh),     static_cast<int>(job.dw),
+            static_cast<int>(job.dh), static_cast<int>(src_stride), static_cast<int>(dst_stride)};
+}
+
 // Bilinear over 2, 3 or 4 interleaved samples: split into planes (libyuv),
 // scale each, merge.
 void bilinear_interleaved(PlaneJob& job, const u8* src, std::size_t src_stride, u8* out, std::size_t dst_stride) {
-    const int sw = static_cast<int>(job.sw);
-    const int sh = static_cast<int>(job.sh);
-    const int dw = static_cast<int>(job.dw);
-    const int dh = static_cast<int>(job.dh);
-    const int ss = static_cast<int>(src_stride);
-    const int ds = static_cast<int>(dst_stride);
+    const auto [sw, sh, dw, dh, ss, ds] = libyuv_sizes(job, src_stride, dst_stride);
     const int pin = sw * static_cast<int>(job.bytes);  // stride of a split input plane
     const int pout = dw * static_cast<int>(job.bytes); // of a split output plane
     auto& in = job.split_in;
@@ -472,8 +478,8 @@ void bilinear_interleaved(PlaneJob& job, const u8* src, std::size_t src_stride, 
     } else if (job.channels == 3) {
         libyuv::SplitRGBPlane(src, ss, in[0].data(), pin, in[1].data(), pin, in[2].data(), pin, sw, sh);
     } else {
-        libyuv::SplitARGBPlane(src, ss, in[0].data(), pin, in[1].data(), pin, in[2].data(), pin, in[3].data(), pin,
-                               sw, sh);
+        libyuv::SplitARGBPlane(src, ss, in[0].data(), pin, in[1].data(), pin, in[2].data(), pin, in[3].data(), pin, sw,
+                               sh);
     }
     for (unsigned c = 0; c < job.channels; ++c) {
         bilinear_plane(job, in[c].data(), static_cast<std::size_t>(pin), res[c].data(), static_cast<std::size_t>(pout));
@@ -487,8 +493,8 @@ void bilinear_interleaved(PlaneJob& job, const u8* src, std::size_t src_stride, 
     } else if (job.channels == 3) {
         libyuv::MergeRGBPlane(res[0].data(), pout, res[1].data(), pout, res[2].data(), pout, out, ds, dw, dh);
     } else {
-        libyuv::MergeARGBPlane(res[0].data(), pout, res[1].data(), pout, res[2].data(), pout, res[3].data(), pout,
-                               out, ds, dw, dh);
+        libyuv::MergeARGBPlane(res[0].data(), pout, res[1].data(), pout, res[2].data(), pout, res[3].data(), pout, out,
+                               ds, dw, dh);
     }
 }
 
@@ -512,12 +518,7 @@ void run_job(PlaneJob& job, const u8* src, std::size_t src_stride, u8* dst, std:
     }
     // Nearest-neighbour: libyuv copies whole sites (the input site under
     // each output centre).
-    const int sw = static_cast<int>(job.sw);
-    const int sh = static_cast<int>(job.sh);
-    const int dw = static_cast<int>(job.dw);
-    const int dh = static_cast<int>(job.dh);
-    const int ss = static_cast<int>(src_stride);
-    const int ds = static_cast<int>(dst_stride);
+    const auto [sw, sh, dw, dh, ss, ds] = libyuv_sizes(job, src_stride, dst_stride);
     switch (job.channels * job.bytes) {
     case 1:
         libyuv::ScalePlane(src, ss, sw, sh, out, ds, dw, dh, libyuv::kFilterNone);
@@ -663,8 +664,7 @@ Result<std::unique_ptr<VideoScaler>> VideoScaler::make(const VideoInfo& in, cons
     const std::uint32_t my = (1U << ys) - 1;
     if (target.width == 0 || target.height == 0 || target.x > out.width() || target.y > out.height() ||
         target.width > out.width() - target.x || target.height > out.height() - target.y || (target.x & mx) != 0 ||
-        (target.y & my) != 0 ||
-        ((target.width & mx) != 0 && target.x + target.width != out.width()) ||
+        (target.y & my) != 0 || ((target.width & mx) != 0 && target.x + target.width != out.width()) ||
         ((target.height & my) != 0 && target.y + target.height != out.height())) {
         return fail(Errc::invalid_argument,
                     fmt::format("videoscale: the picture rectangle {}x{} at {},{} does not fit a {} {}x{} frame",
@@ -738,8 +738,8 @@ void VideoScaler::scale(const VideoFrame& in, const WritableVideoFrame& out) {
         const bool yuy2 = s.in.format() == VideoFormat::yuy2;
         const int sw = static_cast<int>(s.jobs[0].sw);
         const int scw = static_cast<int>(s.jobs[1].sw);
-        (yuy2 ? libyuv::YUY2ToI422 : libyuv::UYVYToI422)(src(0), static_cast<int>(in.stride(0)), s.src422[0].data(),
-                                                         sw, s.src422[1].data(), scw, s.src422[2].data(), scw, sw,
+        (yuy2 ? libyuv::YUY2ToI422 : libyuv::UYVYToI422)(src(0), static_cast<int>(in.stride(0)), s.src422[0].data(), sw,
+                                                         s.src422[1].data(), scw, s.src422[2].data(), scw, sw,
                                                          static_cast<int>(s.jobs[0].sh));
         for (std::size_t p = 0; p < 3; ++p) {
             PlaneJob& job = s.jobs[p];

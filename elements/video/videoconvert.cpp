@@ -2,26 +2,18 @@
 // with the range and matrix of each side's colorimetry (GStreamer's
 // videoconvert). The conversion itself lives in video_convert_core.
 
-#include "video/video_convert_core.hpp"
-
 #include <parallax/element.hpp>
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
-#include <fmt/format.h>
+#include "video/video_convert_core.hpp"
+#include "video/video_filter.hpp"
 
 #include <memory>
 #include <optional>
 
 namespace parallax {
 namespace {
-
-// Every VideoFormat; where no caps field or neighbour says otherwise,
-// negotiation picks from this list in this order.
-constexpr std::string_view template_caps =
-    "video/x-raw, format=(string){ I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, I420_10LE, P010_10LE, RGBA, "
-    "BGRA, ARGB, ABGR, RGBx, BGRx, RGB, BGR, GRAY8, GRAY16_LE }, width=(int)[ 1, 2147483647 ], "
-    "height=(int)[ 1, 2147483647 ]";
 
 // What converting `from` into `to` loses or costs, for choosing an output
 // format when several would do (lower is better; 0 only for the same
@@ -58,7 +50,7 @@ int conversion_loss(const VideoFormatInfo& from, const VideoFormatInfo& to) {
     return loss;
 }
 
-class VideoConvert final : public SimpleTransform {
+class VideoConvert final : public detail::VideoFilter {
 public:
     static constexpr ElementInfo info{
         .factory = "videoconvert",
@@ -76,7 +68,7 @@ public:
             "nearest. Passes buffers through untouched when input and output caps are equal.",
         .convert_cost = 10};
     static constexpr ExecutionHints hints = ExecutionHints::cpu_intensive();
-    static Caps pad_caps() { return Caps::parse_static(template_caps); }
+    static Caps pad_caps() { return Caps::parse_static(detail::every_video_format_caps); }
 
     [[nodiscard]] Caps transform_caps(const Pad&, const Pad& to, const Caps& caps) const override {
         return intersect(without_fields(caps, {"format", "colorimetry", "chroma-site"}), to.pad_template().caps);
@@ -139,13 +131,8 @@ public:
         Caps narrowed;
         narrowed.append(std::move(chosen), caps.features(*best_index));
         // Size, rate and the rest as the input has them; colours below.
-        Structure plain = ref;
-        plain.remove("format");
-        plain.remove("colorimetry");
-        plain.remove("chroma-site");
-        Caps plain_reference;
-        plain_reference.append(std::move(plain), reference.features(0));
-        Caps fixed = SimpleTransform::fixate_caps(pad, narrowed, plain_reference);
+        Caps fixed = SimpleTransform::fixate_caps(pad, narrowed,
+                                                  without_fields(reference, {"format", "colorimetry", "chroma-site"}));
         if (!fixed.is_fixed() || fixed.size() != 1) {
             return fixed;
         }
@@ -155,46 +142,16 @@ public:
 protected:
     [[nodiscard]] bool passthrough_when_equal() const noexcept override { return true; }
 
-    Result<void> set_caps(const Caps& in, const Caps& out) override {
-        auto in_info = VideoInfo::from_caps(in);
-        if (!in_info) {
-            return fail(std::move(in_info.error()).at_element(name()));
-        }
-        auto out_info = VideoInfo::from_caps(out);
-        if (!out_info) {
-            return fail(std::move(out_info.error()).at_element(name()));
-        }
-        auto converter = detail::VideoConverter::make(*in_info, *out_info);
+    Result<void> set_info(const VideoInfo& in, const VideoInfo& out) override {
+        auto converter = detail::VideoConverter::make(in, out);
         if (!converter) {
-            return fail(std::move(converter.error()).at_element(name()));
+            return fail(std::move(converter.error()));
         }
-        in_info_ = *in_info;
-        out_info_ = *out_info;
         converter_ = std::move(*converter);
         return {};
     }
 
-    Flow transform(Buffer& buffer, TransformContext& ctx) override {
-        if (!converter_) {
-            return ctx.error(Error(Errc::not_negotiated, fmt::format("{}: a buffer arrived before caps", name())));
-        }
-        auto in = VideoFrame::map(*in_info_, buffer);
-        if (!in) {
-            return ctx.error(std::move(in.error()));
-        }
-        auto out_buffer = ctx.allocate(out_info_->size());
-        if (!out_buffer) {
-            return ctx.error(std::move(out_buffer.error()));
-        }
-        auto out = WritableVideoFrame::map(*out_info_, *out_buffer);
-        if (!out) {
-            return ctx.error(std::move(out.error()));
-        }
-        converter_->convert(*in, *out);
-        out_buffer->meta() = buffer.meta();
-        buffer = std::move(*out_buffer);
-        return Flow::ok;
-    }
+    void transform_frame(const VideoFrame& in, const WritableVideoFrame& out) override { converter_->convert(in, out); }
 
 private:
     // GStreamer's rules for the colours of an output whose caps leave them
@@ -233,8 +190,6 @@ private:
         return result;
     }
 
-    std::optional<VideoInfo> in_info_;
-    std::optional<VideoInfo> out_info_;
     std::unique_ptr<detail::VideoConverter> converter_;
 };
 

@@ -7,6 +7,8 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "video/video_filter.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -157,7 +159,7 @@ void crop_frame(const VideoFrame& in, const WritableVideoFrame& out, const Regio
     }
 }
 
-class VideoCrop final : public SimpleTransform {
+class VideoCrop final : public detail::VideoFilter {
 public:
     static constexpr ElementInfo info{
         .factory = "videocrop",
@@ -207,12 +209,6 @@ public:
     }
 
 protected:
-    Result<void> start() override {
-        applied_generation_ = generation_.load(std::memory_order_relaxed);
-        configured_.reset();
-        return {};
-    }
-
     Result<void> stop() override {
         // No stream: nothing to check new values against until the next.
         in_width_.store(0, std::memory_order_relaxed);
@@ -220,42 +216,24 @@ protected:
         return {};
     }
 
-    Result<void> set_caps(const Caps& in, const Caps& out) override {
-        applied_generation_ = generation_.load(std::memory_order_relaxed);
-        configured_.reset();
-        auto in_info = VideoInfo::from_caps(in);
-        if (!in_info) {
-            return fail(std::move(in_info.error()));
-        }
-        auto out_info = VideoInfo::from_caps(out);
-        if (!out_info) {
-            return fail(std::move(out_info.error()));
-        }
-        if (out_info->format() != in_info->format()) {
+    Result<void> set_info(const VideoInfo& in, const VideoInfo& out) override {
+        if (out.format() != in.format()) {
             return fail(Errc::not_negotiated, fmt::format("{}: cannot change the format ({} to {})", name(),
-                                                          in_info->format_info().name, out_info->format_info().name));
+                                                          in.format_info().name, out.format_info().name));
         }
-        auto horizontal = resolve("left", left_.get(), "right", right_.get(), in_info->width(), out_info->width());
-        auto vertical = resolve("top", top_.get(), "bottom", bottom_.get(), in_info->height(), out_info->height());
+        auto horizontal = resolve("left", left_.get(), "right", right_.get(), in.width(), out.width());
+        auto vertical = resolve("top", top_.get(), "bottom", bottom_.get(), in.height(), out.height());
         if (!horizontal || !vertical) {
-            if (applied_generation_ != caps_generation_) {
-                // A side changed between the choice of these caps and now:
-                // the next buffer chooses again before it is cropped.
-                applied_generation_ = ~std::uint64_t{0};
-                return {};
-            }
             return fail(std::move(!horizontal ? horizontal.error() : vertical.error()));
         }
-        in_width_.store(in_info->width(), std::memory_order_relaxed);
-        in_height_.store(in_info->height(), std::memory_order_relaxed);
-        configured_ = Configured{*in_info, *out_info,
-                                 Region{horizontal->first, vertical->first, horizontal->second, vertical->second}};
+        in_width_.store(in.width(), std::memory_order_relaxed);
+        in_height_.store(in.height(), std::memory_order_relaxed);
+        region_ = Region{horizontal->first, vertical->first, horizontal->second, vertical->second};
         return {};
     }
 
     bool sink_event(Pad& pad, Event&& event) override {
         if (const Caps* caps = event.caps_value()) {
-            caps_generation_ = generation_.load(std::memory_order_relaxed);
             // A crop larger than the frame: say which settings, rather than
             // that no output caps are possible.
             if (caps->size() == 1) {
@@ -273,47 +251,12 @@ protected:
                 }
             }
         }
-        return SimpleTransform::sink_event(pad, std::move(event));
-    }
-
-    Flow chain(Pad& pad, Buffer&& buffer) override {
-        // A side changed while running: choose the output caps again before
-        // this buffer (again if it changes once more meanwhile).
-        for (int attempt = 0; generation_.load(std::memory_order_relaxed) != applied_generation_; ++attempt) {
-            if (input_caps().is_empty() || attempt == 8) {
-                applied_generation_ = generation_.load(std::memory_order_relaxed);
-                break;
-            }
-            if (!sink_event(sink_pad(), Event::caps(input_caps()))) {
-                return Flow::not_negotiated;
-            }
-        }
-        return SimpleTransform::chain(pad, std::move(buffer));
+        return VideoFilter::sink_event(pad, std::move(event));
     }
 
     [[nodiscard]] bool passthrough_when_equal() const noexcept override { return true; }
 
-    Flow transform(Buffer& buffer, TransformContext& ctx) override {
-        if (!configured_) {
-            return ctx.error(Error(Errc::not_negotiated, fmt::format("{}: no caps before the first buffer", name())));
-        }
-        auto in = VideoFrame::map(configured_->in, buffer);
-        if (!in) {
-            return ctx.error(std::move(in.error()));
-        }
-        auto out_buffer = ctx.allocate(configured_->out.size());
-        if (!out_buffer) {
-            return ctx.error(std::move(out_buffer.error()));
-        }
-        auto out = WritableVideoFrame::map(configured_->out, *out_buffer);
-        if (!out) {
-            return ctx.error(std::move(out.error()));
-        }
-        crop_frame(*in, *out, configured_->region);
-        out_buffer->meta() = buffer.meta();
-        buffer = std::move(*out_buffer);
-        return Flow::ok;
-    }
+    void transform_frame(const VideoFrame& in, const WritableVideoFrame& out) override { crop_frame(in, out, region_); }
 
     // A crop that leaves nothing of the stream running now is refused at
     // once, naming the properties, rather than failing the next frame.
@@ -329,20 +272,9 @@ protected:
         return {};
     }
 
-    void property_changed(const PropertyBase&) override {
-        generation_.fetch_add(1, std::memory_order_relaxed);
-        if (state() >= State::paused) {
-            context().renegotiate();
-        }
-    }
+    void property_changed(const PropertyBase&) override { request_new_caps(); }
 
 private:
-    struct Configured {
-        VideoInfo in;
-        VideoInfo out;
-        Region region;
-    };
-
     [[nodiscard]] Result<void> check_fits(const char* before_name, std::int32_t before, const char* after_name,
                                           std::int32_t after, std::uint32_t size, const char* unit) const {
         if (size == 0) {
@@ -390,15 +322,11 @@ private:
         return std::pair{static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(a)};
     }
 
-    std::atomic<std::uint64_t> generation_{0};
     // The size of the input, for check_property (0 before caps).
     std::atomic<std::uint32_t> in_width_{0};
     std::atomic<std::uint32_t> in_height_{0};
-    // Streaming thread only: the generation the configuration was made
-    // for, and the one current when the caps event being handled arrived.
-    std::uint64_t applied_generation_ = 0;
-    std::uint64_t caps_generation_ = 0;
-    std::optional<Configured> configured_;
+    // Streaming thread only: the region of the last configuration.
+    Region region_;
 
     Property<std::int32_t> left_{
         this, "left", 0, "Pixels to crop at left (-1 to auto-crop)", {-1, max_int}, Mutability::running};

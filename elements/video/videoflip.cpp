@@ -8,6 +8,8 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "video/video_filter.hpp"
+
 #include <fmt/format.h>
 
 #include <atomic>
@@ -387,7 +389,7 @@ Caps transposed_caps(const Caps& caps) {
     return out;
 }
 
-class VideoFlip final : public SimpleTransform {
+class VideoFlip final : public detail::VideoFilter {
 public:
     static constexpr ElementInfo info{
         .factory = "videoflip",
@@ -416,44 +418,24 @@ public:
 protected:
     Result<void> start() override {
         tag_method_.store(static_cast<int>(Orientation::identity), std::memory_order_relaxed);
-        applied_generation_ = generation_.load(std::memory_order_relaxed);
-        configured_.reset();
-        return {};
+        return VideoFilter::start();
     }
 
-    Result<void> set_caps(const Caps& in, const Caps& out) override {
-        // Read before the method: a change after this point is seen by the
-        // next buffer.
-        applied_generation_ = generation_.load(std::memory_order_relaxed);
-        configured_.reset();
-        auto in_info = VideoInfo::from_caps(in);
-        if (!in_info) {
-            return fail(std::move(in_info.error()));
-        }
-        auto out_info = VideoInfo::from_caps(out);
-        if (!out_info) {
-            return fail(std::move(out_info.error()));
-        }
-        if (out_info->format() != in_info->format()) {
+    Result<void> set_info(const VideoInfo& in, const VideoInfo& out) override {
+        if (out.format() != in.format()) {
             return fail(Errc::not_negotiated, fmt::format("{}: cannot change the format ({} to {})", name(),
-                                                          in_info->format_info().name, out_info->format_info().name));
+                                                          in.format_info().name, out.format_info().name));
         }
         const Orientation o = effective();
-        const bool same = out_info->width() == in_info->width() && out_info->height() == in_info->height();
-        const bool swapped = out_info->width() == in_info->height() && out_info->height() == in_info->width();
+        const bool same = out.width() == in.width() && out.height() == in.height();
+        const bool swapped = out.width() == in.height() && out.height() == in.width();
         if (transposes(o) ? !swapped : !same) {
-            if (applied_generation_ != caps_generation_) {
-                // The method changed between the choice of these caps and
-                // now: the next buffer chooses again before it is flipped.
-                applied_generation_ = ~std::uint64_t{0};
-                return {};
-            }
             return fail(Errc::not_negotiated,
                         fmt::format("{}: output {}x{} does not fit input {}x{} with video-direction={}", name(),
-                                    out_info->width(), out_info->height(), in_info->width(), in_info->height(),
+                                    out.width(), out.height(), in.width(), in.height(),
                                     direction_values[static_cast<int>(o)].nick));
         }
-        configured_ = Configured{*in_info, *out_info, o};
+        method_in_use_ = o;
         return {};
     }
 
@@ -465,62 +447,25 @@ protected:
                 if (auto o = orientation_from_tag(*tag)) {
                     const int previous = tag_method_.exchange(static_cast<int>(*o), std::memory_order_relaxed);
                     if (previous != static_cast<int>(*o) && requested() == Orientation::automatic) {
-                        generation_.fetch_add(1, std::memory_order_relaxed);
-                        if (transposes(static_cast<Orientation>(previous)) != transposes(*o)) {
-                            context().renegotiate();
-                        }
+                        // The links change only when the picture turns.
+                        request_new_caps(transposes(static_cast<Orientation>(previous)) != transposes(*o));
                     }
                 }
             }
-        } else if (event.type() == EventType::caps) {
-            caps_generation_ = generation_.load(std::memory_order_relaxed);
         } else if (event.type() == EventType::stream_start) {
             // A new stream has no orientation until its tags say so.
             const int previous =
                 tag_method_.exchange(static_cast<int>(Orientation::identity), std::memory_order_relaxed);
             if (previous != static_cast<int>(Orientation::identity) && requested() == Orientation::automatic) {
-                generation_.fetch_add(1, std::memory_order_relaxed);
+                // The new stream's caps follow: the links need no new negotiation.
+                request_new_caps(false);
             }
         }
-        return SimpleTransform::sink_event(pad, std::move(event));
+        return VideoFilter::sink_event(pad, std::move(event));
     }
 
-    Flow chain(Pad& pad, Buffer&& buffer) override {
-        // The method changed (property or tag): choose the output caps again,
-        // and whether to pass through, before this buffer (again if it
-        // changes once more meanwhile).
-        for (int attempt = 0; generation_.load(std::memory_order_relaxed) != applied_generation_; ++attempt) {
-            if (input_caps().is_empty() || attempt == 8) {
-                applied_generation_ = generation_.load(std::memory_order_relaxed);
-                break;
-            }
-            if (!sink_event(sink_pad(), Event::caps(input_caps()))) {
-                return Flow::not_negotiated;
-            }
-        }
-        return SimpleTransform::chain(pad, std::move(buffer));
-    }
-
-    Flow transform(Buffer& buffer, TransformContext& ctx) override {
-        if (!configured_) {
-            return ctx.error(Error(Errc::not_negotiated, fmt::format("{}: no caps before the first buffer", name())));
-        }
-        auto in = VideoFrame::map(configured_->in, buffer);
-        if (!in) {
-            return ctx.error(std::move(in.error()));
-        }
-        auto out_buffer = ctx.allocate(configured_->out.size());
-        if (!out_buffer) {
-            return ctx.error(std::move(out_buffer.error()));
-        }
-        auto out = WritableVideoFrame::map(configured_->out, *out_buffer);
-        if (!out) {
-            return ctx.error(std::move(out.error()));
-        }
-        flip_frame(*in, *out, configured_->method);
-        out_buffer->meta() = buffer.meta();
-        buffer = std::move(*out_buffer);
-        return Flow::ok;
+    void transform_frame(const VideoFrame& in, const WritableVideoFrame& out) override {
+        flip_frame(in, out, method_in_use_);
     }
 
     Result<void> check_property(const PropertyBase& property) override {
@@ -546,19 +491,10 @@ protected:
             static_cast<void>(method_.set(direction_.get()));
         }
         syncing_ = false;
-        generation_.fetch_add(1, std::memory_order_relaxed);
-        if (state() >= State::paused) {
-            context().renegotiate();
-        }
+        request_new_caps();
     }
 
 private:
-    struct Configured {
-        VideoInfo in;
-        VideoInfo out;
-        Orientation method;
-    };
-
     [[nodiscard]] Orientation requested() const noexcept { return method_.get(); }
     // The method in force: the property's, or the tag's for automatic.
     [[nodiscard]] Orientation effective() const noexcept {
@@ -569,16 +505,11 @@ private:
         return o == Orientation::custom ? Orientation::identity : o;
     }
 
-    // Any thread: bumped when the method in force may have changed.
-    std::atomic<std::uint64_t> generation_{0};
     std::atomic<int> tag_method_{static_cast<int>(Orientation::identity)};
     // Control thread (property setters) only.
     bool syncing_ = false;
-    // Streaming thread only: the generation the configuration was made
-    // for, and the one current when the caps event being handled arrived.
-    std::uint64_t applied_generation_ = 0;
-    std::uint64_t caps_generation_ = 0;
-    std::optional<Configured> configured_;
+    // Streaming thread only: the method of the last configuration.
+    Orientation method_in_use_ = Orientation::identity;
 
     Property<Orientation> method_{
         this,          "method",           Orientation::identity, "method (deprecated, use video-direction instead)",

@@ -5,11 +5,12 @@
 // other (or the pixel aspect ratio) to keep the display aspect ratio, as
 // GStreamer's videoscale does.
 
-#include "video/video_scale_core.hpp"
-
 #include <parallax/element.hpp>
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
+
+#include "video/video_filter.hpp"
+#include "video/video_scale_core.hpp"
 
 #include <fmt/format.h>
 
@@ -20,11 +21,6 @@
 
 namespace parallax {
 namespace {
-
-constexpr std::string_view template_caps =
-    "video/x-raw, format=(string){ I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, I420_10LE, P010_10LE, RGBA, "
-    "BGRA, ARGB, ABGR, RGBx, BGRx, RGB, BGR, GRAY8, GRAY16_LE }, width=(int)[ 1, 2147483647 ], "
-    "height=(int)[ 1, 2147483647 ]";
 
 // GStreamer 1.22's GstVideoScaleMethod values, all listed so that a
 // GStreamer pipeline naming one gets a clear refusal rather than "unknown
@@ -269,7 +265,7 @@ void fixate_size(Structure& outs, std::int32_t from_w, std::int32_t from_h, Frac
     set_par(got);
 }
 
-class VideoScale final : public SimpleTransform {
+class VideoScale final : public detail::VideoFilter {
 public:
     static constexpr ElementInfo info{
         .factory = "videoscale",
@@ -283,7 +279,7 @@ public:
             "input and output caps are equal.",
         .convert_cost = 20};
     static constexpr ExecutionHints hints = ExecutionHints::cpu_intensive();
-    static Caps pad_caps() { return Caps::parse_static(template_caps); }
+    static Caps pad_caps() { return Caps::parse_static(detail::every_video_format_caps); }
 
     [[nodiscard]] Caps transform_caps(const Pad&, const Pad& to, const Caps& caps) const override {
         return intersect(without_fields(caps, {"width", "height", "pixel-aspect-ratio"}), to.pad_template().caps);
@@ -309,13 +305,8 @@ public:
             fixate_size(outs, *from_w, *from_h, from_par.num() > 0 ? from_par : *Fraction::make(1, 1));
             Caps sized;
             sized.append(std::move(outs), caps.features(i));
-            Structure plain = ref;
-            plain.remove("width");
-            plain.remove("height");
-            plain.remove("pixel-aspect-ratio");
-            Caps plain_reference;
-            plain_reference.append(std::move(plain), reference.features(0));
-            return SimpleTransform::fixate_caps(pad, sized, plain_reference);
+            return SimpleTransform::fixate_caps(pad, sized,
+                                                without_fields(reference, {"width", "height", "pixel-aspect-ratio"}));
         }
         return SimpleTransform::fixate_caps(pad, caps, reference);
     }
@@ -334,53 +325,20 @@ protected:
                                 name(), detail::enum_nick(n, scale_methods), n));
     }
 
-    Result<void> set_caps(const Caps& in, const Caps& out) override {
-        auto in_info = VideoInfo::from_caps(in);
-        if (!in_info) {
-            return fail(std::move(in_info.error()).at_element(name()));
-        }
-        auto out_info = VideoInfo::from_caps(out);
-        if (!out_info) {
-            return fail(std::move(out_info.error()).at_element(name()));
-        }
-        const detail::VideoRect whole{0, 0, out_info->width(), out_info->height()};
-        const detail::VideoRect target = add_borders_.get() ? detail::keep_aspect_rect(*in_info, *out_info) : whole;
-        auto scaler = detail::VideoScaler::make(*in_info, *out_info, static_cast<detail::VideoScaleMethod>(method_.get()),
-                                                target);
+    Result<void> set_info(const VideoInfo& in, const VideoInfo& out) override {
+        const detail::VideoRect whole{0, 0, out.width(), out.height()};
+        const detail::VideoRect target = add_borders_.get() ? detail::keep_aspect_rect(in, out) : whole;
+        auto scaler = detail::VideoScaler::make(in, out, static_cast<detail::VideoScaleMethod>(method_.get()), target);
         if (!scaler) {
-            return fail(std::move(scaler.error()).at_element(name()));
+            return fail(std::move(scaler.error()));
         }
-        in_info_ = *in_info;
-        out_info_ = *out_info;
         scaler_ = std::move(*scaler);
         return {};
     }
 
-    Flow transform(Buffer& buffer, TransformContext& ctx) override {
-        if (!scaler_) {
-            return ctx.error(Error(Errc::not_negotiated, fmt::format("{}: a buffer arrived before caps", name())));
-        }
-        auto in = VideoFrame::map(*in_info_, buffer);
-        if (!in) {
-            return ctx.error(std::move(in.error()));
-        }
-        auto out_buffer = ctx.allocate(out_info_->size());
-        if (!out_buffer) {
-            return ctx.error(std::move(out_buffer.error()));
-        }
-        auto out = WritableVideoFrame::map(*out_info_, *out_buffer);
-        if (!out) {
-            return ctx.error(std::move(out.error()));
-        }
-        scaler_->scale(*in, *out);
-        out_buffer->meta() = buffer.meta();
-        buffer = std::move(*out_buffer);
-        return Flow::ok;
-    }
+    void transform_frame(const VideoFrame& in, const WritableVideoFrame& out) override { scaler_->scale(in, out); }
 
 private:
-    std::optional<VideoInfo> in_info_;
-    std::optional<VideoInfo> out_info_;
     std::unique_ptr<detail::VideoScaler> scaler_;
 
     Property<Method> method_{this, "method", Method::bilinear, "The scaling method", scale_methods};

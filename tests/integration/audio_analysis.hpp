@@ -4,7 +4,7 @@
 // doubles, fitting a sine of known frequency (its amplitude, phase and the
 // signal-to-noise ratio of what is left), the frequency from zero
 // crossings, and the power in a frequency band. Header-only; used by
-// tests/unit/elements/audio*_test.cpp, tests/integration/audio_vs_gstreamer.cpp
+// tests/unit/elements/audio*_test.cpp, tests/integration/audio_gst_test.cpp
 // and benches/compare/audio_compare_bench.cpp.
 
 #include <parallax/audio/audio_format.hpp>
@@ -109,7 +109,8 @@ inline SineFit fit_sine(std::span<const double> x, double freq, double rate) {
     const double dc = a[2][3] / a[2][2];
     double residual = 0;
     for (std::size_t n = 0; n < x.size(); ++n) {
-        const double e = x[n] - (s * std::sin(w * static_cast<double>(n)) + c * std::cos(w * static_cast<double>(n)) + dc);
+        const double e =
+            x[n] - (s * std::sin(w * static_cast<double>(n)) + c * std::cos(w * static_cast<double>(n)) + dc);
         residual += e * e;
     }
     residual /= static_cast<double>(std::max<std::size_t>(x.size(), 1));

@@ -4,80 +4,43 @@
 // give the same bytes; audioresample is measured on a 1 kHz sine (frequency,
 // SNR, length) beside GStreamer's and must be at least as clean.
 
-#include "integration/audio_analysis.hpp"
-
 #include <parallax/pipeline/pipeline.hpp>
+
+#include "integration/audio_analysis.hpp"
+#include "integration/audio_pipeline.hpp"
+#include "integration/gst_compare_support.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <numbers>
 #include <random>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unistd.h>
 #include <vector>
 
 namespace parallax {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool gst_has(const char* element) {
-    return std::system(fmt::format("gst-inspect-1.0 --exists {} >/dev/null 2>&1", element).c_str()) == 0;
-}
+using check::bytes_of;
+using check::read_file;
+using check::write_file;
 
 #define REQUIRE_GSTREAMER(element)                                                                                     \
-    if (!gst_has(element)) {                                                                                           \
+    if (!check::gstreamer_has(element)) {                                                                                           \
         GTEST_SKIP() << "GStreamer's " << (element)                                                                    \
-                     << " is not installed (gst-launch-1.0 from gstreamer1.0-tools, the element from "                \
+                     << " is not installed (gst-launch-1.0 from gstreamer1.0-tools, the element from "                 \
                         "gstreamer1.0-plugins-base)";                                                                  \
     }
-
-// A directory of its own for each test, removed afterwards.
-class AudioGstTest : public ::testing::Test {
-public:
-    [[nodiscard]] std::string path(const char* name) const { return (dir_ / name).string(); }
-
-protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               fmt::format("plx-audio-gst-{}-{}", ::getpid(),
-                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::create_directories(dir_);
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    fs::path dir_;
-};
-
-void write_file(const std::string& path, const std::vector<std::byte>& bytes) {
-    std::ofstream os(path, std::ios::binary);
-    os.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::vector<std::byte> read_file(const std::string& path) {
-    std::ifstream is(path, std::ios::binary);
-    std::vector<char> chars((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
-
-template <class T>
-std::vector<std::byte> bytes_of(const std::vector<T>& values) {
-    std::vector<std::byte> out(values.size() * sizeof(T));
-    std::memcpy(out.data(), values.data(), out.size());
-    return out;
-}
 
 // Runs `text` on libparallax to its end.
 void run_parallax(const std::string& text) {
@@ -89,9 +52,42 @@ void run_parallax(const std::string& text) {
 
 // Runs `text` with gst-launch-1.0.
 void run_gstreamer(const std::string& text) {
-    const std::string command = "gst-launch-1.0 -q " + text + " >/dev/null 2>&1";
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    ASSERT_TRUE(check::gst_launch(text)) << "gst-launch-1.0 -q " << text;
 }
+
+// What a pipeline wrote to its file on each library.
+struct Outputs {
+    std::vector<std::byte> plx;
+    std::vector<std::byte> gst;
+};
+
+// A directory of its own for each test, removed afterwards.
+class AudioGstTest : public ::testing::Test {
+public:
+    [[nodiscard]] std::string path(const char* name) const { return (dir_.path() / name).string(); }
+
+    // Runs the pipeline `text(out)`, which writes to the file `out`, on
+    // libparallax and with gst-launch-1.0; returns what each wrote.
+    [[nodiscard]] Outputs run_both(const std::function<std::string(const std::string& out)>& text) const {
+        run_parallax(text(path("plx.raw")));
+        run_gstreamer(text(path("gst.raw")));
+        return {read_file(path("plx.raw")), read_file(path("gst.raw"))};
+    }
+
+    // Converts in.raw (stereo `in_format` at 48 kHz) to `out_format` with
+    // `audioconvert <props>` on both libraries.
+    [[nodiscard]] Outputs convert_both(std::string_view in_format, std::string_view out_format,
+                                       std::string_view props) const {
+        return run_both([&](const std::string& out) {
+            return fmt::format("filesrc location={} ! audio/x-raw,format={},layout=interleaved,rate=48000,channels=2 ! "
+                               "audioconvert {} ! audio/x-raw,format={} ! filesink location={}",
+                               path("in.raw"), in_format, props, out_format, out);
+        });
+    }
+
+private:
+    check::ScratchDir dir_{"audio-gst", ::testing::UnitTest::GetInstance()->current_test_info()->name()};
+};
 
 TEST_F(AudioGstTest, AudioconvertS16ToF32GivesGStreamersBytes) {
     REQUIRE_GSTREAMER("audioconvert");
@@ -102,15 +98,7 @@ TEST_F(AudioGstTest, AudioconvertS16ToF32GivesGStreamersBytes) {
         in.push_back(static_cast<std::int16_t>(-v - 1));
     }
     write_file(path("in.raw"), bytes_of(in));
-    const auto text = [&](const char* out) {
-        return fmt::format("filesrc location={} ! audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2 "
-                           "! audioconvert ! audio/x-raw,format=F32LE ! filesink location={}",
-                           path("in.raw"), path(out));
-    };
-    run_parallax(text("plx.raw"));
-    run_gstreamer(text("gst.raw"));
-    const auto plx = read_file(path("plx.raw"));
-    const auto gst = read_file(path("gst.raw"));
+    const auto [plx, gst] = convert_both("S16LE", "F32LE", "");
     ASSERT_EQ(plx.size(), in.size() * 4);
     ASSERT_EQ(gst.size(), plx.size());
     std::size_t differ = 0;
@@ -130,15 +118,7 @@ TEST_F(AudioGstTest, AudioconvertF32ToS16WithoutDitherGivesGStreamersValues) {
         in.push_back(dist(rng));
     }
     write_file(path("in.raw"), bytes_of(in));
-    const auto text = [&](const char* out) {
-        return fmt::format("filesrc location={} ! audio/x-raw,format=F32LE,layout=interleaved,rate=48000,channels=2 "
-                           "! audioconvert dithering=none ! audio/x-raw,format=S16LE ! filesink location={}",
-                           path("in.raw"), path(out));
-    };
-    run_parallax(text("plx.raw"));
-    run_gstreamer(text("gst.raw"));
-    const auto plx = read_file(path("plx.raw"));
-    const auto gst = read_file(path("gst.raw"));
+    const auto [plx, gst] = convert_both("F32LE", "S16LE", "dithering=none");
     ASSERT_EQ(plx.size(), in.size() * 2);
     ASSERT_EQ(gst.size(), plx.size());
     std::size_t differ = 0;
@@ -198,15 +178,7 @@ TEST_F(AudioGstTest, AudioconvertEveryFormatPairGivesGStreamersSamples) {
                 continue;
             }
             SCOPED_TRACE(fmt::format("{} -> {}", in_name, out_name));
-            const auto text = [&](const char* out) {
-                return fmt::format("filesrc location={} ! audio/x-raw,format={},layout=interleaved,rate=48000,channels=2 "
-                                   "! audioconvert dithering=none ! audio/x-raw,format={} ! filesink location={}",
-                                   path("in.raw"), in_name, out_name, path(out));
-            };
-            run_parallax(text("plx.raw"));
-            run_gstreamer(text("gst.raw"));
-            const auto plx = read_file(path("plx.raw"));
-            const auto gst = read_file(path("gst.raw"));
+            const auto [plx, gst] = convert_both(in_name, out_name, "dithering=none");
             ASSERT_EQ(plx.size(), samples * audio_format_info(out_format).sample_size());
             ASSERT_EQ(gst.size(), plx.size());
             const bool truncated = out_format == AudioFormat::s32le && audio_format_info(in_format).is_float;
@@ -268,7 +240,8 @@ void compare_resampling(const AudioGstTest& t, const char* format, int in_rate, 
     } else {
         std::vector<std::int16_t> v;
         for (int n = 0; n < frames; ++n) {
-            const auto x = static_cast<std::int16_t>(std::lround(16384 * std::sin(2 * std::numbers::pi * 1000.0 * n / in_rate)));
+            const auto x =
+                static_cast<std::int16_t>(std::lround(16384 * std::sin(2 * std::numbers::pi * 1000.0 * n / in_rate)));
             v.push_back(x);
             v.push_back(x);
         }
@@ -276,18 +249,16 @@ void compare_resampling(const AudioGstTest& t, const char* format, int in_rate, 
     }
     const std::string in_path = t.path("in.raw");
     write_file(in_path, in);
-    const auto text = [&](const std::string& out) {
+    const Outputs outputs = t.run_both([&](const std::string& out) {
         return fmt::format("filesrc location={} ! audio/x-raw,format={},layout=interleaved,rate={},channels=2 ! "
                            "audioresample ! audio/x-raw,rate={} ! filesink location={}",
                            in_path, format, in_rate, out_rate, out);
-    };
-    run_parallax(text(t.path("plx.raw")));
-    run_gstreamer(text(t.path("gst.raw")));
+    });
     const AudioFormat af = f32 ? AudioFormat::f32le : AudioFormat::s16le;
-    const Resampled plx = measure(read_file(t.path("plx.raw")), af, out_rate);
-    const Resampled gst = measure(read_file(t.path("gst.raw")), af, out_rate);
-    const std::size_t expected = static_cast<std::size_t>(frames) * static_cast<std::size_t>(out_rate) /
-                                 static_cast<std::size_t>(in_rate);
+    const Resampled plx = measure(outputs.plx, af, out_rate);
+    const Resampled gst = measure(outputs.gst, af, out_rate);
+    const std::size_t expected =
+        static_cast<std::size_t>(frames) * static_cast<std::size_t>(out_rate) / static_cast<std::size_t>(in_rate);
     std::printf("[ compare  ] audioresample %s %d -> %d Hz (quality 4), 1 kHz sine, 2 s:\n"
                 "[ compare  ]   libparallax: %zu frames (expected %zu), %.5f Hz, amplitude %.5f, SNR %.1f dB\n"
                 "[ compare  ]   GStreamer:   %zu frames (expected %zu), %.5f Hz, amplitude %.5f, SNR %.1f dB\n",

@@ -2,17 +2,27 @@
 
 // Runs a libparallax pipeline that ends in `appsink name=sink` (and may
 // start with `appsrc name=src`, fed with given buffers) to the end of its
-// stream, and keeps what reached the sink. Header-only; used by the audio
-// element tests and the comparison with GStreamer.
+// stream, and keeps what reached the sink; with the small conversions
+// between values, bytes and files that such tests need. Header-only; used by
+// the audio element tests, the comparison with GStreamer and
+// benches/compare/audio_compare_bench.cpp.
 
+#include <parallax/audio/audio_info.hpp>
 #include <parallax/elements/app/appsink.hpp>
 #include <parallax/elements/app/appsrc.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "audio_analysis.hpp"
+#include "../support/files.hpp"
+
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,6 +51,22 @@ struct AudioRun {
     }
     [[nodiscard]] Caps caps() const { return samples.empty() ? Caps() : samples.back().caps; }
 };
+
+/// Channel `channel` of everything `run` produced, as doubles (full scale
+/// +-1), read with the run's last caps; empty when those are not raw audio.
+inline std::vector<double> channel_of(const AudioRun& run, std::size_t channel = 0) {
+    const auto info = AudioInfo::from_caps(run.caps());
+    if (!info) {
+        return {};
+    }
+    std::vector<double> out;
+    for (const Sample& s : run.samples) {
+        auto v = decode_channel(info->format(), info->channels(), info->layout() == AudioLayout::non_interleaved,
+                                s.buffer.data(), channel);
+        out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
+}
 
 /// Runs `text` to eos. With `inputs`, the pipeline must have `appsrc
 /// name=src` (give it format=time block=true); they are pushed in order,
@@ -127,24 +153,25 @@ inline Result<AudioRun> run_audio(const std::string& text, const std::vector<Aud
     return run;
 }
 
-/// `values` (full scale +-1) as bytes of F32LE or F64LE.
+/// The bytes of `values`, as they lie in memory.
+template <class T>
+std::vector<std::byte> bytes_of(const std::vector<T>& values) {
+    std::vector<std::byte> out(values.size() * sizeof(T));
+    std::memcpy(out.data(), values.data(), out.size());
+    return out;
+}
+
+/// `bytes` read as values of T (a trailing part of a value is left out).
+template <class T>
+std::vector<T> values_of(std::span<const std::byte> bytes) {
+    std::vector<T> out(bytes.size() / sizeof(T));
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+    return out;
+}
+
+/// `values` (full scale +-1) as bytes of F32LE.
 inline std::vector<std::byte> f32_bytes(const std::vector<double>& values) {
-    std::vector<std::byte> out(values.size() * 4);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        const auto v = static_cast<float>(values[i]);
-        std::memcpy(out.data() + i * 4, &v, 4);
-    }
-    return out;
-}
-inline std::vector<std::byte> f64_bytes(const std::vector<double>& values) {
-    std::vector<std::byte> out(values.size() * 8);
-    std::memcpy(out.data(), values.data(), out.size());
-    return out;
-}
-inline std::vector<std::byte> s16_bytes(const std::vector<std::int16_t>& values) {
-    std::vector<std::byte> out(values.size() * 2);
-    std::memcpy(out.data(), values.data(), out.size());
-    return out;
+    return bytes_of(std::vector<float>(values.begin(), values.end()));
 }
 
 } // namespace parallax::check

@@ -30,23 +30,20 @@
 
 #include <parallax/pipeline/pipeline.hpp>
 
-#include <gtest/gtest.h>
+#include "integration/gst_compare_support.hpp"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 namespace parallax {
 namespace {
@@ -63,17 +60,13 @@ using Bytes = std::vector<std::uint8_t>;
 class VideoGstCompareTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        dir_ = fs::temp_directory_path() / fmt::format("plx-video-gst-{}", ::getpid());
-        fs::create_directories(dir_);
-        have_gst_ = std::system("gst-launch-1.0 --version > /dev/null 2>&1") == 0 &&
-                    gst(fmt::format("videotestsrc num-buffers=1 pattern=smpte ! "
-                                    "video/x-raw,format=I420,width={},height={} ! filesink location={}",
-                                    width, height, input().string()));
+        scratch_.emplace("video-convert-gst", "suite");
+        have_gst_ = check::run_program({"gst-launch-1.0", "--version"}) &&
+                    check::gst_launch(fmt::format("videotestsrc num-buffers=1 pattern=smpte ! "
+                                                  "video/x-raw,format=I420,width={},height={} ! filesink location={}",
+                                                  width, height, input().string()));
     }
-    static void TearDownTestSuite() {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
+    static void TearDownTestSuite() { scratch_.reset(); }
     void SetUp() override {
         if (!have_gst_) {
             GTEST_SKIP() << "gst-launch-1.0 is not installed (or cannot render videotestsrc)";
@@ -81,36 +74,30 @@ protected:
         ASSERT_EQ(read(input()).size(), i420_size);
     }
 
-    static fs::path input() { return dir_ / "smpte.i420"; }
+    static const fs::path& dir() { return scratch_->path(); }
+    static fs::path input() { return dir() / "smpte.i420"; }
 
-    static bool gst(const std::string& pipeline) {
-        const std::string cmd = "gst-launch-1.0 -q " + pipeline + " > /dev/null 2>&1";
-        return std::system(cmd.c_str()) == 0;
-    }
-
-    static Bytes read(const fs::path& p) {
-        std::ifstream in(p, std::ios::binary);
-        return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    }
+    static Bytes read(const fs::path& p) { return check::read_file<std::uint8_t>(p); }
 
     // GStreamer's output of `element` for the raw file `src` (a
     // rawvideoparse format nick and size) into `out_caps`.
     static Bytes with_gstreamer(const fs::path& src, const std::string& parse, const std::string& element,
                                 const std::string& out_caps, const std::string& name) {
-        const fs::path out = dir_ / ("gst-" + name);
-        EXPECT_TRUE(gst(fmt::format("filesrc location={} ! rawvideoparse {} ! {} ! {} ! filesink location={}",
-                                    src.string(), parse, element, out_caps, out.string())));
+        const fs::path out = dir() / ("gst-" + name);
+        EXPECT_TRUE(
+            check::gst_launch(fmt::format("filesrc location={} ! rawvideoparse {} ! {} ! {} ! filesink location={}",
+                                          src.string(), parse, element, out_caps, out.string())));
         return read(out);
     }
     static Bytes with_gstreamer(const std::string& element, const std::string& out_caps, const std::string& name) {
-        return with_gstreamer(input(), fmt::format("format=i420 width={} height={}", width, height), element,
-                              out_caps, name);
+        return with_gstreamer(input(), fmt::format("format=i420 width={} height={}", width, height), element, out_caps,
+                              name);
     }
 
     // libparallax's, from the same file.
     static Bytes with_parallax(const fs::path& src, std::size_t frame, const std::string& in_caps,
                                const std::string& element, const std::string& out_caps, const std::string& name) {
-        const fs::path out = dir_ / ("plx-" + name);
+        const fs::path out = dir() / ("plx-" + name);
         const std::string text = fmt::format("filesrc location={} blocksize={} ! {} ! {} ! {} ! filesink location={}",
                                              src.string(), frame, in_caps, element, out_caps, out.string());
         auto p = Pipeline::parse(text);
@@ -123,11 +110,12 @@ protected:
         return read(out);
     }
     static Bytes with_parallax(const std::string& element, const std::string& out_caps, const std::string& name) {
-        return with_parallax(input(), i420_size, fmt::format("video/x-raw,format=I420,width={},height={}", width, height),
-                             element, out_caps, name);
+        return with_parallax(input(), i420_size,
+                             fmt::format("video/x-raw,format=I420,width={},height={}", width, height), element,
+                             out_caps, name);
     }
 
-    static inline fs::path dir_;
+    static inline std::optional<check::ScratchDir> scratch_;
     static inline bool have_gst_ = false;
 };
 
@@ -288,9 +276,10 @@ TEST_F(VideoGstCompareTest, YuvToRgbIsWithinFiveOfGStreamerAndCloserToTheEquatio
 
 TEST_F(VideoGstCompareTest, RgbToYuvIsWithinTwoOfGStreamer) {
     // Both sides convert the same RGBA (GStreamer's) to YUV.
-    const Bytes rgba = with_gstreamer("videoconvert chroma-mode=none dither=none", "video/x-raw,format=RGBA", "rgba-src");
+    const Bytes rgba =
+        with_gstreamer("videoconvert chroma-mode=none dither=none", "video/x-raw,format=RGBA", "rgba-src");
     ASSERT_EQ(rgba.size(), 307200U);
-    const fs::path src = dir_ / "gst-rgba-src";
+    const fs::path src = dir() / "gst-rgba-src";
     const std::string parse = fmt::format("format=rgba width={} height={}", width, height);
     const std::string in_caps = fmt::format("video/x-raw,format=RGBA,width={},height={}", width, height);
     struct Case {
@@ -316,13 +305,15 @@ TEST_F(VideoGstCompareTest, GStreamersChromaInterpolationDiffersOnlyAtColourEdge
         std::vector<Plane> planes;
         int flat;
     };
-    for (const Case& k : {Case{"Y444", {Plane{0, width, height, 1, 1}, Plane{76800, width, height, 1, 1},
-                                        Plane{153600, width, height, 1, 1}},
-                               2},
-                          Case{"Y42B", {Plane{0, width, height, 1, 1}, Plane{76800, width / 2, height, 1, 1},
-                                        Plane{115200, width / 2, height, 1, 1}},
-                               2},
-                          Case{"RGBA", packed(width, height, 4), 5}}) {
+    for (const Case& k :
+         {Case{"Y444",
+               {Plane{0, width, height, 1, 1}, Plane{76800, width, height, 1, 1}, Plane{153600, width, height, 1, 1}},
+               2},
+          Case{"Y42B",
+               {Plane{0, width, height, 1, 1}, Plane{76800, width / 2, height, 1, 1},
+                Plane{115200, width / 2, height, 1, 1}},
+               2},
+          Case{"RGBA", packed(width, height, 4), 5}}) {
         SCOPED_TRACE(k.format);
         const std::string caps = fmt::format("video/x-raw,format={}", k.format);
         const Bytes g = with_gstreamer("videoconvert dither=none", caps, std::string(k.format) + "-default");
@@ -380,9 +371,9 @@ TEST_F(VideoGstCompareTest, ScalingIsWithinTwoOfGStreamerAwayFromEdges) {
         int max;      // everywhere (-1: not bounded)
         int max_flat; // away from edges
     };
-    const fs::path rgba_src = dir_ / "gst-rgba-scale-src";
-    const Bytes rgba = with_gstreamer("videoconvert chroma-mode=none dither=none", "video/x-raw,format=RGBA",
-                                      "rgba-scale-src");
+    const fs::path rgba_src = dir() / "gst-rgba-scale-src";
+    const Bytes rgba =
+        with_gstreamer("videoconvert chroma-mode=none dither=none", "video/x-raw,format=RGBA", "rgba-scale-src");
     ASSERT_EQ(rgba.size(), 307200U);
     for (const Case& k : {Case{"nearest-neighbour", "I420", 160, 120, 0, 0}, Case{"bilinear", "I420", 160, 120, 1, 1},
                           Case{"bilinear", "I420", 480, 360, -1, 2}, Case{"bilinear", "I420", 200, 150, -1, 2},
@@ -398,10 +389,11 @@ TEST_F(VideoGstCompareTest, ScalingIsWithinTwoOfGStreamerAwayFromEdges) {
         const Bytes g = is_rgba ? with_gstreamer(rgba_src, fmt::format("format=rgba width={} height={}", width, height),
                                                  element, caps, name)
                                 : with_gstreamer(element, caps, name);
-        const Bytes p = is_rgba ? with_parallax(rgba_src, 307200,
-                                                fmt::format("video/x-raw,format=RGBA,width={},height={}", width, height),
-                                                element, caps, name)
-                                : with_parallax(element, caps, name);
+        const Bytes p = is_rgba
+                            ? with_parallax(rgba_src, 307200,
+                                            fmt::format("video/x-raw,format=RGBA,width={},height={}", width, height),
+                                            element, caps, name)
+                            : with_parallax(element, caps, name);
         ASSERT_FALSE(g.empty());
         ASSERT_EQ(g.size(), p.size());
         const Stats s = compare(g, p, is_rgba ? packed(k.w, k.h, 4) : i420(k.w, k.h));

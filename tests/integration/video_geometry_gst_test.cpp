@@ -25,20 +25,18 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "integration/gst_compare_support.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <ostream>
 #include <regex>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace parallax {
@@ -47,87 +45,12 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// Runs argv without a shell; true when it exited with 0. `out`, when given,
-// receives its standard output.
-bool run(const std::vector<std::string>& argv, std::string* out = nullptr) {
-    int fds[2] = {-1, -1};
-    if (out != nullptr && ::pipe(fds) != 0) {
-        return false;
-    }
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        return false;
-    }
-    if (pid == 0) {
-        std::vector<char*> args;
-        for (const std::string& a : argv) {
-            args.push_back(const_cast<char*>(a.c_str()));
-        }
-        args.push_back(nullptr);
-        if (out != nullptr) {
-            ::close(fds[0]);
-            if (::dup2(fds[1], 1) < 0) {
-                ::_exit(126);
-            }
-        } else if (std::freopen("/dev/null", "w", stdout) == nullptr) {
-            ::_exit(126);
-        }
-        if (std::freopen("/dev/null", "w", stderr) == nullptr) {
-            ::_exit(126);
-        }
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
-    if (out != nullptr) {
-        ::close(fds[1]);
-        char chunk[4096];
-        for (;;) {
-            const ssize_t n = ::read(fds[0], chunk, sizeof chunk);
-            if (n <= 0) {
-                break;
-            }
-            out->append(chunk, static_cast<std::size_t>(n));
-        }
-        ::close(fds[0]);
-    }
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) {
-        return false;
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
+using check::gstreamer_has;
+using check::read_file;
+using check::run_program;
+using check::ScratchDir;
 
-bool gstreamer_has(const char* element) {
-    return run({"gst-inspect-1.0", "--exists", element});
-}
-
-std::vector<std::byte> read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> chars{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    std::vector<std::byte> bytes(chars.size());
-    for (std::size_t i = 0; i < chars.size(); ++i) {
-        bytes[i] = static_cast<std::byte>(chars[i]);
-    }
-    return bytes;
-}
-
-class ScratchDir {
-public:
-    explicit ScratchDir(const std::string& name)
-        : path_(fs::temp_directory_path() / fmt::format("parallax-video-geometry-gst-{}-{}", ::getpid(), name)) {
-        fs::create_directories(path_);
-    }
-    ~ScratchDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    [[nodiscard]] const fs::path& path() const noexcept { return path_; }
-
-private:
-    fs::path path_;
-};
+constexpr std::string_view scratch_suite = "video-geometry-gst";
 
 // An I420 frame of w x h in the default layout whose samples all differ
 // from their neighbours; padding bytes are set too, so that both sides read
@@ -198,7 +121,7 @@ std::vector<std::byte> theirs(const ScratchDir& dir, const VideoInfo& in, const 
                                      "!"};
     argv.insert(argv.end(), element.begin(), element.end());
     argv.insert(argv.end(), {"!", "filesink", "location=" + out_path.string()});
-    EXPECT_TRUE(run(argv)) << fmt::format("{}", fmt::join(argv, " "));
+    EXPECT_TRUE(run_program(argv)) << fmt::format("{}", fmt::join(argv, " "));
     return read_file(out_path);
 }
 
@@ -246,7 +169,7 @@ TEST_P(VideoFlipGstTest, SameBytesAsGStreamer) {
     const FlipCase& c = GetParam();
     const VideoInfo in = VideoInfo::make(VideoFormat::i420, c.width, c.height).value();
     const auto input = input_frame(in);
-    ScratchDir dir("flip-" + c.method);
+    ScratchDir dir(scratch_suite, "flip-" + c.method);
     const Ours mine = ours(in, input, "videoflip method=" + c.method);
     ASSERT_FALSE(mine.bytes.empty());
     const VideoInfo out = VideoInfo::from_caps(mine.caps).value();
@@ -305,7 +228,7 @@ TEST_P(VideoCropGstTest, SameBytesAsGStreamer) {
     const CropCase& c = GetParam();
     const VideoInfo in = VideoInfo::make(VideoFormat::i420, c.width, c.height).value();
     const auto input = input_frame(in);
-    ScratchDir dir(fmt::format("crop-{}-{}-{}-{}", c.left, c.right, c.top, c.bottom));
+    ScratchDir dir(scratch_suite, fmt::format("crop-{}-{}-{}-{}", c.left, c.right, c.top, c.bottom));
     const std::string props = fmt::format("left={} right={} top={} bottom={}", c.left, c.right, c.top, c.bottom);
     const Ours mine = ours(in, input, "videocrop " + props);
     ASSERT_FALSE(mine.bytes.empty());
@@ -361,7 +284,7 @@ std::vector<Stamp> gst_stamps(int frames, const std::string& in_rate, const std:
         argv.push_back(props);
     }
     argv.insert(argv.end(), {"!", fmt::format("video/x-raw,framerate={}", out_rate), "!", "fakesink", "silent=false"});
-    EXPECT_TRUE(run(argv, &out));
+    EXPECT_TRUE(run_program(argv, &out));
     std::vector<Stamp> stamps;
     const std::regex line(R"(chain .*pts: ([0-9:.]+), duration: ([0-9:.]+),.* flags: ([0-9a-f]+))");
     for (std::sregex_iterator it(out.begin(), out.end(), line), end; it != end; ++it) {

@@ -26,20 +26,17 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "integration/gst_compare_support.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <ostream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace parallax {
@@ -47,59 +44,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs argv without a shell; true when it exited with 0.
-bool run(const std::vector<std::string>& argv) {
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        return false;
-    }
-    if (pid == 0) {
-        std::vector<char*> args;
-        for (const std::string& a : argv) {
-            args.push_back(const_cast<char*>(a.c_str()));
-        }
-        args.push_back(nullptr);
-        if (std::freopen("/dev/null", "w", stdout) == nullptr || std::freopen("/dev/null", "w", stderr) == nullptr) {
-            ::_exit(126);
-        }
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) {
-        return false;
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-bool gstreamer_has_videotestsrc() {
-    static const bool has = run({"gst-inspect-1.0", "--exists", "videotestsrc"});
-    return has;
-}
-
-std::vector<std::uint8_t> read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// A directory of its own for one test, removed with everything in it.
-class ScratchDir {
-public:
-    explicit ScratchDir(const std::string& name)
-        : path_(fs::temp_directory_path() / fmt::format("parallax-videotestsrc-gst-{}-{}", ::getpid(), name)) {
-        fs::create_directories(path_);
-    }
-    ~ScratchDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    [[nodiscard]] const fs::path& path() const noexcept { return path_; }
-
-private:
-    fs::path path_;
-};
+using check::read_file;
+using check::ScratchDir;
 
 struct Case {
     std::string pattern;
@@ -129,7 +75,7 @@ std::string case_name(const Case& c) {
 }
 
 // Our frame, through the same pipeline text.
-std::vector<std::uint8_t> ours(const Case& c, const ScratchDir& dir) {
+std::vector<std::byte> ours(const Case& c, const ScratchDir& dir) {
     const fs::path out = dir.path() / "parallax.raw";
     const std::string text = fmt::format("videotestsrc pattern={} num-buffers=1 ! {} ! filesink location={}", c.pattern,
                                          caps_text(c), out.string());
@@ -143,7 +89,7 @@ std::vector<std::uint8_t> ours(const Case& c, const ScratchDir& dir) {
     return read_file(out);
 }
 
-std::vector<std::uint8_t> theirs(const Case& c, const ScratchDir& dir) {
+std::vector<std::byte> theirs(const Case& c, const ScratchDir& dir) {
     const fs::path out = dir.path() / "gstreamer.raw";
     const std::vector<std::string> argv = {
         "gst-launch-1.0", "-q", "videotestsrc", fmt::format("pattern={}", c.pattern),    "num-buffers=1", "!",
@@ -152,7 +98,7 @@ std::vector<std::uint8_t> theirs(const Case& c, const ScratchDir& dir) {
     // programs running at the same moment can fail: try again before giving up.
     bool ok = false;
     for (int attempt = 0; attempt < 3 && !ok; ++attempt) {
-        ok = run(argv);
+        ok = check::run_program(argv);
     }
     EXPECT_TRUE(ok) << "gst-launch-1.0 failed for " << caps_text(c);
     return read_file(out);
@@ -186,13 +132,13 @@ bool excluded(const Case& c, const VideoInfo& info, std::size_t comp, std::uint3
 class VideoTestSrcGstTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(VideoTestSrcGstTest, OutputMatchesGStreamer) {
-    if (!gstreamer_has_videotestsrc()) {
+    if (!check::gstreamer_has("videotestsrc")) {
         GTEST_SKIP() << "gst-launch-1.0 with videotestsrc (gstreamer1.0-plugins-base) is not installed";
     }
     const Case& c = GetParam();
-    const ScratchDir dir(case_name(c));
-    const std::vector<std::uint8_t> a = ours(c, dir);
-    const std::vector<std::uint8_t> b = theirs(c, dir);
+    const ScratchDir dir("videotestsrc-gst", case_name(c));
+    const std::vector<std::byte> a = ours(c, dir);
+    const std::vector<std::byte> b = theirs(c, dir);
     auto caps = Caps::parse(caps_text(c));
     ASSERT_TRUE(caps);
     auto info = VideoInfo::from_caps(*caps);
@@ -205,10 +151,8 @@ TEST_P(VideoTestSrcGstTest, OutputMatchesGStreamer) {
     const bool gray_mapped = c.format == "GRAY8" && c.extra.empty();
     const int tolerance = gray_mapped ? 1 : 0;
 
-    auto fa = VideoFrame::map_bytes(*info,
-                                    std::span<const std::byte>(reinterpret_cast<const std::byte*>(a.data()), a.size()));
-    auto fb = VideoFrame::map_bytes(*info,
-                                    std::span<const std::byte>(reinterpret_cast<const std::byte*>(b.data()), b.size()));
+    auto fa = VideoFrame::map_bytes(*info, std::span<const std::byte>(a));
+    auto fb = VideoFrame::map_bytes(*info, std::span<const std::byte>(b));
     ASSERT_TRUE(fa && fb);
     std::size_t compared = 0;
     std::size_t differing = 0;

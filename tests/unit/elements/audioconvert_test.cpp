@@ -1,16 +1,16 @@
-#include "integration/audio_analysis.hpp"
-#include "integration/audio_pipeline.hpp"
-
 #include <parallax/audio/audio_info.hpp>
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/check/harness.hpp>
 #include <parallax/element/registry.hpp>
 
+#include "integration/audio_analysis.hpp"
+#include "integration/audio_pipeline.hpp"
+#include "support/passthrough.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -20,6 +20,7 @@ namespace parallax {
 namespace {
 
 using check::AudioInput;
+using check::bytes_of;
 using check::run_audio;
 
 // Pushes `input` (bytes of `in_caps`) through `audioconvert <props>` into an
@@ -40,17 +41,7 @@ check::AudioRun convert(const std::string& in_caps, const std::string& out_caps,
 
 template <class T>
 std::vector<T> values_of(const check::AudioRun& run) {
-    const auto bytes = run.bytes();
-    std::vector<T> out(bytes.size() / sizeof(T));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
-    return out;
-}
-
-template <class T>
-std::vector<std::byte> bytes_of(const std::vector<T>& values) {
-    std::vector<std::byte> out(values.size() * sizeof(T));
-    std::memcpy(out.data(), values.data(), out.size());
-    return out;
+    return check::values_of<T>(run.bytes());
 }
 
 std::string raw(const char* format, int channels = 1, const char* layout = "interleaved", int rate = 48000) {
@@ -103,8 +94,17 @@ TEST(AudioConvertTest, S16ToF32IsExactAtKnownPoints) {
 }
 
 TEST(AudioConvertTest, F32ToS16ScalesRoundsAndClips) {
-    const std::vector<float> in = {0.0F,   0.5F,  -0.5F, 1.0F, -1.0F, 1.5F, -1.5F, 1e-6F,
-                                   16383.5F / 32768, -16383.5F / 32768, std::numeric_limits<float>::quiet_NaN()};
+    const std::vector<float> in = {0.0F,
+                                   0.5F,
+                                   -0.5F,
+                                   1.0F,
+                                   -1.0F,
+                                   1.5F,
+                                   -1.5F,
+                                   1e-6F,
+                                   16383.5F / 32768,
+                                   -16383.5F / 32768,
+                                   std::numeric_limits<float>::quiet_NaN()};
     // Ties round upwards, as in GStreamer: 16383.5 -> 16384, -16383.5 -> -16383.
     const std::vector<std::int16_t> expected = {0, 16384, -16384, 32767, -32768, 32767, -32768, 0, 16384, -16383, 0};
     auto run = convert(raw("F32LE"), "audio/x-raw, format=S16LE", bytes_of(in));
@@ -132,10 +132,9 @@ TEST(AudioConvertTest, S32AndF64ConvertBothWays) {
     auto back = convert(raw("F64LE"), "audio/x-raw, format=S32LE", bytes_of(f64));
     EXPECT_EQ(values_of<std::int32_t>(back), s32);
     auto clipped = convert(raw("F64LE"), "audio/x-raw, format=S32LE", bytes_of(std::vector<double>{1.0, -1.0, 2.0}));
-    EXPECT_EQ(values_of<std::int32_t>(clipped),
-              (std::vector<std::int32_t>{std::numeric_limits<std::int32_t>::max(),
-                                         std::numeric_limits<std::int32_t>::min(),
-                                         std::numeric_limits<std::int32_t>::max()}));
+    EXPECT_EQ(values_of<std::int32_t>(clipped), (std::vector<std::int32_t>{std::numeric_limits<std::int32_t>::max(),
+                                                                           std::numeric_limits<std::int32_t>::min(),
+                                                                           std::numeric_limits<std::int32_t>::max()}));
 }
 
 TEST(AudioConvertTest, FloatsConvertWithoutClipping) {
@@ -267,8 +266,8 @@ TEST(AudioConvertTest, FiveOneToStereoUsesItuCoefficientsNormalisedAgainstClippi
         EXPECT_NEAR(out[1], expected[static_cast<std::size_t>(ch)][1], 1e-6) << ch;
     }
     const std::vector<float> full(6, 1.0F);
-    const auto all = values_of<float>(
-        convert(raw("F32LE", 6) + ", channel-mask=(bitmask)0x3f", raw("F32LE", 2), bytes_of(full)));
+    const auto all =
+        values_of<float>(convert(raw("F32LE", 6) + ", channel-mask=(bitmask)0x3f", raw("F32LE", 2), bytes_of(full)));
     ASSERT_EQ(all.size(), 2U);
     EXPECT_NEAR(all[0], 1.0, 1e-6);
     EXPECT_NEAR(all[1], 1.0, 1e-6);
@@ -276,8 +275,8 @@ TEST(AudioConvertTest, FiveOneToStereoUsesItuCoefficientsNormalisedAgainstClippi
 
 TEST(AudioConvertTest, FiveOneToMonoFoldsTheStereoDownmix) {
     const double k = 1.0 / (1.0 + std::sqrt(2.0));
-    const std::vector<double> expected = {0.5 * k, 0.5 * k, std::sqrt(0.5) * k, 0, 0.5 * std::sqrt(0.5) * k,
-                                          0.5 * std::sqrt(0.5) * k};
+    const std::vector<double> expected = {
+        0.5 * k, 0.5 * k, std::sqrt(0.5) * k, 0, 0.5 * std::sqrt(0.5) * k, 0.5 * std::sqrt(0.5) * k};
     for (int ch = 0; ch < 6; ++ch) {
         const auto out = response(6, 0x3f, 1, 0, ch);
         ASSERT_EQ(out.size(), 1U);
@@ -349,15 +348,7 @@ TEST(AudioConvertTest, NothingToConvertPassesTheSameBuffer) {
     ASSERT_TRUE(h);
     ASSERT_TRUE((*h)->set_input_caps(Caps::parse_static(raw("S16LE", 2))));
     ASSERT_TRUE((*h)->start());
-    auto b = (*h)->make_buffer(64, 3);
-    ASSERT_TRUE(b);
-    const auto slot = b->slot();
-    const auto* arena = b->arena();
-    ASSERT_EQ((*h)->push(std::move(*b)), Flow::ok);
-    auto out = (*h)->pull();
-    ASSERT_TRUE(out);
-    EXPECT_EQ(out->slot(), slot);
-    EXPECT_EQ(out->arena(), arena);
+    EXPECT_TRUE(check::passes_same_buffer(**h, (*h)->make_buffer(64, 3)));
 }
 
 TEST(AudioConvertTest, AFrameCutInHalfIsAnErrorNamingTheElement) {

@@ -1,10 +1,10 @@
-#include "integration/audio_analysis.hpp"
-#include "integration/audio_pipeline.hpp"
-
 #include <parallax/audio/audio_info.hpp>
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/check/harness.hpp>
 #include <parallax/element/registry.hpp>
+
+#include "integration/audio_analysis.hpp"
+#include "integration/audio_pipeline.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -20,6 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using check::AudioInput;
+using check::channel_of;
 using check::run_audio;
 
 constexpr std::uint64_t ns_per_s = 1'000'000'000ULL;
@@ -66,7 +67,7 @@ std::vector<AudioInput> sine_input(const SineSpec& s) {
             for (std::size_t i = 0; i < v.size(); ++i) {
                 q[i] = static_cast<std::int16_t>(std::lround(v[i] * 32767));
             }
-            in.bytes = check::s16_bytes(q);
+            in.bytes = check::bytes_of(q);
         }
         const auto rate = static_cast<std::uint64_t>(s.rate);
         const std::uint64_t t0 = first * ns_per_s / rate;
@@ -78,29 +79,34 @@ std::vector<AudioInput> sine_input(const SineSpec& s) {
     return out;
 }
 
-check::AudioRun resample(const SineSpec& s, int out_rate, const std::string& props = {}) {
+// Pushes `inputs`, starting with caps of `s`, through `audioresample <props>`
+// to `out_rate`.
+check::AudioRun resample(const SineSpec& s, const std::vector<AudioInput>& inputs, int out_rate,
+                         const std::string& props = {}) {
     const std::string text =
         fmt::format("appsrc name=src format=time block=true caps=\"{}\" ! audioresample {} ! appsink name=sink "
                     "sync=false caps=\"audio/x-raw, rate={}\"",
                     caps_of(s), props, out_rate);
-    auto run = run_audio(text, sine_input(s));
+    auto run = run_audio(text, inputs);
     EXPECT_TRUE(run) << text << ": " << (run ? "" : run.error().to_string());
     return run ? *run : check::AudioRun{};
 }
 
-std::vector<double> channel(const check::AudioRun& run, std::size_t c) {
-    const auto info = AudioInfo::from_caps(run.caps());
-    EXPECT_TRUE(info) << run.caps().to_string();
-    if (!info) {
-        return {};
+// The sine of `s` through `audioresample <props>` to `out_rate`.
+check::AudioRun resample(const SineSpec& s, int out_rate, const std::string& props = {}) {
+    return resample(s, sine_input(s), out_rate, props);
+}
+
+// The sine of `first`, then that of `second` (given its own caps when
+// `new_caps`), through audioresample to 44.1 kHz.
+check::AudioRun resample_one_after_another(const SineSpec& first, const SineSpec& second, bool new_caps) {
+    auto inputs = sine_input(first);
+    auto more = sine_input(second);
+    if (new_caps) {
+        more[0].caps = Caps::parse_static(caps_of(second));
     }
-    std::vector<double> out;
-    for (const Sample& s : run.samples) {
-        auto v = check::decode_channel(info->format(), info->channels(), info->layout() == AudioLayout::non_interleaved,
-                                       s.buffer.data(), c);
-        out.insert(out.end(), v.begin(), v.end());
-    }
-    return out;
+    inputs.insert(inputs.end(), more.begin(), more.end());
+    return resample(first, inputs, 44100);
 }
 
 struct Measured {
@@ -143,10 +149,10 @@ void check_conversion(const SineSpec& s, int out_rate, double min_snr) {
     EXPECT_EQ(info->rate(), static_cast<std::uint32_t>(out_rate));
     EXPECT_EQ(to_string(info->format()), s.format);
     // Every input sample comes out: drained at eos, nothing added.
-    const auto left = channel(run, 0);
+    const auto left = channel_of(run, 0);
     EXPECT_EQ(left.size(), static_cast<std::size_t>(std::llround(s.seconds * out_rate)));
     for (std::size_t c = 0; c < static_cast<std::size_t>(s.channels); ++c) {
-        const auto m = measure(channel(run, c), out_rate, s.freq);
+        const auto m = measure(channel_of(run, c), out_rate, s.freq);
         EXPECT_NEAR(m.frequency, s.freq, 0.01) << "channel " << c;
         EXPECT_NEAR(m.amplitude, s.amplitude, 0.001) << "channel " << c;
         EXPECT_GT(m.snr_db, min_snr) << "channel " << c;
@@ -185,8 +191,8 @@ TEST(AudioResampleTest, NonInterleavedChannelsAreResampledEachOnItsOwn) {
     const auto info = AudioInfo::from_caps(run.caps());
     ASSERT_TRUE(info);
     EXPECT_EQ(info->layout(), AudioLayout::non_interleaved);
-    const auto m0 = measure(channel(run, 0), 44100, 1000);
-    const auto m1 = measure(channel(run, 1), 44100, 2000);
+    const auto m0 = measure(channel_of(run, 0), 44100, 1000);
+    const auto m1 = measure(channel_of(run, 1), 44100, 2000);
     EXPECT_NEAR(m0.frequency, 1000, 0.01);
     EXPECT_NEAR(m1.frequency, 2000, 0.02);
     EXPECT_GT(m0.snr_db, 60);
@@ -200,7 +206,7 @@ TEST(AudioResampleTest, EveryQualityLevelResamplesAndTheDefaultIsClean) {
         s.channels = 1;
         s.seconds = 1;
         auto run = resample(s, 44100, fmt::format("quality={}", q));
-        const auto m = measure(channel(run, 0), 44100, 1000);
+        const auto m = measure(channel_of(run, 0), 44100, 1000);
         EXPECT_NEAR(m.frequency, 1000, 0.05) << q;
         std::printf("[ snr      ] audioresample quality=%d F32LE 48000 -> 44100 Hz: SNR %.1f dB\n", q, m.snr_db);
         snr.push_back(m.snr_db);
@@ -266,20 +272,14 @@ TEST(AudioResampleTest, ATimestampJumpDrainsAndRestartsFromTheNewPts) {
     first.seconds = 0.5;
     SineSpec second = first;
     second.start = ClockTime::from_s(10);
-    auto inputs = sine_input(first);
-    auto more = sine_input(second);
-    inputs.insert(inputs.end(), more.begin(), more.end());
-    auto run = run_audio(fmt::format("appsrc name=src format=time block=true caps=\"{}\" ! audioresample ! "
-                                     "appsink name=sink sync=false caps=\"audio/x-raw, rate=44100\"",
-                                     caps_of(first)),
-                         inputs);
-    ASSERT_TRUE(run) << run.error().to_string();
+    const auto run = resample_one_after_another(first, second, false);
+    ASSERT_FALSE(run.samples.empty());
     std::uint64_t before = 0;
     std::uint64_t after = 0;
     std::size_t restart = 0;
-    for (std::size_t k = 0; k < run->samples.size(); ++k) {
-        const Metadata& m = run->samples[k].buffer.meta();
-        const std::uint64_t frames = run->samples[k].buffer.size() / 8;
+    for (std::size_t k = 0; k < run.samples.size(); ++k) {
+        const Metadata& m = run.samples[k].buffer.meta();
+        const std::uint64_t frames = run.samples[k].buffer.size() / 8;
         if (m.pts() < ClockTime::from_s(10)) {
             EXPECT_EQ(m.pts().ns(), before * ns_per_s / 44100);
             before += frames;
@@ -304,24 +304,17 @@ TEST(AudioResampleTest, ACapsChangeDrainsTheOldRateFirst) {
     SineSpec second = first;
     second.rate = 32000;
     second.start = ClockTime::from_ms(500);
-    auto inputs = sine_input(first);
-    auto more = sine_input(second);
-    more[0].caps = Caps::parse_static(caps_of(second));
-    inputs.insert(inputs.end(), more.begin(), more.end());
-    auto run = run_audio(fmt::format("appsrc name=src format=time block=true caps=\"{}\" ! audioresample ! "
-                                     "appsink name=sink sync=false caps=\"audio/x-raw, rate=44100\"",
-                                     caps_of(first)),
-                         inputs);
-    ASSERT_TRUE(run) << run.error().to_string();
+    const auto run = resample_one_after_another(first, second, true);
+    ASSERT_FALSE(run.samples.empty());
     std::uint64_t total = 0;
-    for (const Sample& s : run->samples) {
+    for (const Sample& s : run.samples) {
         EXPECT_EQ(AudioInfo::from_caps(s.caps)->rate(), 44100U);
         total += s.buffer.size() / 8;
     }
     EXPECT_EQ(total, 44100U); // 0.5 s from each rate
-    const auto x = channel(*run, 0);
+    const auto x = channel_of(run, 0);
     EXPECT_NEAR(measure(x, 44100, 1000).frequency, 1000, 0.05);
-    const Metadata& last = run->samples.back().buffer.meta();
+    const Metadata& last = run.samples.back().buffer.meta();
     EXPECT_EQ(last.pts() + last.duration(), ClockTime::from_s(1));
 }
 

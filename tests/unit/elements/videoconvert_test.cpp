@@ -4,8 +4,6 @@
 // element in pipelines (metadata, pass-through, short buffers, automatic
 // insertion, output format choice). Timeouts only guard against hangs.
 
-#include "video/video_convert_core.hpp"
-
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/check/harness.hpp>
 #include <parallax/element/registry.hpp>
@@ -14,6 +12,9 @@
 #include <parallax/pipeline/pipeline.hpp>
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
+
+#include "unit/elements/video_test_support.hpp"
+#include "video/video_convert_core.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,63 +30,17 @@ namespace parallax {
 namespace {
 
 using namespace std::chrono_literals;
+using check::info_of;
+using check::PlainFrame;
 using detail::VideoConverter;
 using detail::VideoConvertPath;
 
 constexpr auto hang_guard = 10s;
 
-// --- frames in plain memory ----------------------------------------------------
-
-struct Frame {
-    VideoInfo info;
-    std::vector<std::byte> bytes;
-
-    explicit Frame(const VideoInfo& i) : info(i), bytes(i.size()) {}
-
-    [[nodiscard]] VideoFrame view() const { return *VideoFrame::map_bytes(info, std::span<const std::byte>(bytes)); }
-    [[nodiscard]] WritableVideoFrame edit() { return *WritableVideoFrame::map_bytes(info, std::span<std::byte>(bytes)); }
-
-    // Component c of pixel (x, y) (subsampled chroma: of the sample covering it).
-    [[nodiscard]] std::uint32_t get(std::size_t c, std::uint32_t x, std::uint32_t y) const {
-        const VideoComponentInfo& ci = info.format_info().components[c];
-        const VideoFrame f = view();
-        auto row = f.component_row(c, y >> ci.y_sub);
-        const std::size_t at = static_cast<std::size_t>(x >> ci.x_sub) * ci.pixel_stride;
-        std::uint32_t v = std::to_integer<std::uint32_t>(row[at]);
-        if (info.format_info().bits == 16) {
-            v |= std::to_integer<std::uint32_t>(row[at + 1]) << 8;
-        }
-        return v >> ci.shift;
-    }
-    void set(std::size_t c, std::uint32_t x, std::uint32_t y, std::uint32_t v) {
-        const VideoComponentInfo& ci = info.format_info().components[c];
-        const WritableVideoFrame f = edit();
-        auto row = f.component_row(c, y >> ci.y_sub);
-        const std::size_t at = static_cast<std::size_t>(x >> ci.x_sub) * ci.pixel_stride;
-        v <<= ci.shift;
-        row[at] = static_cast<std::byte>(v & 0xff);
-        if (info.format_info().bits == 16) {
-            row[at + 1] = static_cast<std::byte>(v >> 8);
-        }
-    }
-};
-
-VideoInfo info_of(std::string_view caps) {
-    auto c = Caps::parse(caps);
-    EXPECT_TRUE(c) << caps;
-    auto i = VideoInfo::from_caps(*c);
-    EXPECT_TRUE(i) << (i ? "" : i.error().to_string());
-    return *i;
-}
-
-VideoInfo info_of(VideoFormat f, std::uint32_t w, std::uint32_t h) {
-    return *VideoInfo::make(f, w, h);
-}
-
-Frame convert(const Frame& in, const VideoInfo& out_info, VideoConvertPath* path = nullptr) {
+PlainFrame convert(const PlainFrame& in, const VideoInfo& out_info, VideoConvertPath* path = nullptr) {
     auto c = VideoConverter::make(in.info, out_info);
     EXPECT_TRUE(c) << (c ? "" : c.error().to_string());
-    Frame out(out_info);
+    PlainFrame out(out_info);
     if (c) {
         (*c)->convert(in.view(), out.edit());
         if (path != nullptr) {
@@ -144,8 +99,8 @@ constexpr std::array<std::array<int, 3>, 7> bars_709{
     {{180, 128, 128}, {168, 44, 136}, {145, 147, 44}, {133, 63, 52}, {63, 193, 204}, {51, 109, 212}, {28, 212, 120}}};
 
 // An I420 frame of 7 bars, 4 pixels wide each.
-Frame bars_i420(const VideoInfo& info, const std::array<std::array<int, 3>, 7>& bars) {
-    Frame f(info);
+PlainFrame bars_i420(const VideoInfo& info, const std::array<std::array<int, 3>, 7>& bars) {
+    PlainFrame f(info);
     for (std::uint32_t y = 0; y < info.height(); ++y) {
         for (std::uint32_t x = 0; x < info.width(); ++x) {
             const auto& bar = bars[std::min<std::size_t>(x / 4, 6)];
@@ -162,9 +117,9 @@ Frame bars_i420(const VideoInfo& info, const std::array<std::array<int, 3>, 7>& 
 constexpr double rounding_slack = 0.06;
 
 void expect_bars_to_rgb(std::string_view caps, const std::array<std::array<int, 3>, 7>& bars, Matrix m) {
-    const Frame in = bars_i420(info_of(caps), bars);
+    const PlainFrame in = bars_i420(info_of(caps), bars);
     VideoConvertPath path{};
-    const Frame out = convert(in, info_of(VideoFormat::rgba, in.info.width(), in.info.height()), &path);
+    const PlainFrame out = convert(in, info_of(VideoFormat::rgba, in.info.width(), in.info.height()), &path);
     EXPECT_EQ(path, VideoConvertPath::yuv_to_rgb);
     for (std::size_t i = 0; i < 7; ++i) {
         SCOPED_TRACE("bar " + std::to_string(i));
@@ -190,7 +145,7 @@ TEST(VideoConvertTest, Bt709BarsBecomeTheRgbTheEquationsGive) {
 
 void expect_rgb_bars_to_yuv(std::string_view caps, const std::array<std::array<int, 3>, 7>& published, Matrix m) {
     const VideoInfo yuv = info_of(caps);
-    Frame rgb(info_of(VideoFormat::rgbx, yuv.width(), yuv.height()));
+    PlainFrame rgb(info_of(VideoFormat::rgbx, yuv.width(), yuv.height()));
     for (std::uint32_t y = 0; y < yuv.height(); ++y) {
         for (std::uint32_t x = 0; x < yuv.width(); ++x) {
             for (std::size_t c = 0; c < 3; ++c) {
@@ -198,7 +153,7 @@ void expect_rgb_bars_to_yuv(std::string_view caps, const std::array<std::array<i
             }
         }
     }
-    const Frame out = convert(rgb, yuv);
+    const PlainFrame out = convert(rgb, yuv);
     for (std::size_t i = 0; i < 7; ++i) {
         SCOPED_TRACE("bar " + std::to_string(i));
         const auto exact = rgb_to_ycbcr(m, false, bars_rgb[i][0], bars_rgb[i][1], bars_rgb[i][2]);
@@ -224,9 +179,9 @@ TEST(VideoConvertTest, BarsSurviveYuvToRgbAndBack) {
                              "video/x-raw, format=I420, width=28, height=2, colorimetry=bt709"}) {
         SCOPED_TRACE(caps);
         const bool is709 = std::string_view(caps).find("bt709") != std::string_view::npos;
-        const Frame in = bars_i420(info_of(caps), is709 ? bars_709 : bars_601);
+        const PlainFrame in = bars_i420(info_of(caps), is709 ? bars_709 : bars_601);
         for (VideoFormat rgb : {VideoFormat::rgba, VideoFormat::bgrx, VideoFormat::rgb, VideoFormat::abgr}) {
-            const Frame back = convert(convert(in, info_of(rgb, 28, 2)), in.info);
+            const PlainFrame back = convert(convert(in, info_of(rgb, 28, 2)), in.info);
             for (std::uint32_t x = 1; x < 28; x += 4) {
                 for (std::size_t c = 0; c < 3; ++c) {
                     EXPECT_LE(std::abs(static_cast<int>(back.get(c, x, 1)) - static_cast<int>(in.get(c, x, 1))), 1)
@@ -248,7 +203,7 @@ TEST(VideoConvertTest, FullAndLimitedRangeMapBlackAndWhiteToTheEnds) {
                           Case{"video/x-raw, format=I420, width=4, height=2, colorimetry=bt709", 16, 235},
                           Case{"video/x-raw, format=I420, width=4, height=2, colorimetry=1:3:5:1", 0, 255}}) {
         SCOPED_TRACE(k.caps);
-        Frame yuv(info_of(k.caps));
+        PlainFrame yuv(info_of(k.caps));
         for (std::uint32_t x = 0; x < 4; ++x) {
             for (std::uint32_t y = 0; y < 2; ++y) {
                 yuv.set(0, x, y, x < 2 ? k.black : k.white);
@@ -256,24 +211,24 @@ TEST(VideoConvertTest, FullAndLimitedRangeMapBlackAndWhiteToTheEnds) {
                 yuv.set(2, x, y, 128);
             }
         }
-        const Frame rgb = convert(yuv, info_of(VideoFormat::rgba, 4, 2));
+        const PlainFrame rgb = convert(yuv, info_of(VideoFormat::rgba, 4, 2));
         for (std::size_t c = 0; c < 3; ++c) {
             EXPECT_EQ(rgb.get(c, 0, 0), 0U);
             EXPECT_EQ(rgb.get(c, 3, 1), 255U);
         }
         // And back: RGB white and black land on the range's ends.
-        const Frame again = convert(rgb, yuv.info);
+        const PlainFrame again = convert(rgb, yuv.info);
         EXPECT_EQ(again.get(0, 0, 0), k.black);
         EXPECT_EQ(again.get(0, 3, 0), k.white);
         EXPECT_EQ(again.get(1, 0, 0), 128U);
         EXPECT_EQ(again.get(2, 3, 0), 128U);
     }
     // Full-range BT.601 bars computed with the full-range equations.
-    Frame full(info_of("video/x-raw, format=Y444, width=1, height=1, colorimetry=1:4:0:0"));
+    PlainFrame full(info_of("video/x-raw, format=Y444, width=1, height=1, colorimetry=1:4:0:0"));
     full.set(0, 0, 0, 105);
     full.set(1, 0, 0, 212);
     full.set(2, 0, 0, 75);
-    const Frame rgb = convert(full, info_of(VideoFormat::rgb, 1, 1));
+    const PlainFrame rgb = convert(full, info_of(VideoFormat::rgb, 1, 1));
     const auto exact = ycbcr_to_rgb(bt601, true, 105, 212, 75);
     for (std::size_t c = 0; c < 3; ++c) {
         EXPECT_LE(std::abs(rgb.get(c, 0, 0) - clamp255(exact[c])), 0.5 + rounding_slack);
@@ -289,7 +244,7 @@ TEST(VideoConvertTest, TheYuvToRgbKernelRoundsEveryInputAndWidth) {
     };
     for (std::uint32_t w : {1U, 15U, 16U, 17U, 33U, 64U}) {
         for (VideoFormat f : {VideoFormat::i420, VideoFormat::y444, VideoFormat::nv21, VideoFormat::yuy2}) {
-            Frame in(info_of(f, w, 4));
+            PlainFrame in(info_of(f, w, 4));
             for (std::uint32_t y = 0; y < 4; ++y) {
                 for (std::uint32_t x = 0; x < w; ++x) {
                     for (std::size_t c = 0; c < 3; ++c) {
@@ -298,14 +253,15 @@ TEST(VideoConvertTest, TheYuvToRgbKernelRoundsEveryInputAndWidth) {
                 }
             }
             for (VideoFormat o : {VideoFormat::argb, VideoFormat::bgr}) {
-                const Frame out = convert(in, info_of(o, w, 4));
+                const PlainFrame out = convert(in, info_of(o, w, 4));
                 for (std::uint32_t y = 0; y < 4; ++y) {
                     for (std::uint32_t x = 0; x < w; ++x) {
-                        const auto exact = ycbcr_to_rgb(bt601, false, in.get(0, x, y), in.get(1, x, y), in.get(2, x, y));
+                        const auto exact =
+                            ycbcr_to_rgb(bt601, false, in.get(0, x, y), in.get(1, x, y), in.get(2, x, y));
                         for (std::size_t c = 0; c < 3; ++c) {
                             ASSERT_LE(std::abs(out.get(c, x, y) - clamp255(exact[c])), 0.5 + rounding_slack)
-                                << to_string(f) << " to " << to_string(o) << " width " << w << " at " << x << ","
-                                << y << " component " << c;
+                                << to_string(f) << " to " << to_string(o) << " width " << w << " at " << x << "," << y
+                                << " component " << c;
                         }
                     }
                 }
@@ -340,14 +296,14 @@ TEST(VideoConvertTest, EachPairTakesTheExpectedPath) {
 
 TEST(VideoConvertTest, RepackingIsLossless) {
     // Random samples: any rounding would show.
-    Frame in(info_of(VideoFormat::i420, 33, 17));
+    PlainFrame in(info_of(VideoFormat::i420, 33, 17));
     std::uint32_t seed = 7;
     for (auto& b : in.bytes) {
         seed = seed * 1664525U + 1013904223U;
         b = static_cast<std::byte>(seed >> 24);
     }
     for (VideoFormat f : {VideoFormat::yv12, VideoFormat::nv12, VideoFormat::nv21, VideoFormat::y444}) {
-        const Frame back = convert(convert(in, info_of(f, 33, 17)), in.info);
+        const PlainFrame back = convert(convert(in, info_of(f, 33, 17)), in.info);
         for (std::uint32_t y = 0; y < 17; ++y) {
             for (std::uint32_t x = 0; x < 33; ++x) {
                 for (std::size_t c = 0; c < 3; ++c) {
@@ -356,7 +312,7 @@ TEST(VideoConvertTest, RepackingIsLossless) {
             }
         }
     }
-    Frame rgba(info_of(VideoFormat::rgba, 9, 3));
+    PlainFrame rgba(info_of(VideoFormat::rgba, 9, 3));
     for (auto& b : rgba.bytes) {
         seed = seed * 1664525U + 1013904223U;
         b = static_cast<std::byte>(seed >> 24);
@@ -364,7 +320,7 @@ TEST(VideoConvertTest, RepackingIsLossless) {
     for (VideoFormat f : {VideoFormat::bgra, VideoFormat::argb, VideoFormat::abgr}) {
         EXPECT_EQ(convert(convert(rgba, info_of(f, 9, 3)), rgba.info).bytes, rgba.bytes) << to_string(f);
     }
-    Frame ten(info_of(VideoFormat::i420_10le, 6, 4));
+    PlainFrame ten(info_of(VideoFormat::i420_10le, 6, 4));
     for (std::uint32_t y = 0; y < 4; ++y) {
         for (std::uint32_t x = 0; x < 6; ++x) {
             for (std::size_t c = 0; c < 3; ++c) {
@@ -372,15 +328,15 @@ TEST(VideoConvertTest, RepackingIsLossless) {
             }
         }
     }
-    const Frame p010 = convert(ten, info_of(VideoFormat::p010_10le, 6, 4));
+    const PlainFrame p010 = convert(ten, info_of(VideoFormat::p010_10le, 6, 4));
     EXPECT_EQ(p010.get(0, 5, 3), ten.get(0, 5, 3));
     EXPECT_EQ(convert(p010, ten.info).bytes, ten.bytes);
 }
 
 // A smooth picture (slow gradients, alpha too) inside limited range, so
 // that subsampling and rounding stay small.
-Frame smooth_rgba(std::uint32_t w, std::uint32_t h) {
-    Frame f(info_of(VideoFormat::rgba, w, h));
+PlainFrame smooth_rgba(std::uint32_t w, std::uint32_t h) {
+    PlainFrame f(info_of(VideoFormat::rgba, w, h));
     for (std::uint32_t y = 0; y < h; ++y) {
         for (std::uint32_t x = 0; x < w; ++x) {
             f.set(0, x, y, 60 + x);
@@ -393,14 +349,13 @@ Frame smooth_rgba(std::uint32_t w, std::uint32_t h) {
 }
 
 constexpr std::array<VideoFormat, 20> all_formats{
-    VideoFormat::i420, VideoFormat::yv12,      VideoFormat::nv12,      VideoFormat::nv21, VideoFormat::yuy2,
-    VideoFormat::uyvy, VideoFormat::y42b,      VideoFormat::y444,      VideoFormat::i420_10le,
-    VideoFormat::p010_10le, VideoFormat::rgb, VideoFormat::bgr,       VideoFormat::rgba, VideoFormat::bgra,
-    VideoFormat::argb, VideoFormat::abgr,      VideoFormat::rgbx,      VideoFormat::bgrx, VideoFormat::gray8,
-    VideoFormat::gray16_le};
+    VideoFormat::i420, VideoFormat::yv12, VideoFormat::nv12, VideoFormat::nv21,      VideoFormat::yuy2,
+    VideoFormat::uyvy, VideoFormat::y42b, VideoFormat::y444, VideoFormat::i420_10le, VideoFormat::p010_10le,
+    VideoFormat::rgb,  VideoFormat::bgr,  VideoFormat::rgba, VideoFormat::bgra,      VideoFormat::argb,
+    VideoFormat::abgr, VideoFormat::rgbx, VideoFormat::bgrx, VideoFormat::gray8,     VideoFormat::gray16_le};
 
 // A component as an 8-bit value (deeper samples scaled down, unrounded).
-double as8(const Frame& f, std::size_t c, std::uint32_t x, std::uint32_t y) {
+double as8(const PlainFrame& f, std::size_t c, std::uint32_t x, std::uint32_t y) {
     return f.get(c, x, y) / std::ldexp(1.0, f.info.format_info().depth - 8);
 }
 
@@ -410,14 +365,14 @@ double as8(const Frame& f, std::size_t c, std::uint32_t x, std::uint32_t y) {
 TEST(VideoConvertTest, EveryPairRoundTripsWithinThreeLevels) {
     for (std::uint32_t w : {20U, 13U}) {
         const std::uint32_t h = w == 20 ? 12 : 7;
-        const Frame truth = smooth_rgba(w, h);
+        const PlainFrame truth = smooth_rgba(w, h);
         int pairs = 0;
         for (VideoFormat a : all_formats) {
-            const Frame fa = convert(truth, info_of(a, w, h));
+            const PlainFrame fa = convert(truth, info_of(a, w, h));
             const VideoFormatInfo& ia = fa.info.format_info();
             for (VideoFormat b : all_formats) {
                 const VideoFormatInfo& ib = video_format_info(b);
-                const Frame back = convert(convert(fa, info_of(b, w, h)), fa.info);
+                const PlainFrame back = convert(convert(fa, info_of(b, w, h)), fa.info);
                 ++pairs;
                 const bool colour = !ib.is_gray() || ia.is_gray();
                 for (std::size_t c = 0; c < ia.n_components; ++c) {
@@ -448,35 +403,6 @@ TEST(VideoConvertTest, EveryPairRoundTripsWithinThreeLevels) {
 
 // --- the element ---------------------------------------------------------------
 
-struct AppRun {
-    std::unique_ptr<Pipeline> pipeline;
-    AppSrc* src = nullptr;
-    AppSink* sink = nullptr;
-};
-
-AppRun start(const std::string& text) {
-    AppRun a;
-    auto p = Pipeline::parse(text);
-    EXPECT_TRUE(p) << (p ? "" : format_pipeline_error(text, p.error()));
-    if (!p) {
-        return a;
-    }
-    a.pipeline = std::move(*p);
-    a.src = *a.pipeline->get<AppSrc>("src");
-    a.sink = *a.pipeline->get<AppSink>("sink");
-    auto ok = a.pipeline->set_state(State::running);
-    EXPECT_TRUE(ok) << (ok ? "" : ok.error().to_string());
-    return a;
-}
-
-Buffer buffer_of(AppSrc& src, const Frame& f) {
-    auto b = src.allocate(f.bytes.size());
-    EXPECT_TRUE(b);
-    auto bytes = b->map_writable();
-    std::copy(f.bytes.begin(), f.bytes.end(), bytes->begin());
-    return std::move(*b);
-}
-
 TEST(VideoConvertTest, IsRegisteredAsAConverter) {
     const ElementFactory* f = Registry::global().find("videoconvert");
     ASSERT_NE(f, nullptr);
@@ -485,11 +411,13 @@ TEST(VideoConvertTest, IsRegisteredAsAConverter) {
 }
 
 TEST(VideoConvertTest, ConvertsInAPipelineAndKeepsTheMetadata) {
-    auto a = start("appsrc name=src caps=\"video/x-raw, format=I420, width=28, height=2, colorimetry=bt601\" ! "
-                   "videoconvert name=conv ! appsink name=sink sync=false caps=\"video/x-raw, format=RGBA\"");
+    auto a = check::start_app_pipeline(
+        "appsrc name=src caps=\"video/x-raw, format=I420, width=28, height=2, colorimetry=bt601\" ! "
+        "videoconvert name=conv ! appsink name=sink sync=false caps=\"video/x-raw, format=RGBA\"");
     ASSERT_NE(a.src, nullptr);
-    const Frame in = bars_i420(info_of("video/x-raw, format=I420, width=28, height=2, colorimetry=bt601"), bars_601);
-    Buffer b = buffer_of(*a.src, in);
+    const PlainFrame in =
+        bars_i420(info_of("video/x-raw, format=I420, width=28, height=2, colorimetry=bt601"), bars_601);
+    Buffer b = check::app_buffer(*a.src, in.bytes);
     b.meta().set_pts(ClockTime::from_ns(40'000'000));
     b.meta().set_dts(ClockTime::from_ns(20'000'000));
     b.meta().set_duration(ClockTime::from_ns(33'333'333));
@@ -511,46 +439,27 @@ TEST(VideoConvertTest, ConvertsInAPipelineAndKeepsTheMetadata) {
 }
 
 TEST(VideoConvertTest, EqualCapsPassTheSameSlotThrough) {
-    auto h = check::Harness::create("videoconvert");
-    ASSERT_TRUE(h);
-    ASSERT_TRUE((*h)->set_input_caps(Caps::parse_static("video/x-raw, format=NV12, width=4, height=2")));
-    ASSERT_TRUE((*h)->start());
-    auto b = (*h)->make_buffer(12, 0x42);
-    ASSERT_TRUE(b);
-    const auto slot = b->slot();
-    const auto* arena = b->arena();
-    ASSERT_EQ((*h)->push(std::move(*b)), Flow::ok);
-    auto out = (*h)->pull();
-    ASSERT_TRUE(out);
-    EXPECT_EQ(out->slot(), slot);
-    EXPECT_EQ(out->arena(), arena);
+    check::expect_same_slot_through("videoconvert", Caps::parse_static("video/x-raw, format=NV12, width=4, height=2"),
+                                    12);
 }
 
 TEST(VideoConvertTest, AShortBufferIsAnErrorNamingTheElement) {
-    auto a = start("appsrc name=src caps=\"video/x-raw, format=I420, width=320, height=240\" ! videoconvert name=conv "
-                   "! appsink name=sink caps=\"video/x-raw, format=RGBA\"");
-    ASSERT_NE(a.src, nullptr);
-    auto b = a.src->allocate(1000);
-    ASSERT_TRUE(b);
-    ASSERT_TRUE(a.src->push_buffer(std::move(*b)));
-    auto m = a.pipeline->bus().pop({MessageType::error}, hang_guard);
-    ASSERT_TRUE(m);
-    ASSERT_TRUE(m->error);
-    EXPECT_EQ(m->error->element(), "conv");
-    EXPECT_NE(m->error->message().find("buffer of 1000 bytes is too small for a I420 320x240 frame"), std::string::npos)
-        << m->error->message();
-    static_cast<void>(a.pipeline->set_state(State::idle));
+    check::expect_short_buffer_error("appsrc name=src caps=\"video/x-raw, format=I420, width=320, height=240\" ! "
+                                     "videoconvert name=conv ! appsink name=sink caps=\"video/x-raw, format=RGBA\"",
+                                     "conv", 1000, "buffer of 1000 bytes is too small for a I420 320x240 frame");
 }
 
 TEST(VideoConvertTest, NegotiationInsertsItWhereFormatsDiffer) {
-    auto a = start("appsrc name=src caps=\"video/x-raw, format=I420, width=28, height=2, colorimetry=bt709\" ! "
-                   "appsink name=sink sync=false caps=\"video/x-raw, format=RGBA\"");
+    auto a = check::start_app_pipeline(
+        "appsrc name=src caps=\"video/x-raw, format=I420, width=28, height=2, colorimetry=bt709\" ! "
+        "appsink name=sink sync=false caps=\"video/x-raw, format=RGBA\"");
     ASSERT_NE(a.src, nullptr);
     ASSERT_EQ(a.pipeline->negotiation().inserted.size(), 1U);
     EXPECT_EQ(a.pipeline->negotiation().inserted[0].name, "auto-videoconvert0");
     EXPECT_EQ(a.pipeline->negotiation().inserted[0].factory, "videoconvert");
-    const Frame in = bars_i420(info_of("video/x-raw, format=I420, width=28, height=2, colorimetry=bt709"), bars_709);
-    ASSERT_TRUE(a.src->push_buffer(buffer_of(*a.src, in)));
+    const PlainFrame in =
+        bars_i420(info_of("video/x-raw, format=I420, width=28, height=2, colorimetry=bt709"), bars_709);
+    ASSERT_TRUE(a.src->push_buffer(check::app_buffer(*a.src, in.bytes)));
     auto s = a.sink->try_pull_sample(hang_guard);
     ASSERT_TRUE(s) << s.error().to_string();
     const auto* px = reinterpret_cast<const std::uint8_t*>(s->buffer.data().data());
@@ -561,9 +470,10 @@ TEST(VideoConvertTest, NegotiationInsertsItWhereFormatsDiffer) {
 }
 
 TEST(VideoConvertTest, FixationPicksTheFormatThatLosesLeastAndCarriesTheColorimetry) {
-    auto a = start("appsrc name=src caps=\"video/x-raw, format=I420, width=16, height=8, colorimetry=bt709, "
-                   "chroma-site=mpeg2\" ! videoconvert name=conv ! appsink name=sink sync=false "
-                   "caps=\"video/x-raw, format={ RGBA, NV12, GRAY8 }\"");
+    auto a = check::start_app_pipeline(
+        "appsrc name=src caps=\"video/x-raw, format=I420, width=16, height=8, colorimetry=bt709, "
+        "chroma-site=mpeg2\" ! videoconvert name=conv ! appsink name=sink sync=false "
+        "caps=\"video/x-raw, format={ RGBA, NV12, GRAY8 }\"");
     ASSERT_NE(a.pipeline, nullptr);
     const Caps out = a.pipeline->find("conv")->pad("src")->negotiated_caps();
     ASSERT_TRUE(out.is_fixed()) << out.to_string();
@@ -573,8 +483,9 @@ TEST(VideoConvertTest, FixationPicksTheFormatThatLosesLeastAndCarriesTheColorime
     EXPECT_TRUE(a.pipeline->set_state(State::idle));
 
     // YUV to RGB: the output's own range and matrix, the input's transfer and primaries.
-    auto b = start("appsrc name=src caps=\"video/x-raw, format=I420, width=16, height=8, colorimetry=bt709\" ! "
-                   "videoconvert name=conv ! appsink name=sink sync=false caps=\"video/x-raw, format={ RGBA, BGRA }\"");
+    auto b = check::start_app_pipeline(
+        "appsrc name=src caps=\"video/x-raw, format=I420, width=16, height=8, colorimetry=bt709\" ! "
+        "videoconvert name=conv ! appsink name=sink sync=false caps=\"video/x-raw, format={ RGBA, BGRA }\"");
     ASSERT_NE(b.pipeline, nullptr);
     const Caps rgb = b.pipeline->find("conv")->pad("src")->negotiated_caps();
     EXPECT_EQ(rgb.structure(0).get_string("format"), "RGBA") << rgb.to_string();

@@ -11,6 +11,8 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "unit/elements/video_test_support.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -22,51 +24,8 @@ namespace parallax {
 namespace {
 
 using namespace std::chrono_literals;
-
-unsigned sample(const VideoFrame& f, std::size_t c, std::uint32_t x, std::uint32_t y) {
-    const auto row = f.component_row(c, y);
-    const std::size_t at = x * f.component_pixel_stride(c);
-    if (f.info().format_info().bits == 16) {
-        return std::to_integer<unsigned>(row[at]) | (std::to_integer<unsigned>(row[at + 1]) << 8);
-    }
-    return std::to_integer<unsigned>(row[at]);
-}
-
-Buffer pattern_frame(check::Harness& h, const VideoInfo& info) {
-    auto b = h.make_buffer(info.size(), 0xee);
-    EXPECT_TRUE(b);
-    auto f = WritableVideoFrame::map(info, *b).value();
-    const bool wide = info.format_info().bits == 16;
-    for (std::size_t c = 0; c < info.n_components(); ++c) {
-        for (std::uint32_t y = 0; y < info.component_height(c); ++y) {
-            const auto row = f.component_row(c, y);
-            for (std::uint32_t x = 0; x < info.component_width(c); ++x) {
-                const unsigned v = static_cast<unsigned>(c * 53 + x * 5 + y * 31 + 1);
-                const std::size_t at = x * f.component_pixel_stride(c);
-                row[at] = static_cast<std::byte>(wide ? (v * 197) & 0xff : v & 0xff);
-                if (wide) {
-                    row[at + 1] = static_cast<std::byte>((v * 197) >> 8);
-                }
-            }
-        }
-    }
-    return std::move(*b);
-}
-
-Caps caps_of(std::string_view format, std::uint32_t w, std::uint32_t h) {
-    return Caps::parse(fmt::format("video/x-raw, format={}, width={}, height={}, framerate=30/1", format, w, h))
-        .value();
-}
-
-std::optional<Caps> last_caps(check::Harness& h) {
-    std::optional<Caps> caps;
-    for (const Event& e : h.take_events()) {
-        if (const Caps* c = e.caps_value()) {
-            caps = *c;
-        }
-    }
-    return caps;
-}
+using check::last_caps;
+using check::video_caps;
 
 struct CropCase {
     VideoFormat format;
@@ -86,44 +45,23 @@ class VideoCropFormatTest : public ::testing::TestWithParam<CropCase> {};
 TEST_P(VideoCropFormatTest, KeepsExactlyTheRegion) {
     const CropCase cc = GetParam();
     const VideoInfo in_info = VideoInfo::make(cc.format, cc.width, cc.height).value();
-    const std::string_view name = in_info.format_info().name;
-    auto h = check::Harness::create(
-                 fmt::format("videocrop left={} right={} top={} bottom={}", cc.left, cc.right, cc.top, cc.bottom))
-                 .value();
-    ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of(name, cc.width, cc.height)));
-    auto caps = last_caps(*h);
-    ASSERT_TRUE(caps);
-    const VideoInfo out_info = VideoInfo::from_caps(*caps).value();
-    ASSERT_EQ(out_info.width(), cc.width - cc.left - cc.right);
-    ASSERT_EQ(out_info.height(), cc.height - cc.top - cc.bottom);
-    EXPECT_EQ(out_info.format(), cc.format);
-
-    Buffer input = pattern_frame(*h, in_info);
-    input.meta().set_pts(ClockTime::from_ms(7));
-    const Buffer keep = input;
-    ASSERT_EQ(h->push(std::move(input)), Flow::ok);
-    auto out = h->pull();
-    ASSERT_TRUE(out);
-    EXPECT_EQ(out->meta().pts(), ClockTime::from_ms(7));
-    EXPECT_FALSE(out->arena() == keep.arena() && out->slot() == keep.slot())
+    auto f = check::filter_pattern_frame(
+        fmt::format("videocrop left={} right={} top={} bottom={}", cc.left, cc.right, cc.top, cc.bottom), in_info);
+    ASSERT_TRUE(f);
+    ASSERT_EQ(f->out_info.width(), cc.width - cc.left - cc.right);
+    ASSERT_EQ(f->out_info.height(), cc.height - cc.top - cc.bottom);
+    EXPECT_EQ(f->out_info.format(), cc.format);
+    EXPECT_FALSE(f->out.arena() == f->in.arena() && f->out.slot() == f->in.slot())
         << "the region is copied into a buffer of its own";
-    auto in_frame = VideoFrame::map(in_info, keep).value();
-    auto out_frame = VideoFrame::map(out_info, *out).value();
-    int wrong = 0;
-    for (std::size_t c = 0; c < out_info.n_components(); ++c) {
-        const VideoComponentInfo& ci = in_info.format_info().components[c];
-        for (std::uint32_t y = 0; y < out_info.component_height(c); ++y) {
-            for (std::uint32_t x = 0; x < out_info.component_width(c); ++x) {
-                const unsigned want = sample(in_frame, c, x + (cc.left >> ci.x_sub), y + (cc.top >> ci.y_sub));
-                const unsigned got = sample(out_frame, c, x, y);
-                if (want != got && ++wrong <= 5) {
-                    ADD_FAILURE() << name << " component " << c << " at (" << x << ", " << y << "): " << got
-                                  << ", expected " << want;
-                }
-            }
-        }
-    }
+    auto in_frame = VideoFrame::map(in_info, f->in).value();
+    auto out_frame = VideoFrame::map(f->out_info, f->out).value();
+    const int wrong = check::count_wrong_samples(
+        out_frame,
+        [&](std::size_t c, std::uint32_t x, std::uint32_t y) {
+            const VideoComponentInfo& ci = in_info.format_info().components[c];
+            return check::raw_sample(in_frame, c, x + (cc.left >> ci.x_sub), y + (cc.top >> ci.y_sub));
+        },
+        in_info.format_info().name);
     EXPECT_EQ(wrong, 0);
 }
 
@@ -152,7 +90,7 @@ TEST(VideoCropTest, OddCropOfI420KeepsTheChromaOfTheFirstPixel) {
     const VideoInfo in_info = VideoInfo::make(VideoFormat::i420, 4, 4).value();
     auto h = check::Harness::create("videocrop left=1 top=1").value();
     ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of("I420", 4, 4)));
+    ASSERT_TRUE(h->set_input_caps(video_caps("I420", 4, 4)));
     auto b = h->make_buffer(in_info.size());
     ASSERT_TRUE(b);
     {
@@ -192,7 +130,7 @@ TEST(VideoCropTest, OddCropOfI420KeepsTheChromaOfTheFirstPixel) {
 TEST(VideoCropTest, OddCropOfYuy2ShiftsLumaOnly) {
     auto h = check::Harness::create("videocrop left=1 right=1").value();
     ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of("YUY2", 6, 1)));
+    ASSERT_TRUE(h->set_input_caps(video_caps("YUY2", 6, 1)));
     // Y0 U0 Y1 V0 | Y2 U1 Y3 V1 | Y4 U2 Y5 V2
     const std::uint8_t bytes[12] = {0, 100, 1, 200, 2, 101, 3, 201, 4, 102, 5, 202};
     auto b = h->make_buffer(std::as_bytes(std::span(bytes)));
@@ -208,18 +146,8 @@ TEST(VideoCropTest, OddCropOfYuy2ShiftsLumaOnly) {
 }
 
 TEST(VideoCropTest, NoCropPassesBuffersThroughUntouched) {
-    auto h = check::Harness::create("videocrop").value();
-    ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of("NV12", 8, 8)));
-    auto b = h->make_buffer(VideoInfo::make(VideoFormat::nv12, 8, 8).value().size(), 3);
-    ASSERT_TRUE(b);
-    const auto slot = b->slot();
-    const Arena* arena = b->arena();
-    ASSERT_EQ(h->push(std::move(*b)), Flow::ok);
-    auto out = h->pull();
-    ASSERT_TRUE(out);
-    EXPECT_EQ(out->slot(), slot);
-    EXPECT_EQ(out->arena(), arena);
+    check::expect_same_slot_through("videocrop", video_caps("NV12", 8, 8),
+                                    VideoInfo::make(VideoFormat::nv12, 8, 8).value().size());
 }
 
 TEST(VideoCropTest, TransformCapsSubtractsAndAddsTheCrop) {
@@ -259,26 +187,11 @@ TEST(VideoCropTest, AutomaticSidesOpenTheSize) {
         << in.to_string();
 }
 
-struct AppPipeline {
-    std::unique_ptr<Pipeline> pipeline;
-    AppSrc* src = nullptr;
-    AppSink* sink = nullptr;
-};
-
-AppPipeline make_pipeline(const std::string& middle, std::string_view format, std::uint32_t w, std::uint32_t h) {
-    AppPipeline a;
-    const std::string text = fmt::format("appsrc name=src format=time caps=\"video/x-raw, format={}, width={}, "
-                                         "height={}, framerate=30/1\" ! {} ! appsink name=sink sync=false",
-                                         format, w, h, middle);
-    auto p = Pipeline::parse(text);
-    EXPECT_TRUE(p) << text << ": " << (p ? "" : p.error().to_string());
-    if (!p) {
-        return a;
-    }
-    a.pipeline = std::move(*p);
-    a.src = *a.pipeline->get<AppSrc>("src");
-    a.sink = *a.pipeline->get<AppSink>("sink");
-    return a;
+check::AppPipeline make_pipeline(const std::string& middle, std::string_view format, std::uint32_t w, std::uint32_t h) {
+    return check::parse_app_pipeline(fmt::format("appsrc name=src format=time caps=\"video/x-raw, format={}, "
+                                                 "width={}, height={}, framerate=30/1\" ! {} ! appsink name=sink "
+                                                 "sync=false",
+                                                 format, w, h, middle));
 }
 
 // GRAY8 frame whose pixel (x, y) is 16 * y + x.
@@ -320,7 +233,7 @@ TEST(VideoCropTest, AutomaticCropTakesTheSizeNegotiatedDownstream) {
 TEST(VideoCropTest, AutomaticCropWithNothingDownstreamKeepsTheWholeFrame) {
     auto h = check::Harness::create("videocrop left=-1 top=-1").value();
     ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of("I420", 16, 8)));
+    ASSERT_TRUE(h->set_input_caps(video_caps("I420", 16, 8)));
     auto caps = last_caps(*h);
     ASSERT_TRUE(caps);
     EXPECT_EQ(caps->structure(0).get_int("width"), 16);
@@ -341,7 +254,7 @@ TEST(VideoCropTest, BadValuesAreErrorsNamingTheProperty) {
     // sides.
     auto h = check::Harness::create("videocrop left=6 right=2").value();
     ASSERT_TRUE(h->start());
-    EXPECT_FALSE(h->set_input_caps(caps_of("GRAY8", 8, 4)));
+    EXPECT_FALSE(h->set_input_caps(video_caps("GRAY8", 8, 4)));
     auto error = h->error();
     ASSERT_TRUE(error);
     EXPECT_NE(error->message().find("\"left\""), std::string::npos) << error->message();

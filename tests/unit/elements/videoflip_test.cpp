@@ -12,6 +12,8 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "unit/elements/video_test_support.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -23,6 +25,8 @@ namespace parallax {
 namespace {
 
 using namespace std::chrono_literals;
+using check::last_caps;
+using check::video_caps;
 
 constexpr const char* methods[] = {
     "none",          "clockwise",           "rotate-180",          "counterclockwise", "horizontal-flip",
@@ -55,43 +59,6 @@ std::pair<std::uint32_t, std::uint32_t> source_of(int method, std::uint32_t x, s
     }
 }
 
-// Sample (x, y) of component c, 8 or 16 bits.
-unsigned sample(const VideoFrame& f, std::size_t c, std::uint32_t x, std::uint32_t y) {
-    const auto row = f.component_row(c, y);
-    const std::size_t at = x * f.component_pixel_stride(c);
-    if (f.info().format_info().bits == 16) {
-        return std::to_integer<unsigned>(row[at]) | (std::to_integer<unsigned>(row[at + 1]) << 8);
-    }
-    return std::to_integer<unsigned>(row[at]);
-}
-
-void set_sample(const WritableVideoFrame& f, std::size_t c, std::uint32_t x, std::uint32_t y, unsigned v) {
-    const auto row = f.component_row(c, y);
-    const std::size_t at = x * f.component_pixel_stride(c);
-    row[at] = static_cast<std::byte>(v & 0xff);
-    if (f.info().format_info().bits == 16) {
-        row[at + 1] = static_cast<std::byte>(v >> 8);
-    }
-}
-
-// A frame whose every sample differs from its neighbours.
-Buffer pattern_frame(check::Harness& h, const VideoInfo& info) {
-    auto b = h.make_buffer(info.size(), 0xee);
-    EXPECT_TRUE(b);
-    auto f = WritableVideoFrame::map(info, *b);
-    EXPECT_TRUE(f);
-    const bool wide = info.format_info().bits == 16;
-    for (std::size_t c = 0; c < info.n_components(); ++c) {
-        for (std::uint32_t y = 0; y < info.component_height(c); ++y) {
-            for (std::uint32_t x = 0; x < info.component_width(c); ++x) {
-                const unsigned v = static_cast<unsigned>(c * 61 + x * 7 + y * 29 + 3);
-                set_sample(*f, c, x, y, wide ? v * 211 : v & 0xff);
-            }
-        }
-    }
-    return std::move(*b);
-}
-
 // What component c's sample (x, y) of the flipped frame must be.
 unsigned expected_sample(const VideoFrame& in, int method, std::size_t c, std::uint32_t x, std::uint32_t y) {
     const VideoComponentInfo& ci = in.info().format_info().components[c];
@@ -103,7 +70,7 @@ unsigned expected_sample(const VideoFrame& in, int method, std::size_t c, std::u
         const std::uint32_t out_width = h;
         auto at = [&](std::uint32_t px) {
             const auto [sx, sy] = source_of(method, px, y, w, h);
-            return sample(in, c, sx / 2, sy);
+            return check::raw_sample(in, c, sx / 2, sy);
         };
         unsigned v = at(2 * x);
         if (2 * x + 1 < out_width) {
@@ -112,26 +79,7 @@ unsigned expected_sample(const VideoFrame& in, int method, std::size_t c, std::u
         return v;
     }
     const auto [sx, sy] = source_of(method, x, y, in.component_width(c), in.component_height(c));
-    return sample(in, c, sx, sy);
-}
-
-std::string caps_text(std::string_view format, std::uint32_t w, std::uint32_t h) {
-    return fmt::format("video/x-raw, format={}, width={}, height={}, framerate=30/1", format, w, h);
-}
-
-Caps caps_of(std::string_view format, std::uint32_t w, std::uint32_t h) {
-    return Caps::parse(caps_text(format, w, h)).value();
-}
-
-// The last caps event that came out of the harness.
-std::optional<Caps> last_caps(check::Harness& h) {
-    std::optional<Caps> caps;
-    for (const Event& e : h.take_events()) {
-        if (const Caps* c = e.caps_value()) {
-            caps = *c;
-        }
-    }
-    return caps;
+    return check::raw_sample(in, c, sx, sy);
 }
 
 struct FlipCase {
@@ -145,46 +93,21 @@ class VideoFlipFormatTest : public ::testing::TestWithParam<FlipCase> {};
 TEST_P(VideoFlipFormatTest, EveryMethodMovesEverySampleWhereItBelongs) {
     const FlipCase fc = GetParam();
     const VideoInfo in_info = VideoInfo::make(fc.format, fc.width, fc.height).value();
-    const std::string_view name = in_info.format_info().name;
     for (int method = 0; method < 8; ++method) {
         SCOPED_TRACE(methods[method]);
-        auto h = check::Harness::create(fmt::format("videoflip method={}", methods[method])).value();
-        ASSERT_TRUE(h->start());
-        ASSERT_TRUE(h->set_input_caps(caps_of(name, fc.width, fc.height)));
-        const std::uint32_t ow = transposes(method) ? fc.height : fc.width;
-        const std::uint32_t oh = transposes(method) ? fc.width : fc.height;
-        auto caps = last_caps(*h);
-        ASSERT_TRUE(caps);
-        const VideoInfo out_info = VideoInfo::from_caps(*caps).value();
-        EXPECT_EQ(out_info.format(), fc.format);
-        EXPECT_EQ(out_info.width(), ow);
-        EXPECT_EQ(out_info.height(), oh);
-
-        Buffer input = pattern_frame(*h, in_info);
-        input.meta().set_pts(ClockTime::from_ms(40));
-        const Buffer keep = input;
-        ASSERT_EQ(h->push(std::move(input)), Flow::ok);
-        auto out = h->pull();
-        ASSERT_TRUE(out);
-        EXPECT_EQ(out->meta().pts(), ClockTime::from_ms(40));
-        ASSERT_GE(out->size(), out_info.size());
-        auto in_frame = VideoFrame::map(in_info, keep).value();
-        auto out_frame = VideoFrame::map(out_info, *out).value();
-        int wrong = 0;
-        for (std::size_t c = 0; c < out_info.n_components(); ++c) {
-            for (std::uint32_t y = 0; y < out_info.component_height(c); ++y) {
-                for (std::uint32_t x = 0; x < out_info.component_width(c); ++x) {
-                    const unsigned want = expected_sample(in_frame, method, c, x, y);
-                    const unsigned got = sample(out_frame, c, x, y);
-                    if (want != got && ++wrong <= 5) {
-                        ADD_FAILURE() << name << " " << fc.width << "x" << fc.height << " component " << c << " at ("
-                                      << x << ", " << y << "): " << got << ", expected " << want;
-                    }
-                }
-            }
-        }
+        auto f = check::filter_pattern_frame(fmt::format("videoflip method={}", methods[method]), in_info);
+        ASSERT_TRUE(f);
+        EXPECT_EQ(f->out_info.format(), fc.format);
+        EXPECT_EQ(f->out_info.width(), transposes(method) ? fc.height : fc.width);
+        EXPECT_EQ(f->out_info.height(), transposes(method) ? fc.width : fc.height);
+        ASSERT_GE(f->out.size(), f->out_info.size());
+        auto in_frame = VideoFrame::map(in_info, f->in).value();
+        auto out_frame = VideoFrame::map(f->out_info, f->out).value();
+        const int wrong = check::count_wrong_samples(
+            out_frame,
+            [&](std::size_t c, std::uint32_t x, std::uint32_t y) { return expected_sample(in_frame, method, c, x, y); },
+            fmt::format("{} {}x{}", in_info.format_info().name, fc.width, fc.height));
         EXPECT_EQ(wrong, 0);
-        EXPECT_FALSE(h->error());
     }
 }
 
@@ -221,7 +144,7 @@ TEST(VideoFlipTest, HandCheckedGray8) {
         SCOPED_TRACE(methods[method]);
         auto h = check::Harness::create(fmt::format("videoflip method={}", method)).value();
         ASSERT_TRUE(h->start());
-        ASSERT_TRUE(h->set_input_caps(caps_of("GRAY8", 3, 2)));
+        ASSERT_TRUE(h->set_input_caps(video_caps("GRAY8", 3, 2)));
         auto b = h->make_buffer(info.size());
         ASSERT_TRUE(b);
         {
@@ -254,7 +177,7 @@ TEST(VideoFlipTest, HandCheckedI420Clockwise) {
     const VideoInfo in_info = VideoInfo::make(VideoFormat::i420, 4, 2).value();
     auto h = check::Harness::create("videoflip method=clockwise").value();
     ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of("I420", 4, 2)));
+    ASSERT_TRUE(h->set_input_caps(video_caps("I420", 4, 2)));
     auto b = h->make_buffer(in_info.size());
     ASSERT_TRUE(b);
     {
@@ -289,7 +212,7 @@ TEST(VideoFlipTest, HandCheckedI420Clockwise) {
 TEST(VideoFlipTest, HandCheckedYuy2ClockwiseAveragesChroma) {
     auto h = check::Harness::create("videoflip method=clockwise").value();
     ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of("YUY2", 2, 2)));
+    ASSERT_TRUE(h->set_input_caps(video_caps("YUY2", 2, 2)));
     const std::uint8_t bytes[8] = {1, 100, 2, 200, 3, 110, 4, 210}; // Y0 U Y1 V per row
     auto b = h->make_buffer(std::as_bytes(std::span(bytes)));
     ASSERT_TRUE(b);
@@ -305,18 +228,8 @@ TEST(VideoFlipTest, HandCheckedYuy2ClockwiseAveragesChroma) {
 
 TEST(VideoFlipTest, NoneAndIdentityPassBuffersThroughUntouched) {
     for (const char* desc : {"videoflip", "videoflip method=none", "videoflip video-direction=identity"}) {
-        auto h = check::Harness::create(desc).value();
-        ASSERT_TRUE(h->start());
-        ASSERT_TRUE(h->set_input_caps(caps_of("I420", 8, 8)));
-        auto b = h->make_buffer(VideoInfo::make(VideoFormat::i420, 8, 8).value().size(), 7);
-        ASSERT_TRUE(b);
-        const auto slot = b->slot();
-        const Arena* arena = b->arena();
-        ASSERT_EQ(h->push(std::move(*b)), Flow::ok);
-        auto out = h->pull();
-        ASSERT_TRUE(out);
-        EXPECT_EQ(out->slot(), slot) << desc;
-        EXPECT_EQ(out->arena(), arena) << desc;
+        check::expect_same_slot_through(desc, video_caps("I420", 8, 8),
+                                        VideoInfo::make(VideoFormat::i420, 8, 8).value().size());
     }
 }
 
@@ -377,16 +290,13 @@ TEST(VideoFlipTest, TransformCapsSwapsRangesBothWays) {
 }
 
 TEST(VideoFlipTest, APipelineNegotiatesTheTurnedSize) {
-    auto p = Pipeline::parse("appsrc name=src format=time caps=\"video/x-raw, format=RGBA, width=8, height=2, "
-                             "framerate=30/1\" ! videoflip method=clockwise ! video/x-raw,width=2,height=8 ! "
-                             "appsink name=sink sync=false");
-    ASSERT_TRUE(p) << p.error().to_string();
-    auto src = (*p)->get<AppSrc>("src");
-    auto sink = (*p)->get<AppSink>("sink");
-    ASSERT_TRUE(src && sink);
-    ASSERT_TRUE((*p)->set_state(State::running));
+    auto a = check::parse_app_pipeline("appsrc name=src format=time caps=\"video/x-raw, format=RGBA, width=8, "
+                                       "height=2, framerate=30/1\" ! videoflip method=clockwise ! "
+                                       "video/x-raw,width=2,height=8 ! appsink name=sink sync=false");
+    ASSERT_TRUE(a.pipeline);
+    ASSERT_TRUE(a.pipeline->set_state(State::running));
     const VideoInfo info = VideoInfo::make(VideoFormat::rgba, 8, 2).value();
-    auto b = (*src)->allocate(info.size());
+    auto b = a.src->allocate(info.size());
     ASSERT_TRUE(b);
     {
         auto f = WritableVideoFrame::map(info, *b).value();
@@ -398,8 +308,8 @@ TEST(VideoFlipTest, APipelineNegotiatesTheTurnedSize) {
             }
         }
     }
-    ASSERT_TRUE((*src)->push_buffer(std::move(*b)));
-    auto sample = (*sink)->try_pull_sample(10s);
+    ASSERT_TRUE(a.src->push_buffer(std::move(*b)));
+    auto sample = a.sink->try_pull_sample(10s);
     ASSERT_TRUE(sample) << sample.error().to_string();
     const VideoInfo out_info = VideoInfo::from_caps(sample->caps).value();
     EXPECT_EQ(out_info.width(), 2U);
@@ -411,14 +321,14 @@ TEST(VideoFlipTest, APipelineNegotiatesTheTurnedSize) {
             EXPECT_EQ(std::to_integer<unsigned>(f.row(0, y)[x * 4 + 2]), y * 16 + (1 - x) * 4 + 2);
         }
     }
-    ASSERT_TRUE((*src)->end_of_stream());
-    EXPECT_TRUE((*p)->set_state(State::idle));
+    ASSERT_TRUE(a.src->end_of_stream());
+    EXPECT_TRUE(a.pipeline->set_state(State::idle));
 }
 
 TEST(VideoFlipTest, AMethodChangedWhileRunningAppliesToTheNextFrame) {
     auto h = check::Harness::create("videoflip").value();
     ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of("GRAY8", 4, 2)));
+    ASSERT_TRUE(h->set_input_caps(video_caps("GRAY8", 4, 2)));
     const VideoInfo info = VideoInfo::make(VideoFormat::gray8, 4, 2).value();
     auto frame = [&] {
         auto b = h->make_buffer(info.size());
@@ -455,7 +365,7 @@ TEST(VideoFlipTest, AMethodChangedWhileRunningAppliesToTheNextFrame) {
 TEST(VideoFlipTest, AutomaticFollowsTheImageOrientationTag) {
     auto h = check::Harness::create("videoflip method=automatic").value();
     ASSERT_TRUE(h->start());
-    ASSERT_TRUE(h->set_input_caps(caps_of("GRAY8", 3, 2)));
+    ASSERT_TRUE(h->set_input_caps(video_caps("GRAY8", 3, 2)));
     const VideoInfo info = VideoInfo::make(VideoFormat::gray8, 3, 2).value();
     auto frame = [&] {
         auto b = h->make_buffer(info.size());

@@ -4,8 +4,6 @@
 // in pipelines (borders drawn, pass-through, short buffers, automatic
 // insertion next to videoconvert). Timeouts only guard against hangs.
 
-#include "video/video_scale_core.hpp"
-
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/check/harness.hpp>
 #include <parallax/element/registry.hpp>
@@ -14,6 +12,9 @@
 #include <parallax/pipeline/pipeline.hpp>
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
+
+#include "unit/elements/video_test_support.hpp"
+#include "video/video_scale_core.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,6 +30,8 @@ namespace parallax {
 namespace {
 
 using namespace std::chrono_literals;
+using check::info_of;
+using check::PlainFrame;
 using detail::keep_aspect_rect;
 using detail::VideoRect;
 using detail::VideoScaleMethod;
@@ -36,58 +39,12 @@ using detail::VideoScaler;
 
 constexpr auto hang_guard = 10s;
 
-struct Frame {
-    VideoInfo info;
-    std::vector<std::byte> bytes;
-
-    explicit Frame(const VideoInfo& i) : info(i), bytes(i.size()) {}
-
-    [[nodiscard]] VideoFrame view() const { return *VideoFrame::map_bytes(info, std::span<const std::byte>(bytes)); }
-    [[nodiscard]] WritableVideoFrame edit() { return *WritableVideoFrame::map_bytes(info, std::span<std::byte>(bytes)); }
-
-    // Component c at sample (x, y) of that component (not of the pixel).
-    [[nodiscard]] std::uint32_t sample(std::size_t c, std::uint32_t x, std::uint32_t y) const {
-        const VideoComponentInfo& ci = info.format_info().components[c];
-        auto row = view().component_row(c, y);
-        const std::size_t at = static_cast<std::size_t>(x) * ci.pixel_stride;
-        std::uint32_t v = std::to_integer<std::uint32_t>(row[at]);
-        if (info.format_info().bits == 16) {
-            v |= std::to_integer<std::uint32_t>(row[at + 1]) << 8;
-        }
-        return v >> ci.shift;
-    }
-    void set_sample(std::size_t c, std::uint32_t x, std::uint32_t y, std::uint32_t v) {
-        const VideoComponentInfo& ci = info.format_info().components[c];
-        auto row = edit().component_row(c, y);
-        const std::size_t at = static_cast<std::size_t>(x) * ci.pixel_stride;
-        v <<= ci.shift;
-        row[at] = static_cast<std::byte>(v & 0xff);
-        if (info.format_info().bits == 16) {
-            row[at + 1] = static_cast<std::byte>(v >> 8);
-        }
-    }
-    // Every sample of every component from f(c, x, y).
-    template <class F>
-    void fill(F f) {
-        for (std::size_t c = 0; c < info.n_components(); ++c) {
-            for (std::uint32_t y = 0; y < info.component_height(c); ++y) {
-                for (std::uint32_t x = 0; x < info.component_width(c); ++x) {
-                    set_sample(c, x, y, f(c, x, y));
-                }
-            }
-        }
-    }
-};
-
-VideoInfo info_of(VideoFormat f, std::uint32_t w, std::uint32_t h) {
-    return *VideoInfo::make(f, w, h);
-}
-
-Frame scale(const Frame& in, const VideoInfo& out_info, VideoScaleMethod method, std::optional<VideoRect> rect = {}) {
+PlainFrame scale(const PlainFrame& in, const VideoInfo& out_info, VideoScaleMethod method,
+                 std::optional<VideoRect> rect = {}) {
     auto s = VideoScaler::make(in.info, out_info, method,
                                rect.value_or(VideoRect{0, 0, out_info.width(), out_info.height()}));
     EXPECT_TRUE(s) << (s ? "" : s.error().to_string());
-    Frame out(out_info);
+    PlainFrame out(out_info);
     if (s) {
         (*s)->scale(in.view(), out.edit());
     }
@@ -95,8 +52,8 @@ Frame scale(const Frame& in, const VideoInfo& out_info, VideoScaleMethod method,
 }
 
 // A 1-pixel checkerboard of 40 and 200.
-Frame checkerboard(VideoFormat f, std::uint32_t w, std::uint32_t h) {
-    Frame in(info_of(f, w, h));
+PlainFrame checkerboard(VideoFormat f, std::uint32_t w, std::uint32_t h) {
+    PlainFrame in(info_of(f, w, h));
     in.fill([](std::size_t, std::uint32_t x, std::uint32_t y) { return (x + y) % 2 == 0 ? 40U : 200U; });
     return in;
 }
@@ -105,16 +62,16 @@ TEST(VideoScaleTest, NearestNeighbourPicksThePixelUnderEachCentre) {
     for (VideoFormat f : {VideoFormat::gray8, VideoFormat::rgba, VideoFormat::rgb, VideoFormat::gray16_le,
                           VideoFormat::nv12, VideoFormat::y444}) {
         SCOPED_TRACE(std::string(to_string(f)));
-        const Frame in = checkerboard(f, 16, 12);
+        const PlainFrame in = checkerboard(f, 16, 12);
         // Down by 2: the centre of output x lies in input 2x + 1.
-        const Frame down = scale(in, info_of(f, 8, 6), VideoScaleMethod::nearest);
+        const PlainFrame down = scale(in, info_of(f, 8, 6), VideoScaleMethod::nearest);
         for (std::uint32_t y = 0; y < 6; ++y) {
             for (std::uint32_t x = 0; x < 8; ++x) {
                 EXPECT_EQ(down.sample(0, x, y), in.sample(0, 2 * x + 1, 2 * y + 1));
             }
         }
         // Up by 3: every input pixel becomes a 3x3 block.
-        const Frame up = scale(in, info_of(f, 48, 36), VideoScaleMethod::nearest);
+        const PlainFrame up = scale(in, info_of(f, 48, 36), VideoScaleMethod::nearest);
         for (std::uint32_t y = 0; y < 36; ++y) {
             for (std::uint32_t x = 0; x < 48; ++x) {
                 ASSERT_EQ(up.sample(0, x, y), in.sample(0, x / 3, y / 3)) << x << "," << y;
@@ -124,7 +81,7 @@ TEST(VideoScaleTest, NearestNeighbourPicksThePixelUnderEachCentre) {
 }
 
 // The exact bilinear value of a plane at output sample (x, y), centres aligned.
-double bilinear_at(const Frame& in, std::size_t c, std::uint32_t sw, std::uint32_t sh, std::uint32_t dw,
+double bilinear_at(const PlainFrame& in, std::size_t c, std::uint32_t sw, std::uint32_t sh, std::uint32_t dw,
                    std::uint32_t dh, std::uint32_t x, std::uint32_t y) {
     const auto pos = [](std::uint32_t i, std::uint32_t s, std::uint32_t d) {
         return std::clamp((i + 0.5) * s / d - 0.5, 0.0, s - 1.0);
@@ -147,13 +104,13 @@ TEST(VideoScaleTest, BilinearIsTheCentreAlignedInterpolationRounded) {
     for (VideoFormat f : {VideoFormat::gray8, VideoFormat::rgba, VideoFormat::bgr, VideoFormat::nv21, VideoFormat::i420,
                           VideoFormat::gray16_le, VideoFormat::p010_10le, VideoFormat::uyvy}) {
         SCOPED_TRACE(std::string(to_string(f)));
-        Frame in(info_of(f, 64, 32));
+        PlainFrame in(info_of(f, 64, 32));
         const bool deep = in.info.format_info().depth > 8;
         in.fill([&](std::size_t c, std::uint32_t x, std::uint32_t y) {
             return (20 + 2 * x + y + 10 * static_cast<std::uint32_t>(c)) * (deep ? 4U : 1U);
         });
         for (auto [dw, dh] : {std::pair{40U, 24U}, std::pair{100U, 50U}, std::pair{33U, 77U}}) {
-            const Frame out = scale(in, info_of(f, dw, dh), VideoScaleMethod::bilinear);
+            const PlainFrame out = scale(in, info_of(f, dw, dh), VideoScaleMethod::bilinear);
             for (std::size_t c = 0; c < in.info.n_components(); ++c) {
                 const std::uint32_t sw = in.info.component_width(c);
                 const std::uint32_t sh = in.info.component_height(c);
@@ -174,7 +131,7 @@ TEST(VideoScaleTest, BilinearIsTheCentreAlignedInterpolationRounded) {
 TEST(VideoScaleTest, ABoxDownscaleIsTheRoundedMeanOfEachBlock) {
     for (VideoFormat f : {VideoFormat::gray8, VideoFormat::rgbx, VideoFormat::gray16_le, VideoFormat::nv12}) {
         SCOPED_TRACE(std::string(to_string(f)));
-        Frame in(info_of(f, 24, 12));
+        PlainFrame in(info_of(f, 24, 12));
         std::uint32_t seed = 99;
         const std::uint32_t max = in.info.format_info().depth == 16 ? 65535 : 255;
         in.fill([&](std::size_t, std::uint32_t, std::uint32_t) {
@@ -182,7 +139,7 @@ TEST(VideoScaleTest, ABoxDownscaleIsTheRoundedMeanOfEachBlock) {
             return (seed >> 8) % (max + 1);
         });
         // 3x3 blocks for luma (24x12 -> 8x4); NV12 chroma 12x6 -> 4x2: 3x3 too.
-        const Frame out = scale(in, info_of(f, 8, 4), VideoScaleMethod::box);
+        const PlainFrame out = scale(in, info_of(f, 8, 4), VideoScaleMethod::box);
         for (std::size_t c = 0; c < in.info.n_components(); ++c) {
             for (std::uint32_t y = 0; y < out.info.component_height(c); ++y) {
                 for (std::uint32_t x = 0; x < out.info.component_width(c); ++x) {
@@ -201,12 +158,12 @@ TEST(VideoScaleTest, ABoxDownscaleIsTheRoundedMeanOfEachBlock) {
 
 TEST(VideoScaleTest, ABoxOverFractionalBlocksWeighsByArea) {
     // 3 -> 2: output 0 covers input 0 and half of input 1.
-    Frame in(info_of(VideoFormat::gray8, 3, 1));
+    PlainFrame in(info_of(VideoFormat::gray8, 3, 1));
     in.set_sample(0, 0, 0, 30);
     in.set_sample(0, 1, 0, 90);
     in.set_sample(0, 2, 0, 150);
-    const Frame out = scale(in, info_of(VideoFormat::gray8, 2, 1), VideoScaleMethod::box);
-    EXPECT_EQ(out.sample(0, 0, 0), 50U); // (30 + 90 / 2) / 1.5
+    const PlainFrame out = scale(in, info_of(VideoFormat::gray8, 2, 1), VideoScaleMethod::box);
+    EXPECT_EQ(out.sample(0, 0, 0), 50U);  // (30 + 90 / 2) / 1.5
     EXPECT_EQ(out.sample(0, 1, 0), 130U); // (90 / 2 + 150) / 1.5
 }
 
@@ -216,13 +173,13 @@ TEST(VideoScaleTest, EveryFormatAndMethodKeepsAFlatColourExactly) {
         const VideoFormat f = video_format_table[i].format;
         for (VideoScaleMethod m : {VideoScaleMethod::nearest, VideoScaleMethod::bilinear, VideoScaleMethod::box}) {
             SCOPED_TRACE(std::string(to_string(f)) + " method " + std::to_string(static_cast<int>(m)));
-            Frame in(info_of(f, 37, 23));
+            PlainFrame in(info_of(f, 37, 23));
             const std::uint32_t depth = in.info.format_info().depth;
-            const std::array<std::uint32_t, 4> flat{(200U << depth) >> 8, (60U << depth) >> 8,
-                                                    (255U << depth) >> 8, 255};
+            const std::array<std::uint32_t, 4> flat{(200U << depth) >> 8, (60U << depth) >> 8, (255U << depth) >> 8,
+                                                    255};
             in.fill([&](std::size_t c, std::uint32_t, std::uint32_t) { return flat[c]; });
             for (auto [dw, dh] : {std::pair{20U, 11U}, std::pair{53U, 41U}}) {
-                const Frame out = scale(in, info_of(f, dw, dh), m);
+                const PlainFrame out = scale(in, info_of(f, dw, dh), m);
                 for (std::size_t c = 0; c < out.info.n_components(); ++c) {
                     for (std::uint32_t y = 0; y < out.info.component_height(c); ++y) {
                         for (std::uint32_t x = 0; x < out.info.component_width(c); ++x) {
@@ -237,20 +194,21 @@ TEST(VideoScaleTest, EveryFormatAndMethodKeepsAFlatColourExactly) {
 }
 
 TEST(VideoScaleTest, P010KeepsItsSamplesInTheHighBits) {
-    Frame in(info_of(VideoFormat::p010_10le, 30, 20));
+    PlainFrame in(info_of(VideoFormat::p010_10le, 30, 20));
     in.fill([](std::size_t c, std::uint32_t x, std::uint32_t y) { return 100 + 7 * x + 3 * y + 50 * c; });
     for (VideoScaleMethod m : {VideoScaleMethod::nearest, VideoScaleMethod::bilinear, VideoScaleMethod::box}) {
-        const Frame out = scale(in, info_of(VideoFormat::p010_10le, 17, 9), m);
+        const PlainFrame out = scale(in, info_of(VideoFormat::p010_10le, 17, 9), m);
         for (std::size_t i = 0; i + 1 < out.bytes.size(); i += 2) {
-            ASSERT_EQ(std::to_integer<int>(out.bytes[i]) & 0x3f, 0) << "method " << static_cast<int>(m) << " byte " << i;
+            ASSERT_EQ(std::to_integer<int>(out.bytes[i]) & 0x3f, 0)
+                << "method " << static_cast<int>(m) << " byte " << i;
         }
     }
 }
 
 TEST(VideoScaleTest, YuyvScalesThroughPlanarChroma) {
-    Frame in(info_of(VideoFormat::yuy2, 8, 2));
+    PlainFrame in(info_of(VideoFormat::yuy2, 8, 2));
     in.fill([](std::size_t c, std::uint32_t x, std::uint32_t) { return c == 0 ? 20 * x + 10 : 100 + 10 * x; });
-    const Frame out = scale(in, info_of(VideoFormat::yuy2, 4, 1), VideoScaleMethod::box);
+    const PlainFrame out = scale(in, info_of(VideoFormat::yuy2, 4, 1), VideoScaleMethod::box);
     for (std::uint32_t x = 0; x < 4; ++x) {
         EXPECT_EQ(out.sample(0, x, 0), (in.sample(0, 2 * x, 0) + in.sample(0, 2 * x + 1, 0) + 1) / 2);
     }
@@ -284,7 +242,7 @@ TEST(VideoScaleTest, TheAspectRectangleLetterboxesAndPillarboxes) {
 TEST(VideoScaleTest, BordersAreBlackInTheOutputFormat) {
     for (VideoFormat f : {VideoFormat::i420, VideoFormat::rgba, VideoFormat::p010_10le, VideoFormat::uyvy}) {
         SCOPED_TRACE(std::string(to_string(f)));
-        Frame in(info_of(f, 8, 6));
+        PlainFrame in(info_of(f, 8, 6));
         const std::uint32_t white = in.info.format_info().depth > 8 ? 940 : 235;
         in.fill([&](std::size_t c, std::uint32_t, std::uint32_t) {
             return in.info.format_info().is_rgb() ? 255U : (c == 0 ? white : white / 235 * 128);
@@ -292,7 +250,7 @@ TEST(VideoScaleTest, BordersAreBlackInTheOutputFormat) {
         const VideoInfo out_info = info_of(f, 16, 6);
         const VideoRect r = keep_aspect_rect(in.info, out_info);
         ASSERT_EQ(r, (VideoRect{4, 0, 8, 6}));
-        const Frame out = scale(in, out_info, VideoScaleMethod::bilinear, r);
+        const PlainFrame out = scale(in, out_info, VideoScaleMethod::bilinear, r);
         const bool rgb = in.info.format_info().is_rgb();
         const std::uint32_t black_y = rgb ? 0 : (in.info.format_info().depth > 8 ? 64 : 16);
         for (std::uint32_t y = 0; y < 6; ++y) {
@@ -345,28 +303,7 @@ TEST(VideoScaleTest, MethodsUseGStreamersNumbersAndRefuseTheOnesNotImplemented) 
     EXPECT_NE(parsed.error().message().find("lanczos"), std::string::npos) << parsed.error().message();
 }
 
-struct AppRun {
-    std::unique_ptr<Pipeline> pipeline;
-    AppSrc* src = nullptr;
-    AppSink* sink = nullptr;
-};
-
-AppRun start(const std::string& text) {
-    AppRun a;
-    auto p = Pipeline::parse(text);
-    EXPECT_TRUE(p) << (p ? "" : format_pipeline_error(text, p.error()));
-    if (!p) {
-        return a;
-    }
-    a.pipeline = std::move(*p);
-    a.src = *a.pipeline->get<AppSrc>("src");
-    a.sink = *a.pipeline->get<AppSink>("sink");
-    auto ok = a.pipeline->set_state(State::running);
-    EXPECT_TRUE(ok) << (ok ? "" : ok.error().to_string());
-    return a;
-}
-
-Caps out_caps(const AppRun& a, std::string_view element = "scale") {
+Caps out_caps(const check::AppPipeline& a, std::string_view element = "scale") {
     return a.pipeline->find(element)->pad("src")->negotiated_caps();
 }
 
@@ -396,12 +333,14 @@ TEST(VideoScaleTest, FixationKeepsTheInputSizeAndTheDisplayAspectRatio) {
                "video/x-raw, format=(string)I420, width=(int)960, height=(int)720, pixel-aspect-ratio=(fraction)1/1"},
           // Both given: fixed before fixation, square pixels (add-borders
           // letterboxes; GStreamer would choose 3/4 pixels instead).
-          Case{"video/x-raw, width=1280, height=720", "video/x-raw, format=(string)I420, width=(int)1280, height=(int)720"},
+          Case{"video/x-raw, width=1280, height=720",
+               "video/x-raw, format=(string)I420, width=(int)1280, height=(int)720"},
           // Pixel aspect ratio given: the height follows.
           Case{"video/x-raw, width=720, pixel-aspect-ratio=16/15",
-               "video/x-raw, format=(string)I420, width=(int)720, height=(int)576, pixel-aspect-ratio=(fraction)16/15"}}) {
+               "video/x-raw, format=(string)I420, width=(int)720, height=(int)576, "
+               "pixel-aspect-ratio=(fraction)16/15"}}) {
         SCOPED_TRACE(k.sink);
-        auto a = start(src + k.sink + "\"");
+        auto a = check::start_app_pipeline(src + k.sink + "\"");
         ASSERT_NE(a.pipeline, nullptr);
         const Caps got = out_caps(a);
         EXPECT_TRUE(is_subset(got, Caps::parse_static(k.want)) && got.is_fixed()) << got.to_string();
@@ -413,16 +352,15 @@ TEST(VideoScaleTest, FixationKeepsTheInputSizeAndTheDisplayAspectRatio) {
 }
 
 TEST(VideoScaleTest, AddBordersLetterboxesInAPipeline) {
-    auto a = start("appsrc name=src caps=\"video/x-raw, format=I420, width=8, height=6\" ! videoscale name=scale ! "
-                   "appsink name=sink sync=false caps=\"video/x-raw, width=16, height=6, pixel-aspect-ratio=1/1\"");
+    auto a = check::start_app_pipeline(
+        "appsrc name=src caps=\"video/x-raw, format=I420, width=8, height=6\" ! videoscale name=scale ! "
+        "appsink name=sink sync=false caps=\"video/x-raw, width=16, height=6, pixel-aspect-ratio=1/1\"");
     ASSERT_NE(a.src, nullptr);
-    Frame in(info_of(VideoFormat::i420, 8, 6));
+    PlainFrame in(info_of(VideoFormat::i420, 8, 6));
     in.fill([](std::size_t c, std::uint32_t, std::uint32_t) { return c == 0 ? 200U : 90U; });
-    auto b = a.src->allocate(in.bytes.size());
-    ASSERT_TRUE(b);
-    std::copy(in.bytes.begin(), in.bytes.end(), b->map_writable()->begin());
-    b->meta().set_pts(ClockTime::from_ns(5));
-    ASSERT_TRUE(a.src->push_buffer(std::move(*b)));
+    Buffer b = check::app_buffer(*a.src, in.bytes);
+    b.meta().set_pts(ClockTime::from_ns(5));
+    ASSERT_TRUE(a.src->push_buffer(std::move(b)));
     auto s = a.sink->try_pull_sample(hang_guard);
     ASSERT_TRUE(s) << s.error().to_string();
     EXPECT_EQ(s->buffer.meta().pts().ns(), 5U);
@@ -433,14 +371,12 @@ TEST(VideoScaleTest, AddBordersLetterboxesInAPipeline) {
     EXPECT_TRUE(a.pipeline->set_state(State::idle));
 
     // Without borders the picture is stretched over the whole width.
-    auto n = start("appsrc name=src caps=\"video/x-raw, format=I420, width=8, height=6\" ! videoscale name=scale "
-                   "add-borders=false ! appsink name=sink sync=false caps=\"video/x-raw, width=16, height=6, "
-                   "pixel-aspect-ratio=1/1\"");
+    auto n = check::start_app_pipeline(
+        "appsrc name=src caps=\"video/x-raw, format=I420, width=8, height=6\" ! videoscale name=scale "
+        "add-borders=false ! appsink name=sink sync=false caps=\"video/x-raw, width=16, height=6, "
+        "pixel-aspect-ratio=1/1\"");
     ASSERT_NE(n.src, nullptr);
-    auto c = n.src->allocate(in.bytes.size());
-    ASSERT_TRUE(c);
-    std::copy(in.bytes.begin(), in.bytes.end(), c->map_writable()->begin());
-    ASSERT_TRUE(n.src->push_buffer(std::move(*c)));
+    ASSERT_TRUE(n.src->push_buffer(check::app_buffer(*n.src, in.bytes)));
     auto t = n.sink->try_pull_sample(hang_guard);
     ASSERT_TRUE(t) << t.error().to_string();
     EXPECT_EQ(reinterpret_cast<const std::uint8_t*>(t->buffer.data().data())[0], 200);
@@ -448,40 +384,21 @@ TEST(VideoScaleTest, AddBordersLetterboxesInAPipeline) {
 }
 
 TEST(VideoScaleTest, EqualCapsPassTheSameSlotThrough) {
-    auto h = check::Harness::create("videoscale");
-    ASSERT_TRUE(h);
-    ASSERT_TRUE((*h)->set_input_caps(Caps::parse_static("video/x-raw, format=RGBA, width=4, height=2")));
-    ASSERT_TRUE((*h)->start());
-    auto b = (*h)->make_buffer(32, 0x42);
-    ASSERT_TRUE(b);
-    const auto slot = b->slot();
-    const auto* arena = b->arena();
-    ASSERT_EQ((*h)->push(std::move(*b)), Flow::ok);
-    auto out = (*h)->pull();
-    ASSERT_TRUE(out);
-    EXPECT_EQ(out->slot(), slot);
-    EXPECT_EQ(out->arena(), arena);
+    check::expect_same_slot_through("videoscale", Caps::parse_static("video/x-raw, format=RGBA, width=4, height=2"),
+                                    32);
 }
 
 TEST(VideoScaleTest, AShortBufferIsAnErrorNamingTheElement) {
-    auto a = start("appsrc name=src caps=\"video/x-raw, format=NV12, width=64, height=48\" ! videoscale name=scale ! "
-                   "appsink name=sink caps=\"video/x-raw, width=32, height=24\"");
-    ASSERT_NE(a.src, nullptr);
-    auto b = a.src->allocate(100);
-    ASSERT_TRUE(b);
-    ASSERT_TRUE(a.src->push_buffer(std::move(*b)));
-    auto m = a.pipeline->bus().pop({MessageType::error}, hang_guard);
-    ASSERT_TRUE(m);
-    ASSERT_TRUE(m->error);
-    EXPECT_EQ(m->error->element(), "scale");
-    EXPECT_NE(m->error->message().find("buffer of 100 bytes is too small for a NV12 64x48 frame"), std::string::npos)
-        << m->error->message();
-    static_cast<void>(a.pipeline->set_state(State::idle));
+    check::expect_short_buffer_error("appsrc name=src caps=\"video/x-raw, format=NV12, width=64, height=48\" ! "
+                                     "videoscale name=scale ! appsink name=sink caps=\"video/x-raw, width=32, "
+                                     "height=24\"",
+                                     "scale", 100, "buffer of 100 bytes is too small for a NV12 64x48 frame");
 }
 
 TEST(VideoScaleTest, NegotiationInsertsConvertAndScaleWhereFormatAndSizeDiffer) {
-    auto a = start("appsrc name=src caps=\"video/x-raw, format=I420, width=32, height=24\" ! appsink name=sink "
-                   "sync=false caps=\"video/x-raw, format=RGBA, width=64, height=48\"");
+    auto a = check::start_app_pipeline(
+        "appsrc name=src caps=\"video/x-raw, format=I420, width=32, height=24\" ! appsink name=sink "
+        "sync=false caps=\"video/x-raw, format=RGBA, width=64, height=48\"");
     ASSERT_NE(a.src, nullptr);
     std::vector<std::string> kinds;
     for (const auto& c : a.pipeline->negotiation().inserted) {
@@ -491,12 +408,9 @@ TEST(VideoScaleTest, NegotiationInsertsConvertAndScaleWhereFormatAndSizeDiffer) 
     EXPECT_EQ(kinds, (std::vector<std::string>{"videoconvert", "videoscale"}));
     EXPECT_NE(a.pipeline->find("auto-videoconvert0"), nullptr);
     EXPECT_NE(a.pipeline->find("auto-videoscale0"), nullptr);
-    Frame in(info_of(VideoFormat::i420, 32, 24));
+    PlainFrame in(info_of(VideoFormat::i420, 32, 24));
     in.fill([](std::size_t c, std::uint32_t, std::uint32_t) { return c == 0 ? 235U : 128U; });
-    auto b = a.src->allocate(in.bytes.size());
-    ASSERT_TRUE(b);
-    std::copy(in.bytes.begin(), in.bytes.end(), b->map_writable()->begin());
-    ASSERT_TRUE(a.src->push_buffer(std::move(*b)));
+    ASSERT_TRUE(a.src->push_buffer(check::app_buffer(*a.src, in.bytes)));
     auto s = a.sink->try_pull_sample(hang_guard);
     ASSERT_TRUE(s) << s.error().to_string();
     ASSERT_EQ(s->buffer.size(), 64U * 48 * 4);

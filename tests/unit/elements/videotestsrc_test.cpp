@@ -10,6 +10,7 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "unit/elements/video_test_support.hpp"
 #include "video/videotestsrc_paint.hpp"
 
 #include <fmt/format.h>
@@ -83,15 +84,15 @@ VideoInfo info_of(const Sample& s) {
     return *info;
 }
 
-// Sample x, y of component `comp` (8- or 16-bit, little-endian, unshifted).
+// The frame of a received sample.
+Result<VideoFrame> frame_of(const Received& r) {
+    return VideoFrame::map(info_of(r.sample), r.sample.buffer);
+}
+
+// Sample x, y of component `comp` (8- or 16-bit, little-endian), its value
+// without the format's shift.
 int sample_at(const VideoFrame& f, std::size_t comp, std::uint32_t x, std::uint32_t y) {
-    auto row = f.component_row(comp, y);
-    const std::size_t at = x * f.component_pixel_stride(comp);
-    if (f.info().format_info().bits == 8) {
-        return std::to_integer<int>(row[at]);
-    }
-    const int word = std::to_integer<int>(row[at]) | (std::to_integer<int>(row[at + 1]) << 8);
-    return word >> f.info().format_info().components[comp].shift;
+    return static_cast<int>(check::raw_sample(f, comp, x, y) >> f.info().format_info().components[comp].shift);
 }
 
 // The components of the pixel at x, y (chroma from the sample covering it).
@@ -253,7 +254,7 @@ TEST(VideoTestSrcTest, SmpteBarsInI420HaveTheBt601LimitedRangeValues) {
 TEST(VideoTestSrcTest, SmpteBarsInRgbaAreFullRangeRgb) {
     auto got = frames("pattern=smpte", "video/x-raw,format=RGBA,width=320,height=240");
     ASSERT_EQ(got.size(), 1U);
-    auto f = VideoFrame::map(info_of(got[0].sample), got[0].sample.buffer);
+    auto f = frame_of(got[0]);
     ASSERT_TRUE(f);
     const std::vector<std::vector<int>> top = {{255, 255, 255, 255}, {255, 255, 0, 255}, {0, 255, 255, 255},
                                                {0, 255, 0, 255},     {255, 0, 255, 255}, {255, 0, 0, 255},
@@ -272,8 +273,8 @@ TEST(VideoTestSrcTest, Smpte75AndSmpte100AreFullHeightBars) {
     auto got100 = frames("pattern=smpte100", "video/x-raw,format=RGB,width=320,height=240");
     ASSERT_EQ(got75.size(), 1U);
     ASSERT_EQ(got100.size(), 1U);
-    auto f75 = VideoFrame::map(info_of(got75[0].sample), got75[0].sample.buffer);
-    auto f100 = VideoFrame::map(info_of(got100[0].sample), got100[0].sample.buffer);
+    auto f75 = frame_of(got75[0]);
+    auto f100 = frame_of(got100[0]);
     ASSERT_TRUE(f75 && f100);
     const std::vector<std::vector<int>> bars75 = {{180, 128, 128}, {162, 44, 142}, {131, 156, 44}, {112, 72, 58},
                                                   {84, 184, 198},  {65, 100, 212}, {35, 212, 114}};
@@ -299,18 +300,18 @@ TEST(VideoTestSrcTest, ColoursFollowTheColorimetryOfTheCaps) {
 
     // Full-range BT.601 and BT.2020 when the caps say so.
     auto full = frames("pattern=red", "video/x-raw,format=Y444,width=16,height=16,colorimetry=(string)1:4:0:0");
-    auto f_full = VideoFrame::map(info_of(full[0].sample), full[0].sample.buffer);
+    auto f_full = frame_of(full[0]);
     ASSERT_TRUE(f_full);
     // Y' = 0.299: 76.2; Pb = -0.299 / 1.772: 128 - 43.0; Pr = 0.5: 255.5, clamped.
     EXPECT_EQ(pixel_at(*f_full, 3, 3), (std::vector<int>{76, 85, 255}));
     auto bt2020 = frames("pattern=red", "video/x-raw,format=Y444,width=16,height=16,colorimetry=bt2020");
-    auto f2020 = VideoFrame::map(info_of(bt2020[0].sample), bt2020[0].sample.buffer);
+    auto f2020 = frame_of(bt2020[0]);
     ASSERT_TRUE(f2020);
     // Kr 0.2627, Kb 0.0593: Y 16 + 219 x 0.2627; Cb 128 - 224 x 0.2627 / 1.8814.
     EXPECT_EQ(pixel_at(*f2020, 3, 3), (std::vector<int>{74, 97, 240}));
     // Limited-range RGB.
     auto studio = frames("pattern=white", "video/x-raw,format=RGB,width=16,height=16,colorimetry=(string)2:1:0:0");
-    auto f_studio = VideoFrame::map(info_of(studio[0].sample), studio[0].sample.buffer);
+    auto f_studio = frame_of(studio[0]);
     ASSERT_TRUE(f_studio);
     EXPECT_EQ(pixel_at(*f_studio, 3, 3), (std::vector<int>{235, 235, 235}));
 }
@@ -383,8 +384,8 @@ TEST(VideoTestSrcTest, EveryFormatIsOfferedAndDrawsWhiteAndBlack) {
         auto black = frames("pattern=black", caps);
         ASSERT_EQ(white.size(), 1U);
         ASSERT_EQ(black.size(), 1U);
-        auto fw = VideoFrame::map(info_of(white[0].sample), white[0].sample.buffer);
-        auto fb = VideoFrame::map(info_of(black[0].sample), black[0].sample.buffer);
+        auto fw = frame_of(white[0]);
+        auto fb = frame_of(black[0]);
         ASSERT_TRUE(fw && fb);
         const int max = (1 << fi.depth) - 1;
         const int scale = 1 << (fi.depth - 8);
@@ -401,7 +402,7 @@ TEST(VideoTestSrcTest, EveryFormatIsOfferedAndDrawsWhiteAndBlack) {
 TEST(VideoTestSrcTest, SolidColorUsesTheForegroundColourAndItsAlpha) {
     auto got = frames("pattern=solid-color foreground-color=0x80102030", "video/x-raw,format=RGBA,width=4,height=2");
     ASSERT_EQ(got.size(), 1U);
-    auto f = VideoFrame::map(info_of(got[0].sample), got[0].sample.buffer);
+    auto f = frame_of(got[0]);
     ASSERT_TRUE(f);
     EXPECT_EQ(pixel_at(*f, 3, 1), (std::vector<int>{0x10, 0x20, 0x30, 0x80}));
 }
@@ -413,7 +414,7 @@ TEST(VideoTestSrcTest, CheckersAreRedAndGreenSquaresOfTheirSize) {
         SCOPED_TRACE(size);
         auto got = frames(fmt::format("pattern=checkers-{}", size), "video/x-raw,format=RGBx,width=37,height=29");
         ASSERT_EQ(got.size(), 1U);
-        auto f = VideoFrame::map(info_of(got[0].sample), got[0].sample.buffer);
+        auto f = frame_of(got[0]);
         ASSERT_TRUE(f);
         std::size_t wrong = 0;
         for (std::uint32_t y = 0; y < 29; ++y) {
@@ -431,7 +432,7 @@ TEST(VideoTestSrcTest, BarIsASeventhWideAndScrollsWithHorizontalSpeed) {
                       "video/x-raw,format=RGB,width=100,height=4", 3);
     ASSERT_EQ(got.size(), 3U);
     auto row_of = [&](std::size_t n) {
-        auto f = VideoFrame::map(info_of(got[n].sample), got[n].sample.buffer);
+        auto f = frame_of(got[n]);
         EXPECT_TRUE(f);
         std::string row;
         for (std::uint32_t x = 0; x < 100; ++x) {
@@ -449,7 +450,7 @@ TEST(VideoTestSrcTest, BarIsASeventhWideAndScrollsWithHorizontalSpeed) {
 TEST(VideoTestSrcTest, GradientRunsFromBackgroundAtTheTopToForegroundAtTheBottom) {
     auto got = frames("pattern=gradient", "video/x-raw,format=GRAY8,width=4,height=256");
     ASSERT_EQ(got.size(), 1U);
-    auto f = VideoFrame::map(info_of(got[0].sample), got[0].sample.buffer);
+    auto f = frame_of(got[0]);
     ASSERT_TRUE(f);
     for (std::uint32_t y = 0; y < 256; ++y) {
         // Row y is y * 255 / 256 of the way (in 8-bit steps, rounded down).
@@ -461,7 +462,7 @@ TEST(VideoTestSrcTest, BlinkAlternatesBackgroundAndForeground) {
     auto got = frames("pattern=blink", "video/x-raw,format=GRAY8,width=4,height=4", 4);
     ASSERT_EQ(got.size(), 4U);
     for (std::size_t n = 0; n < 4; ++n) {
-        auto f = VideoFrame::map(info_of(got[n].sample), got[n].sample.buffer);
+        auto f = frame_of(got[n]);
         ASSERT_TRUE(f);
         EXPECT_EQ(sample_at(*f, 0, 1, 1), n % 2 == 0 ? 0 : 255) << n;
     }
@@ -492,7 +493,7 @@ TEST(VideoTestSrcTest, BallMovesWithTheFrameCount) {
     ASSERT_EQ(got.size(), 16U);
     // The centre of the lit pixels.
     auto centre = [&](std::size_t n) {
-        auto f = VideoFrame::map(info_of(got[n].sample), got[n].sample.buffer);
+        auto f = frame_of(got[n]);
         EXPECT_TRUE(f);
         double sx = 0;
         double sy = 0;
@@ -521,14 +522,14 @@ TEST(VideoTestSrcTest, ZonePlateFollowsItsCoefficients) {
     // kx = 1: the level steps through the sine table, a cycle per 256 pixels.
     auto got = frames("pattern=zone-plate kx=1", "video/x-raw,format=GRAY8,width=256,height=2");
     ASSERT_EQ(got.size(), 1U);
-    auto f = VideoFrame::map(info_of(got[0].sample), got[0].sample.buffer);
+    auto f = frame_of(got[0]);
     ASSERT_TRUE(f);
     EXPECT_EQ(sample_at(*f, 0, 0, 0), 128);
     EXPECT_EQ(sample_at(*f, 0, 64, 1), 255);
     EXPECT_EQ(sample_at(*f, 0, 192, 1), 0);
     // Defaults: a flat mid grey.
     auto flat = frames("pattern=zone-plate", "video/x-raw,format=RGB,width=8,height=8");
-    auto ff = VideoFrame::map(info_of(flat[0].sample), flat[0].sample.buffer);
+    auto ff = frame_of(flat[0]);
     ASSERT_TRUE(ff);
     EXPECT_EQ(pixel_at(*ff, 7, 7), (std::vector<int>{128, 128, 128}));
 }
@@ -536,7 +537,7 @@ TEST(VideoTestSrcTest, ZonePlateFollowsItsCoefficients) {
 TEST(VideoTestSrcTest, CircularIsBrightInTheMiddleAndBackgroundOutsideTheCircle) {
     auto got = frames("pattern=circular", "video/x-raw,format=GRAY8,width=64,height=32");
     ASSERT_EQ(got.size(), 1U);
-    auto f = VideoFrame::map(info_of(got[0].sample), got[0].sample.buffer);
+    auto f = frame_of(got[0]);
     ASSERT_TRUE(f);
     EXPECT_GT(sample_at(*f, 0, 32, 16), 250);
     // The corners lie outside the circle of radius 32.

@@ -5,6 +5,8 @@
 #include <parallax/elements/app/appsrc.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "support/passthrough.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -122,7 +124,8 @@ public:
 // to convert, and refuses GRAY8 input.
 class PassConverter final : public ConverterBase<10> {
 public:
-    static constexpr ElementInfo info{.factory = "neg-convert-pass", .klass = "Filter/Converter/Video", .summary = "pass"};
+    static constexpr ElementInfo info{
+        .factory = "neg-convert-pass", .klass = "Filter/Converter/Video", .summary = "pass"};
     [[nodiscard]] Caps transform_caps(const Pad&, const Pad&, const Caps& caps) const override {
         return without_fields(caps, {"format"});
     }
@@ -213,8 +216,9 @@ std::vector<std::string> inserted(const Pipeline& p) {
 }
 
 TEST(NegotiationTest, ALinearChainAgreesAndFixesEveryLink) {
-    auto p = make("neg-src name=src caps=\"video/x-raw, format={ I420, NV12 }, width=[ 16, 4096 ], height=[ 16, 4096 ]\" "
-                  "! identity name=id ! neg-sink name=sink caps=\"video/x-raw, format=NV12\"");
+    auto p =
+        make("neg-src name=src caps=\"video/x-raw, format={ I420, NV12 }, width=[ 16, 4096 ], height=[ 16, 4096 ]\" "
+             "! identity name=id ! neg-sink name=sink caps=\"video/x-raw, format=NV12\"");
     ASSERT_TRUE(p);
     ASSERT_TRUE(p->set_state(State::idle));
     const Caps expected = parsed("video/x-raw, format=(string)NV12, width=(int)16, height=(int)16");
@@ -248,8 +252,9 @@ TEST(NegotiationTest, ALinkThatNothingConstrainsStaysAny) {
 }
 
 TEST(NegotiationTest, AConverterIsInsertedAndKeepsWhatItNeedNotChange) {
-    auto p = make("neg-src name=src caps=\"video/x-raw, format=I420, width=640, height=480\" "
-                  "! neg-sink name=sink caps=\"video/x-raw, format={ RGBA, BGRA }, width=[ 1, 4096 ], height=[ 1, 4096 ]\"");
+    auto p =
+        make("neg-src name=src caps=\"video/x-raw, format=I420, width=640, height=480\" "
+             "! neg-sink name=sink caps=\"video/x-raw, format={ RGBA, BGRA }, width=[ 1, 4096 ], height=[ 1, 4096 ]\"");
     ASSERT_TRUE(p);
     ASSERT_TRUE(p->set_state(State::idle));
     ASSERT_EQ(inserted(*p), std::vector<std::string>{"neg-convert"});
@@ -292,16 +297,18 @@ TEST(NegotiationTest, TheCheapestChainWins) {
 }
 
 TEST(NegotiationTest, NoConverterWhenTheSidesAlreadyAgree) {
-    auto p = make("neg-src caps=\"video/x-raw, format={ NV12, I420 }\" ! neg-sink caps=\"video/x-raw, format={ I420, RGBA }\"");
+    auto p = make(
+        "neg-src caps=\"video/x-raw, format={ NV12, I420 }\" ! neg-sink caps=\"video/x-raw, format={ I420, RGBA }\"");
     ASSERT_TRUE(p);
     ASSERT_TRUE(p->set_state(State::idle));
     EXPECT_TRUE(inserted(*p).empty());
 }
 
 TEST(NegotiationTest, TeeBranchesWithDifferentNeedsGetAConverterOnOne) {
-    auto p = make("neg-src name=src caps=\"video/x-raw, format={ I420, NV12, RGBA }, width=320, height=240\" ! tee name=t "
-                  "t. ! queue ! neg-sink name=a caps=\"video/x-raw, format=I420\" "
-                  "t. ! queue ! neg-sink name=b caps=\"video/x-raw, format=RGBA\"");
+    auto p =
+        make("neg-src name=src caps=\"video/x-raw, format={ I420, NV12, RGBA }, width=320, height=240\" ! tee name=t "
+             "t. ! queue ! neg-sink name=a caps=\"video/x-raw, format=I420\" "
+             "t. ! queue ! neg-sink name=b caps=\"video/x-raw, format=RGBA\"");
     ASSERT_TRUE(p);
     auto ok = p->set_state(State::idle);
     ASSERT_TRUE(ok) << ok.error().message();
@@ -320,7 +327,8 @@ TEST(NegotiationTest, FunnelInputsInDifferentFormatsGetAConverter) {
     auto ok = p->set_state(State::idle);
     ASSERT_TRUE(ok) << ok.error().message();
     ASSERT_EQ(inserted(*p), std::vector<std::string>{"neg-convert"});
-    EXPECT_TRUE(is_equal(caps_of(*p, "f:src"), caps_of(*p, "x:src")) || is_equal(caps_of(*p, "f:src"), caps_of(*p, "y:src")));
+    EXPECT_TRUE(is_equal(caps_of(*p, "f:src"), caps_of(*p, "x:src")) ||
+                is_equal(caps_of(*p, "f:src"), caps_of(*p, "y:src")));
 }
 
 TEST(NegotiationTest, DenyingConvertersNamesTheChainThatWouldWork) {
@@ -333,15 +341,14 @@ TEST(NegotiationTest, DenyingConvertersNamesTheChainThatWouldWork) {
     const std::string m = r.error().message();
     EXPECT_TRUE(r.error().is(Errc::not_negotiated));
     EXPECT_EQ(r.error().element(), "sink");
-    EXPECT_EQ(m,
-              "cannot negotiate caps between src:src and sink:sink\n"
-              "  src:src can produce:\n"
-              "      video/x-raw, format=(string)I420, width=(int)640, height=(int)480\n"
-              "  sink:sink can accept:\n"
-              "      video/x-raw, format=(string)RGBA, width=(int)640, height=(int)480\n"
-              "  video/x-raw differs in format (string)I420 against (string)RGBA\n"
-              "  automatic converters are off (converter policy deny, plx-launch --no-auto-convert): insert "
-              "`neg-convert` between src and sink, or allow them");
+    EXPECT_EQ(m, "cannot negotiate caps between src:src and sink:sink\n"
+                 "  src:src can produce:\n"
+                 "      video/x-raw, format=(string)I420, width=(int)640, height=(int)480\n"
+                 "  sink:sink can accept:\n"
+                 "      video/x-raw, format=(string)RGBA, width=(int)640, height=(int)480\n"
+                 "  video/x-raw differs in format (string)I420 against (string)RGBA\n"
+                 "  automatic converters are off (converter policy deny, plx-launch --no-auto-convert): insert "
+                 "`neg-convert` between src and sink, or allow them");
     EXPECT_TRUE(p->negotiation().inserted.empty());
     EXPECT_EQ(p->find("auto-neg-convert0"), nullptr);
 }
@@ -409,15 +416,7 @@ TEST(NegotiationTest, AConverterWhoseCapsAreEqualPassesBuffersUntouched) {
     ASSERT_TRUE(h);
     ASSERT_TRUE((*h)->set_input_caps(parsed("video/x-raw, format=I420, width=2, height=2")));
     ASSERT_TRUE((*h)->start());
-    auto b = (*h)->make_buffer(6);
-    ASSERT_TRUE(b);
-    const auto slot = b->slot();
-    const auto* arena = b->arena();
-    ASSERT_EQ((*h)->push(std::move(*b)), Flow::ok);
-    auto out = (*h)->pull();
-    ASSERT_TRUE(out);
-    EXPECT_EQ(out->slot(), slot);
-    EXPECT_EQ(out->arena(), arena);
+    ASSERT_TRUE(check::passes_same_buffer(**h, (*h)->make_buffer(6)));
     EXPECT_EQ(conv->transformed, 0);
     EXPECT_TRUE(is_equal(conv->output_caps(), parsed("video/x-raw, format=I420, width=2, height=2")));
 }
@@ -447,7 +446,8 @@ TEST(NegotiationTest, ACapsChangeMidStreamReachesThroughAConverter) {
     push();
     auto first = (*sink)->try_pull_sample(5s);
     ASSERT_TRUE(first);
-    EXPECT_TRUE(is_equal(first->caps, parsed("video/x-raw, format=RGBA, width=640, height=480"))) << first->caps.to_string();
+    EXPECT_TRUE(is_equal(first->caps, parsed("video/x-raw, format=RGBA, width=640, height=480")))
+        << first->caps.to_string();
     // The source changes its format only: the converter's output stays.
     ASSERT_TRUE((*src)->set_caps(parsed("video/x-raw, format=NV12, width=640, height=480")));
     push();
@@ -460,7 +460,8 @@ TEST(NegotiationTest, ACapsChangeMidStreamReachesThroughAConverter) {
     push();
     auto third = (*sink)->try_pull_sample(5s);
     ASSERT_TRUE(third);
-    EXPECT_TRUE(is_equal(third->caps, parsed("video/x-raw, format=RGBA, width=320, height=240"))) << third->caps.to_string();
+    EXPECT_TRUE(is_equal(third->caps, parsed("video/x-raw, format=RGBA, width=320, height=240")))
+        << third->caps.to_string();
     ASSERT_TRUE((*src)->end_of_stream());
     EXPECT_TRUE(p->set_state(State::idle));
 }
