@@ -19,7 +19,7 @@
 // SNR against the best-fitting 1 kHz sine is printed and attached to the
 // resampling cases as snr_db.
 //
-//   build/<dir>/benches/audio_compare_bench --benchmark_repetitions=5
+//   build/release/benches/audio_compare_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true   (one command line)
 
 #include <parallax/element.hpp>
@@ -78,8 +78,13 @@ double baseline(Engine engine, const std::string& text) {
     return it->second;
 }
 
-// Measured SNR of each engine's resampler, per format (filled in main()).
+// Measured SNR of each engine's resampler, per format ("S16LE") and for
+// GStreamer's other quality levels per format and level ("S16LE@6"); filled
+// in main().
 std::map<std::pair<Engine, std::string>, double> snr;
+// Per format, GStreamer's lowest quality level whose SNR reaches
+// libparallax's at quality 4 (0 when none does).
+std::map<std::string, int> equal_quality;
 
 void run_case(benchmark::State& state, Engine engine, const std::string& text, const std::string& base_text,
               double audio_seconds, const std::string& snr_key = {}) {
@@ -96,9 +101,9 @@ void run_case(benchmark::State& state, Engine engine, const std::string& text, c
     }
 }
 
-std::string resample(const char* format, int sample_size) {
+std::string resample(const char* format, int sample_size, int quality = 4) {
     return source(format, sample_size, resample_buffers) +
-           " ! audioresample quality=4 ! audio/x-raw,rate=44100 ! fakesink";
+           fmt::format(" ! audioresample quality={} ! audio/x-raw,rate=44100 ! fakesink", quality);
 }
 std::string resample_baseline(const char* format, int sample_size) {
     return source(format, sample_size, resample_buffers) + " ! fakesink";
@@ -111,23 +116,34 @@ std::string convert_baseline() {
 }
 
 // Registers BM_<name>_parallax and BM_<name>_gstreamer, one right after the
-// other so that the engines alternate.
+// other so that the engines alternate. GStreamer runs `gst_text` when given.
 void register_case(const std::string& name, const std::string& text, const std::string& base_text, double audio_seconds,
-                   const std::string& snr_key = {}) {
+                   const std::string& snr_key = {}, const std::string& gst_text = {}) {
     for (Engine engine : {Engine::parallax, Engine::gstreamer}) {
+        const std::string& t = engine == Engine::gstreamer && !gst_text.empty() ? gst_text : text;
+        const std::string key = snr_key.empty() || engine == Engine::parallax || gst_text.empty()
+                                    ? snr_key
+                                    : snr_key + "@" + std::to_string(equal_quality[snr_key]);
         benchmark::RegisterBenchmark(
             fmt::format("BM_{}_{}", name, to_string(engine)).c_str(),
-            [=](benchmark::State& s) { run_case(s, engine, text, base_text, audio_seconds, snr_key); })
+            [=](benchmark::State& s) { run_case(s, engine, t, base_text, audio_seconds, key); })
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
     }
 }
 
 void register_cases() {
-    register_case("ResampleF32", resample("F32LE", 4), resample_baseline("F32LE", 4), seconds_of(resample_buffers),
-                  "F32LE");
-    register_case("ResampleS16", resample("S16LE", 2), resample_baseline("S16LE", 2), seconds_of(resample_buffers),
-                  "S16LE");
+    for (auto [format, size] : {std::pair{"F32LE", 4}, std::pair{"S16LE", 2}}) {
+        const std::string f = format;
+        const std::string name = f == "F32LE" ? "ResampleF32" : "ResampleS16";
+        register_case(name, resample(format, size), resample_baseline(format, size), seconds_of(resample_buffers), f);
+        // Equal quality: GStreamer at the lowest level that is at least as
+        // clean as libparallax's default (when one is).
+        if (const int q = equal_quality[f]; q > 4) {
+            register_case(fmt::format("{}EqualQuality", name), resample(format, size), resample_baseline(format, size),
+                          seconds_of(resample_buffers), f, resample(format, size, q));
+        }
+    }
     register_case("ConvertS16ToF32", convert(), convert_baseline(), seconds_of(convert_buffers));
 }
 
@@ -157,22 +173,38 @@ void measure_quality() {
                 }
             }
         }
-        for (Engine engine : {Engine::parallax, Engine::gstreamer}) {
+        // libparallax at 4, then GStreamer from 4 up until it is as clean.
+        std::vector<std::pair<Engine, int>> runs = {{Engine::parallax, 4}};
+        for (int q = 4; q <= 10; ++q) {
+            runs.emplace_back(Engine::gstreamer, q);
+        }
+        for (auto [engine, quality] : runs) {
+            if (engine == Engine::gstreamer && quality > 4 &&
+                (equal_quality[format] != 0 || snr[{Engine::gstreamer, format}] >= snr[{Engine::parallax, format}])) {
+                break;
+            }
             const auto out = dir / "out.raw";
             run(engine, fmt::format("filesrc location={} ! audio/x-raw,format={},layout=interleaved,rate=48000,"
-                                    "channels=2 ! audioresample quality=4 ! audio/x-raw,rate=44100 ! filesink "
+                                    "channels=2 ! audioresample quality={} ! audio/x-raw,rate=44100 ! filesink "
                                     "location={}",
-                                    in.string(), format, out.string()));
+                                    in.string(), format, quality, out.string()));
             const auto bytes = parallax::check::read_file(out);
             const auto x = parallax::check::decode_channel(
                 f32 ? parallax::AudioFormat::f32le : parallax::AudioFormat::s16le, 2, false, bytes, 0);
             const std::size_t edge = 882; // 20 ms
             const std::span<const double> middle(x.data() + edge, x.size() - 2 * edge);
             const auto fit = parallax::check::fit_sine(middle, 1000, 44100);
-            snr[{engine, format}] = fit.snr_db;
-            fmt::print("quality: {:<11} audioresample quality=4 {} 48000 -> 44100 Hz, 1 kHz sine: {} frames, "
+            if (quality == 4) {
+                snr[{engine, format}] = fit.snr_db;
+            } else {
+                snr[{engine, fmt::format("{}@{}", format, quality)}] = fit.snr_db;
+                if (fit.snr_db >= snr[{Engine::parallax, format}]) {
+                    equal_quality[format] = quality;
+                }
+            }
+            fmt::print("quality: {:<11} audioresample quality={} {} 48000 -> 44100 Hz, 1 kHz sine: {} frames, "
                        "{:.4f} Hz, SNR {:.1f} dB\n",
-                       engine == Engine::parallax ? "libparallax" : "GStreamer", format, x.size(),
+                       engine == Engine::parallax ? "libparallax" : "GStreamer", quality, format, x.size(),
                        parallax::check::zero_crossing_frequency(middle, 44100), fit.snr_db);
         }
     }
@@ -184,8 +216,8 @@ void measure_quality() {
 
 int main(int argc, char** argv) {
     parallax::compare::init(&argc, &argv);
-    register_cases();
     measure_quality();
+    register_cases();
     parallax::compare::run_benchmarks();
     return 0;
 }

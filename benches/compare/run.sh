@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs libparallax and GStreamer 1.22 side by side (one program per topic,
 # one run, alternating cases) and prints each case's medians and the ratio
-# GStreamer / libparallax; then compares peak RSS and wall time of
-# plx-launch and gst-launch-1.0 on a one-buffer pipeline.
+# GStreamer / libparallax; then the video and audio converters (each bench
+# prints its own table: element cost per frame or per second of audio, and
+# the resamplers' SNR); then compares peak RSS and wall time of plx-launch
+# and gst-launch-1.0 on a one-buffer pipeline.
 # Usage: benches/compare/run.sh [repetitions]   (from anywhere in the tree)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 reps="${1:-5}"
 cmake --preset release >/dev/null
-cmake --build --preset release --target buffer_compare_bench pipeline_compare_bench plx-launch >/dev/null
+cmake --build --preset release --target buffer_compare_bench pipeline_compare_bench video_compare_bench \
+    audio_compare_bench plx-launch >/dev/null
 out="$(mktemp -d)"
 trap 'rm -rf "${out}"' EXIT
 for bench in buffer_compare_bench pipeline_compare_bench; do
@@ -61,6 +64,13 @@ for op, libs in rows.items():
     if "dd" in libs:
         print(f"{'  dd bs=1M':<22}{'':>18}{show(libs['dd']):>18}{plx[0] / libs['dd'][0]:>25.2f}x  (libparallax / dd)")
 PY
+
+echo
+build/release/benches/video_compare_bench --benchmark_repetitions="${reps}" \
+    --benchmark_report_aggregates_only=true 2>/dev/null | sed -n '/^per frame/,$p'
+echo
+build/release/benches/audio_compare_bench --benchmark_repetitions="${reps}" \
+    --benchmark_report_aggregates_only=true 2>/dev/null | grep -E '^quality:|_median'
 
 # Peak RSS and wall time of the command-line tools, one buffer end to end.
 measure() {

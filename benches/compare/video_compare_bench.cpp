@@ -15,7 +15,7 @@
 // each case's median, the element's own cost (the median less SourceOnly's)
 // and the ratio GStreamer / libparallax of those costs.
 //
-//   build/vconv/benches/video_compare_bench --benchmark_repetitions=5
+//   build/release/benches/video_compare_bench --benchmark_repetitions=5
 //       (add --benchmark_report_aggregates_only=true for medians only)
 #include <parallax/elements/app/appsrc.hpp>
 #include <parallax/elements/flow/fakesink.hpp>
