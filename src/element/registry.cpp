@@ -48,6 +48,7 @@ struct Registry::Impl {
     mutable std::mutex mutex;
     std::map<std::string, const ElementFactory*, std::less<>> factories;
     std::map<std::string, std::string, std::less<>> aliases;
+    std::map<std::string, PluginInfo, std::less<>> plugins;
 };
 
 Registry& Registry::global() {
@@ -132,6 +133,71 @@ std::vector<const ElementFactory*> Registry::factories() const {
 std::vector<std::pair<std::string, std::string>> Registry::aliases() const {
     std::lock_guard lock(impl_->mutex);
     return {impl_->aliases.begin(), impl_->aliases.end()};
+}
+
+Result<PluginInfo> Registry::add_plugin(PluginInfo info, const Registry& staged) {
+    const auto factories = staged.factories();
+    const auto aliases = staged.aliases();
+    std::lock_guard lock(impl_->mutex);
+    if (auto it = impl_->plugins.find(info.name); it != impl_->plugins.end()) {
+        return fail(Errc::invalid_argument, fmt::format("{}: a plugin named \"{}\" is already loaded (from {})",
+                                                        info.file, info.name, it->second.file));
+    }
+    // Every name is checked before anything is added: a plugin comes in
+    // whole or not at all.
+    const auto taken = [&](std::string_view name) -> std::string {
+        if (auto f = impl_->factories.find(name); f != impl_->factories.end()) {
+            const std::string_view owner = f->second->plugin();
+            return owner.empty() ? std::string("a built-in element")
+                                 : fmt::format("an element of plugin \"{}\"", owner);
+        }
+        if (impl_->aliases.contains(name)) {
+            return "an alias";
+        }
+        return {};
+    };
+    for (const ElementFactory* f : factories) {
+        if (auto owner = taken(f->name()); !owner.empty()) {
+            return fail(Errc::invalid_argument, fmt::format("{}: plugin \"{}\" registers element \"{}\", already {}",
+                                                            info.file, info.name, f->name(), owner));
+        }
+    }
+    for (const auto& [alias, target] : aliases) {
+        if (auto owner = taken(alias); !owner.empty()) {
+            return fail(Errc::invalid_argument, fmt::format("{}: plugin \"{}\" registers alias \"{}\", already {}",
+                                                            info.file, info.name, alias, owner));
+        }
+    }
+    info.elements.clear();
+    for (const ElementFactory* f : factories) {
+        f->plugin_ = info.name;
+        impl_->factories.emplace(std::string(f->name()), f);
+        info.elements.emplace_back(f->name());
+    }
+    for (const auto& [alias, target] : aliases) {
+        impl_->aliases.emplace(alias, target);
+        info.elements.push_back(alias);
+    }
+    std::sort(info.elements.begin(), info.elements.end());
+    impl_->plugins.emplace(info.name, info);
+    return info;
+}
+
+std::vector<PluginInfo> Registry::plugins() const {
+    std::lock_guard lock(impl_->mutex);
+    std::vector<PluginInfo> out;
+    for (const auto& [name, info] : impl_->plugins) {
+        out.push_back(info);
+    }
+    return out;
+}
+
+std::optional<PluginInfo> Registry::find_plugin(std::string_view name) const {
+    std::lock_guard lock(impl_->mutex);
+    if (auto it = impl_->plugins.find(name); it != impl_->plugins.end()) {
+        return it->second;
+    }
+    return std::nullopt;
 }
 
 namespace {

@@ -86,14 +86,23 @@ std::string element_list(const Registry& registry) {
     std::string out;
     const auto factories = registry.factories();
     for (const ElementFactory* f : factories) {
-        out += fmt::format("{}: {} - {}\n", f->name(), f->info().klass, f->info().summary);
+        out += fmt::format("{}: {} - {}", f->name(), f->info().klass, f->info().summary);
+        out += f->plugin().empty() ? "\n" : fmt::format(" [{}]\n", f->plugin());
     }
     const auto aliases = registry.aliases();
     for (const auto& [alias, target] : aliases) {
         out += fmt::format("{}: alias of {}\n", alias, target);
     }
-    out += fmt::format("\nTotal count: {} element{}, {} alias{}\n", factories.size(), factories.size() == 1 ? "" : "s",
+    const auto plugins = registry.plugins();
+    if (!plugins.empty()) {
+        out += "\nPlugins:\n";
+        for (const auto& p : plugins) {
+            out += fmt::format("{} {}: {} ({})\n", p.name, p.version, p.description, p.file);
+        }
+    }
+    out += fmt::format("\nTotal count: {} element{}, {} alias{}", factories.size(), factories.size() == 1 ? "" : "s",
                        aliases.size(), aliases.size() == 1 ? "" : "es");
+    out += plugins.empty() ? "\n" : fmt::format(", {} plugin{}\n", plugins.size(), plugins.size() == 1 ? "" : "s");
     return out;
 }
 
@@ -102,6 +111,16 @@ namespace {
 // gst-inspect-1.0 aligns the details in a column.
 void detail_line(std::string& out, std::string_view key, std::string_view value) {
     out += fmt::format("  {:<25}{}\n", key, value);
+}
+
+void plugin_details(std::string& out, const parallax::PluginInfo& plugin) {
+    out += "Plugin Details:\n";
+    detail_line(out, "Name", plugin.name);
+    detail_line(out, "Description", plugin.description);
+    detail_line(out, "Filename", plugin.file);
+    detail_line(out, "Version", plugin.version);
+    detail_line(out, "License", plugin.license);
+    detail_line(out, "ABI tag", plugin.abi_tag);
 }
 
 std::string upper(std::string_view s) {
@@ -178,6 +197,28 @@ void property_lines(std::string& out, const PropertyBase& p) {
 
 } // namespace
 
+std::string plugin_page(const Registry& registry, const parallax::PluginInfo& plugin) {
+    std::string out;
+    plugin_details(out, plugin);
+    out += "\n";
+    std::size_t elements = 0;
+    for (const auto& name : plugin.elements) {
+        const ElementFactory* f = registry.find(name);
+        if (f == nullptr) {
+            continue;
+        }
+        if (f->name() == name) {
+            out += fmt::format("  {}: {}\n", name, f->info().summary);
+            ++elements;
+        } else {
+            out += fmt::format("  {}: alias of {}\n", name, f->name());
+        }
+    }
+    out += fmt::format("\n  {} feature{}:\n  +-- {} element{}\n", plugin.elements.size(),
+                       plugin.elements.size() == 1 ? "" : "s", elements, elements == 1 ? "" : "s");
+    return out;
+}
+
 std::string element_page(const Registry& registry, const ElementFactory& factory) {
     const parallax::ElementInfo& info = factory.info();
     std::string out = "Factory Details:\n";
@@ -188,6 +229,12 @@ std::string element_page(const Registry& registry, const ElementFactory& factory
     detail_line(out, "Description", info.description.empty() ? info.summary : info.description);
     if (const auto aliases = aliases_of(registry, factory.name()); !aliases.empty()) {
         detail_line(out, "Aliases", fmt::format("{}", fmt::join(aliases, ", ")));
+    }
+    if (!factory.plugin().empty()) {
+        if (auto plugin = registry.find_plugin(factory.plugin())) {
+            out += "\n";
+            plugin_details(out, *plugin);
+        }
     }
 
     out += "\nExecution Hints:\n";

@@ -14,12 +14,15 @@
 
 namespace plx_inspect {
 
-/// Every factory as `factory: klass - summary`, then every alias, then a
-/// total line.
+/// Every factory as `factory: klass - summary` (followed by `[plugin]` for
+/// a plugin's), then every alias, then the plugins, then a total line.
 [[nodiscard]] std::string element_list(const parallax::Registry& registry);
 
 /// The page of one factory: details, hints, pad templates, properties.
 [[nodiscard]] std::string element_page(const parallax::Registry& registry, const parallax::ElementFactory& factory);
+
+/// The page of one plugin: its details and its elements.
+[[nodiscard]] std::string plugin_page(const parallax::Registry& registry, const parallax::PluginInfo& plugin);
 
 /// The whole element reference in Markdown (docs/elements.md).
 [[nodiscard]] std::string markdown_reference(const parallax::Registry& registry);

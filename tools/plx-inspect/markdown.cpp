@@ -92,6 +92,9 @@ void factory_section(std::string& out, const Registry& registry, const ElementFa
     }
     out += fmt::format("- **Klass:** {}\n", info.klass);
     out += fmt::format("- **Rank:** {}\n", rank_string(info.rank));
+    if (!factory.plugin().empty()) {
+        out += fmt::format("- **Plugin:** {}\n", factory.plugin());
+    }
     if (const auto aliases = aliases_of(registry, factory.name()); !aliases.empty()) {
         std::vector<std::string> quoted;
         quoted.reserve(aliases.size());

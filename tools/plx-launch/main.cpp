@@ -1,5 +1,8 @@
 // plx-launch: builds a pipeline from gst-launch text and runs it, like
-// gst-launch-1.0.
+// gst-launch-1.0. Plugins on PARALLAX_PLUGIN_PATH and in the installed plugin
+// directory are loaded first, so that the text may name their elements.
+
+#include <parallax/element/registry.hpp>
 
 #include "launcher.hpp"
 
@@ -45,6 +48,9 @@ int run(int argc, char** argv) {
             options.description += ' ';
         }
         options.description += w;
+    }
+    for (const auto& failure : parallax::Registry::global().load_plugins().failures) {
+        fmt::print(stderr, "WARNING: {}\n", failure.message());
     }
     return plx_launch::launch(options);
 }

@@ -7,10 +7,14 @@
 #include <parallax/base/export.hpp>
 #include <parallax/base/result.hpp>
 #include <parallax/element/element.hpp>
+#include <parallax/plugin/plugin_info.hpp>
 
 #include <atomic>
 #include <concepts>
+#include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +38,9 @@ public:
     [[nodiscard]] std::string_view name() const noexcept { return info_.factory; }
     [[nodiscard]] std::span<const PadTemplate> pad_templates() const noexcept { return templates_; }
     [[nodiscard]] const ExecutionHints& hints() const noexcept { return hints_; }
+    /// The name of the plugin this factory came from; empty for elements
+    /// built into the program.
+    [[nodiscard]] std::string_view plugin() const noexcept { return plugin_; }
 
     /// A new element with its Always pads. An empty `name` gives the next
     /// free default name: factory name + counter (`fakesrc0`, `fakesrc1`...).
@@ -45,6 +52,10 @@ private:
     ExecutionHints hints_;
     Construct construct_;
     mutable std::atomic<unsigned> counter_{0};
+    // Set once by the Registry when it merges a plugin's factories, before
+    // they become visible to lookups.
+    mutable std::string plugin_;
+    friend class Registry;
 };
 
 /// Every element factory of the process, by name (and by alias).
@@ -78,10 +89,50 @@ public:
     /// Every alias and its target, sorted by alias.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> aliases() const;
 
+    /// Loads the plugin `file` (docs/guide/plugins.md): reads its descriptor
+    /// from the file and checks it before any plugin code runs, then loads
+    /// it and adds its elements. Every element is added or none: a plugin
+    /// name already loaded or an element name already taken is an error,
+    /// and the earlier one stays. Errors name the file and the failed check.
+    /// Plugins are never unloaded. Called from: control thread.
+    Result<PluginInfo> load_plugin(const std::filesystem::path& file);
+    /// Loads every plugin found on `search_path`: each entry a plugin file
+    /// or a directory whose `*.so` files are plugins (not recursive, in name
+    /// order). Missing directories are skipped silently; a plugin that
+    /// fails is logged as a warning (category "plugin"), reported and
+    /// skipped, and the others load.
+    PluginLoadReport load_plugins(std::span<const std::filesystem::path> search_path);
+    /// Loads every plugin on default_plugin_path().
+    PluginLoadReport load_plugins();
+
+    /// Every loaded plugin, sorted by name.
+    [[nodiscard]] std::vector<PluginInfo> plugins() const;
+    /// The loaded plugin called `name`.
+    [[nodiscard]] std::optional<PluginInfo> find_plugin(std::string_view name) const;
+
 private:
+    // Merges the factories and aliases of `staged` and records `info`: all
+    // or nothing.
+    Result<PluginInfo> add_plugin(PluginInfo info, const Registry& staged);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// Where plugins are looked for: the entries of `PARALLAX_PLUGIN_PATH`
+/// (colon-separated directories or files, empty ones skipped), then the
+/// plugin directory of the installation (plugin_install_dir()).
+PARALLAX_API std::vector<std::filesystem::path> default_plugin_path();
+/// The directory `make install` puts plugins in
+/// (`<libdir>/parallax-<major>/plugins`), fixed when libparallax was built.
+PARALLAX_API std::filesystem::path plugin_install_dir();
+
+/// Reads the descriptor of the plugin `file` without loading it and checks
+/// it against this build: ELF class, byte order, machine and type, the
+/// `parallax_plugin_descriptor` symbol, its magic, ABI version, size,
+/// libparallax version and ABI tag, and its strings. An Error names the
+/// file, the check and what was found against what was expected.
+PARALLAX_API Result<PluginInfo> read_plugin_descriptor(const std::filesystem::path& file);
 
 /// Names close to `name` among `candidates` (edit distance, prefixes), best
 /// first, at most `max`.
@@ -145,13 +196,41 @@ Result<std::unique_ptr<T>> make_element(std::string name = {}) {
 }
 
 namespace detail {
+
+#ifdef PARALLAX_BUILDING_PLUGIN
+inline constexpr bool building_plugin = true;
+#else
+inline constexpr bool building_plugin = false;
+#endif
+
+/// In a plugin: what its registration lines recorded, added to the registry
+/// the loader passes when the loader calls the descriptor's function.
+/// Hidden, so that each plugin keeps its own list.
+[[gnu::visibility("hidden")]] inline std::vector<std::function<Result<void>(Registry&)>>& plugin_registrations() {
+    static std::vector<std::function<Result<void>(Registry&)>> registrations;
+    return registrations;
+}
+
+// Built into a program, the registration lines add to the global registry
+// while the program starts. In a plugin they only record what to add: a
+// plugin's static constructors must not touch the program's registry.
 template <class T>
 struct ElementRegistrar {
-    ElementRegistrar() { static_cast<void>(Registry::global().add(factory_of<T>())); }
+    ElementRegistrar() {
+        if constexpr (building_plugin) {
+            plugin_registrations().emplace_back([](Registry& r) { return r.add(factory_of<T>()); });
+        } else {
+            static_cast<void>(Registry::global().add(factory_of<T>()));
+        }
+    }
 };
 struct AliasRegistrar {
     AliasRegistrar(const char* alias, const char* target) {
-        static_cast<void>(Registry::global().add_alias(alias, target));
+        if constexpr (building_plugin) {
+            plugin_registrations().emplace_back([alias, target](Registry& r) { return r.add_alias(alias, target); });
+        } else {
+            static_cast<void>(Registry::global().add_alias(alias, target));
+        }
     }
 };
 } // namespace detail
@@ -159,7 +238,8 @@ struct AliasRegistrar {
 } // namespace parallax
 
 /// Registers element type `Type` under its `info.factory` name. One line at
-/// the end of the element's .cpp (at namespace scope).
+/// the end of the element's .cpp (at namespace scope), in the program and in
+/// plugins alike.
 #define PARALLAX_REGISTER_ELEMENT(Type)                                                                                \
     [[maybe_unused]] static const ::parallax::detail::ElementRegistrar<Type> PARALLAX_DETAIL_CONCAT(                   \
         parallax_registrar_, __LINE__) {}
