@@ -563,11 +563,16 @@ bool participant_dead(const ParticipantRecord& rec, std::uint64_t owner, const d
 
 bool Arena::reclaim_participant(ParticipantIndex who, ReclaimReport& report) noexcept {
     ParticipantRecord* rec = record(who);
-    const std::uint32_t tag = rec->incarnation.load(std::memory_order_acquire) & 0xFFU;
+    // The count words get the tag of no live handle (the next incarnation's,
+    // which its registration writes again anyway): a share() to the dead
+    // participant that comes after this exchange fails its tag check instead
+    // of crediting a reference nobody would ever drop; one that came before
+    // is dropped here.
+    const std::uint32_t retired_tag = (rec->incarnation.load(std::memory_order_acquire) + 1) & 0xFFU;
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         // exchange: each reference is dropped by exactly one reclaimer.
         const std::uint32_t old =
-            count_word(s, who)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
+            count_word(s, who)->exchange(detail::make_count_word(retired_tag, 0), std::memory_order_seq_cst);
         const std::uint32_t refs = old & detail::count_mask;
         if (refs != 0) {
             report.references_dropped += refs;

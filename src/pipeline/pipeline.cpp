@@ -531,6 +531,21 @@ Result<std::unique_ptr<Pipeline>> Pipeline::parse(std::string_view description, 
             if (p.name == "name") {
                 continue;
             }
+            if (p.name == "strategy" && (*e)->property("strategy") == nullptr) {
+                // Not an element property: how the pipeline runs this
+                // element (docs/guide/execution.md).
+                auto strategy = parse_execution_strategy(p.value);
+                if (!strategy) {
+                    return fail(Error(Errc::invalid_argument,
+                                      fmt::format("strategy of {}: {}", (*e)->name(), strategy.error().message()))
+                                    .at_element((*e)->name())
+                                    .at_position(p.value_pos));
+                }
+                if (*strategy) {
+                    impl.core.scheduling.strategies.elements[(*e)->name()] = **strategy;
+                }
+                continue;
+            }
             if (auto ok = (*e)->set_property(p.name, p.value); !ok) {
                 Error err = ok.error();
                 const bool unknown = err.is(Errc::not_found);

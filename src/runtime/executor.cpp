@@ -7,6 +7,7 @@
 #include "pipeline/negotiation.hpp"
 #include "pipeline/runner.hpp"
 #include "runtime/buffer_allocator.hpp"
+#include "runtime/realtime.hpp"
 
 #include <parallax/base/log.hpp>
 
@@ -81,8 +82,12 @@ public:
         task->name = std::move(name);
         task->step = std::move(step);
         Task* raw = task.get();
+        raw->real_time = real_time_.fed_by(element) != nullptr;
         tasks_.push_back(std::move(task));
         raw->thread = std::thread([this, raw] { task_loop(*raw); });
+        if (auto refused = real_time_.start(element, raw->thread.native_handle(), raw->name, core_.scheduling)) {
+            post(std::move(*refused));
+        }
         PARALLAX_DEBUG(executor_log, "{}: task {} started", core_.name, raw->name);
         return {};
     }
@@ -210,8 +215,8 @@ public:
             if (result) {
                 result = negotiate_caps();
             }
-            if (result && core_.scheduling.automatic_boundaries) {
-                insert_boundaries();
+            if (result) {
+                place_elements();
             }
         } else if (from == State::idle && to == State::paused) {
             result = prepare();
@@ -256,6 +261,7 @@ private:
         std::string name;
         std::function<Flow()> step;
         std::thread thread;
+        bool real_time = false; // runs a real-time element (real_time_.fed_by())
     };
 
     void set_state(State from, State to) {
@@ -279,6 +285,9 @@ private:
     }
 
     void task_loop(Task& t) {
+        if (t.real_time) {
+            mark_real_time_thread();
+        }
         while (true) {
             if (stopping_.load(std::memory_order_relaxed)) {
                 break;
@@ -366,9 +375,8 @@ private:
         if (auto ok = negotiate_caps(); !ok) {
             return ok;
         }
-        if (core_.scheduling.automatic_boundaries) {
-            insert_boundaries();
-        }
+        place_elements();
+        real_time_.prepare(real_time_drivers());
         stopping_.store(false);
         running_.store(false);
         error_stop_posted_.store(false);
@@ -466,8 +474,42 @@ private:
         clock_paused_ = false;
     }
 
-    // Thread boundaries the hints ask for: in front of CPU-bound elements,
-    // behind I/O-bound sources. Each is an ordinary queue named auto-queueN.
+    // Chooses each element's strategy (docs/guide/execution.md), then puts
+    // the thread boundaries the strategies and hints ask for.
+    void place_elements() {
+        std::map<const Element*, StrategyDecision> decisions;
+        auto decide = [&] {
+            for (Element* e : core_.graph.elements()) {
+                if (decisions.contains(e)) {
+                    continue;
+                }
+                auto previous = strategies_.find(e);
+                StrategyDecision d =
+                    choose_strategy(e->name(), e->factory().name(), e->hints(), core_.scheduling.strategies);
+                const bool warned_before = previous != strategies_.end() && previous->second.warning == d.warning;
+                if (!d.warning.empty() && !warned_before) {
+                    PARALLAX_WARNING(executor_log, "{}: {}", e->name(), d.warning);
+                    core_.bus.post(Message::make_warning(e->name(), d.warning));
+                }
+                decisions.emplace(e, std::move(d));
+            }
+            strategies_ = decisions;
+        };
+        decide();
+        if (core_.scheduling.automatic_boundaries) {
+            insert_boundaries();
+            decide(); // the boundaries just inserted
+        }
+    }
+
+    ExecutionStrategy strategy_of(const Element& e) const {
+        auto it = strategies_.find(&e);
+        return it == strategies_.end() ? ExecutionStrategy::in_process : it->second.strategy;
+    }
+
+    // Thread boundaries the hints and strategies ask for: in front of
+    // CPU-bound elements; behind sources and in front of other elements
+    // whose strategy is io. Each is an ordinary queue named auto-queueN.
     void insert_boundaries() {
         const ElementFactory* queue = core_.registry->find("queue");
         if (queue == nullptr) {
@@ -486,17 +528,39 @@ private:
                     }
                 }
             }
-            if (h.processing == ProcessingHint::io_bound && e->is_source()) {
+            if (strategy_of(*e) == ExecutionStrategy::io && e->is_source()) {
                 for (Pad* p : e->src_pads()) {
                     Pad* down = p->peer();
                     if (down != nullptr && !down->element().drives_src_pads()) {
-                        wanted.emplace_back(p, fmt::format("behind {} (hints: processing=io-bound, so waiting on I/O "
-                                                           "does not stall the rest)",
+                        wanted.emplace_back(p, fmt::format("behind {} (strategy io: waiting on I/O does not stall "
+                                                           "the rest)",
                                                            e->name()));
+                    }
+                }
+            } else if (strategy_of(*e) == ExecutionStrategy::real_time && core_.scheduling.real_time &&
+                       !e->drives_src_pads()) {
+                for (Pad* p : e->sink_pads()) {
+                    Pad* up = p->peer();
+                    if (up != nullptr && !(up->element().drives_src_pads() && !up->element().is_source())) {
+                        wanted.emplace_back(up, fmt::format("in front of {} (strategy real-time: a thread of its "
+                                                            "own, SCHED_FIFO when permitted)",
+                                                            e->name()));
+                    }
+                }
+            } else if (strategy_of(*e) == ExecutionStrategy::io && h.processing != ProcessingHint::cpu_bound) {
+                for (Pad* p : e->sink_pads()) {
+                    Pad* up = p->peer();
+                    if (up != nullptr && !(up->element().drives_src_pads() && !up->element().is_source())) {
+                        wanted.emplace_back(up, fmt::format("in front of {} (strategy io: waiting on I/O does not "
+                                                            "stall the rest)",
+                                                            e->name()));
                     }
                 }
             }
         }
+        // One boundary per link, whichever side asked first.
+        std::set<Pad*> split;
+        std::erase_if(wanted, [&](const auto& w) { return !split.insert(w.first).second; });
         for (auto& [src, reason] : wanted) {
             std::string name;
             do {
@@ -589,11 +653,19 @@ private:
 
     unsigned auto_queue_counter_ = 0;
     std::map<const Element*, std::string> boundary_reasons_;
+    RealTimeThreads real_time_; // see runtime/realtime.hpp
+    RealTimeThreads::Drivers real_time_drivers() const {
+        return RealTimeThreads::drivers(core_.graph.elements(), core_.scheduling, [this](const Element& e) {
+            return strategy_of(e) == ExecutionStrategy::real_time;
+        });
+    }
+    std::map<const Element*, StrategyDecision> strategies_;
 };
 
 std::string Executor::plan() const {
     std::string out;
     std::vector<Element*> drivers;
+    const auto rt = real_time_drivers();
     for (Element* e : core_.graph.topological_order()) {
         if (e->drives_src_pads()) {
             drivers.push_back(e);
@@ -602,7 +674,8 @@ std::string Executor::plan() const {
     out += fmt::format("{}: {} streaming thread{}\n", core_.name, drivers.size(), drivers.size() == 1 ? "" : "s");
     unsigned n = 1;
     for (Element* d : drivers) {
-        out += fmt::format("  thread {}: driven by {}\n", n++, d->name());
+        out +=
+            fmt::format("  thread {}: driven by {}{}\n", n++, d->name(), real_time_.describe(*d, rt, core_.scheduling));
         // Depth-first down the links until the next element that drives its
         // own src pads: everything on the way runs as direct calls.
         std::vector<std::pair<Element*, int>> stack{{d, 0}};
@@ -642,6 +715,18 @@ std::string Executor::plan() const {
     }
     if (!any) {
         out += "  none: every element runs on its source's thread\n";
+    }
+    out += "strategies:\n";
+    std::size_t width = 0;
+    for (Element* e : core_.graph.topological_order()) {
+        width = std::max(width, e->name().size());
+    }
+    for (Element* e : core_.graph.topological_order()) {
+        auto it = strategies_.find(e);
+        if (it == strategies_.end()) {
+            continue;
+        }
+        out += fmt::format("  {:<{}}  {:<10}  {}\n", e->name(), width, to_string(it->second.strategy), it->second.rule);
     }
     return out;
 }

@@ -61,3 +61,11 @@ message(STATUS "${step_output}")
 if(NOT step_output MATCHES "checksum=\\(string\\)261daee5")
   message(FATAL_ERROR "plx-launch did not post the expected checksum:\n${step_output}")
 endif()
+
+# An application of its own that loads plugins (parallax_enable_plugins() from
+# the installed package): the consumer, run with PARALLAX_PLUGIN_PATH set.
+step("run the consumer with the example plugin" ${WORK_DIR}/build/consumer)
+message(STATUS "${step_output}")
+if(NOT step_output MATCHES "checksum=\\(string\\)261daee5")
+  message(FATAL_ERROR "the consumer did not run the plugin's element:\n${step_output}")
+endif()

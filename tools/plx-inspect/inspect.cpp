@@ -1,5 +1,7 @@
 #include "inspect.hpp"
 
+#include <parallax/pipeline/execution_strategy.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -241,6 +243,10 @@ std::string element_page(const Registry& registry, const ElementFactory& factory
     for (const auto& [key, value] : hint_fields(factory.hints())) {
         detail_line(out, key, value);
     }
+    // What the executor makes of these hints when no pipeline overrides it.
+    const parallax::StrategyDecision strategy =
+        parallax::choose_strategy(factory.name(), factory.name(), factory.hints(), {});
+    detail_line(out, "strategy", fmt::format("{} ({})", parallax::to_string(strategy.strategy), strategy.rule));
 
     out += "\nPad Templates:\n";
     if (factory.pad_templates().empty()) {

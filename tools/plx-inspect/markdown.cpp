@@ -3,6 +3,8 @@
 
 #include "inspect.hpp"
 
+#include <parallax/pipeline/execution_strategy.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -107,7 +109,10 @@ void factory_section(std::string& out, const Registry& registry, const ElementFa
     for (const auto& [key, value] : hint_fields(factory.hints())) {
         hints.push_back(fmt::format("{}={}", key, value));
     }
-    out += fmt::format("- **Execution hints:** {}\n\n", fmt::join(hints, ", "));
+    out += fmt::format("- **Execution hints:** {}\n", fmt::join(hints, ", "));
+    const parallax::StrategyDecision strategy =
+        parallax::choose_strategy(factory.name(), factory.name(), factory.hints(), {});
+    out += fmt::format("- **Strategy:** {} ({})\n\n", parallax::to_string(strategy.strategy), strategy.rule);
 
     out += "### Pads\n\n";
     if (factory.pad_templates().empty()) {

@@ -31,7 +31,9 @@ int run(int argc, char** argv) {
     app.add_flag("-m,--messages", options.messages, "Print every message posted on the bus");
     app.add_flag("-e,--eos-on-shutdown", options.eos_on_shutdown,
                  "On Ctrl-C, end the stream (eos) and wait for it before stopping");
-    app.add_flag("--plan", options.plan, "Print the scheduling plan (the streaming threads) and exit");
+    app.add_flag("--plan", options.plan,
+                 "Print the scheduling plan (the streaming threads, each element's strategy and the rule that "
+                 "chose it) and exit");
     app.add_flag("--no-auto-convert", options.no_auto_convert,
                  "Never insert converters where two elements cannot agree on a format: fail and say which would do");
     app.set_version_flag("--version", fmt::format("plx-launch version {} (libparallax)", PARALLAX_TOOLS_VERSION));

@@ -111,6 +111,26 @@ PARALLAX_API std::string_view to_string(LatencyHint v) noexcept;
 PARALLAX_API std::string_view to_string(MemoryHint v) noexcept;
 PARALLAX_API std::string_view to_string(Affinity v) noexcept;
 
+/// Whether hints place an element on a real-time thread, and why.
+struct RealTimeChoice {
+    bool real_time = false;
+    /// The hints ask for a real-time thread the element cannot have
+    /// (affinity real-time without rt-safe): it runs normally, with a warning.
+    bool refused = false;
+    /// Why, as static text ("affinity=real-time, rt-safe"); empty otherwise.
+    std::string_view reason;
+};
+
+/// The real-time rule: affinity real-time gives a real-time thread when the
+/// element is rt-safe (otherwise `refused`); latency ultra-low or low and
+/// rt-safe gives one too, unless the affinity is async (the element asked
+/// for the ordinary threads). Strategy selection and the executor share it.
+PARALLAX_API RealTimeChoice real_time_choice(const ExecutionHints& hints) noexcept;
+/// real_time_choice(hints).real_time.
+inline bool wants_real_time(const ExecutionHints& hints) noexcept {
+    return real_time_choice(hints).real_time;
+}
+
 /// One line such as "trust=trusted processing=cpu-bound latency=normal
 /// crash-safe=yes native=no memory=normal rt-safe=no affinity=auto".
 PARALLAX_API std::string to_string(const ExecutionHints& hints);

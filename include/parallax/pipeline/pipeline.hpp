@@ -12,6 +12,7 @@
 #include <parallax/pipeline/negotiation.hpp>
 #include <parallax/element/state.hpp>
 #include <parallax/pipeline/bus.hpp>
+#include <parallax/pipeline/execution_strategy.hpp>
 
 #include <chrono>
 #include <initializer_list>
@@ -45,6 +46,19 @@ struct SchedulingOptions {
     /// and behind I/O-bound sources (`auto-queue` elements, visible in the
     /// plan and dot dumps). Boundaries at `queue` elements always exist.
     bool automatic_boundaries = true;
+    /// Strategy overrides above the elements' hints: isolate patterns,
+    /// per-element strategies (`strategy=` in pipeline text), never isolate.
+    StrategyOverrides strategies;
+    /// Give elements whose strategy is real-time a real-time thread: a
+    /// queue goes in front of each (with automatic_boundaries; a real-time
+    /// source's own thread serves) and the thread that runs it gets
+    /// SCHED_FIFO when the system permits, else normal priority and one
+    /// warning on the bus.
+    bool real_time = true;
+    /// The SCHED_FIFO priority of real-time threads (1-99). The default, as
+    /// JACK's, stays below the kernel's threaded interrupt handlers (50);
+    /// lowered to RLIMIT_RTPRIO when the process may go no higher.
+    int real_time_priority = 10;
 };
 
 /// A pipeline: owns its elements, links them, and moves them through the

@@ -374,14 +374,16 @@ private:
     std::size_t size_ = 0;
 };
 
-TEST(ArenaTest, SlotSharedWithADeadProcessSurvivesForTheLiveHolder) {
-    auto owner = make_arena(2);
+// A child process that attaches to `arena` and waits to be killed: its pid
+// and participant handle (pid -1 when it could not be started).
+std::pair<pid_t, ParticipantHandle> attached_child(Arena& arena) {
     int channel[2];
-    ASSERT_EQ(::pipe2(channel, O_CLOEXEC), 0);
+    if (::pipe2(channel, O_CLOEXEC) != 0) {
+        return {-1, {}};
+    }
     const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
     if (child == 0) {
-        auto mine = Arena::attach(*owner->dup_fd());
+        auto mine = Arena::attach(*arena.dup_fd());
         const ParticipantHandle handle = (*mine)->handle();
         (void)::write(channel[1], &handle, sizeof(handle));
         ::pause();
@@ -389,8 +391,15 @@ TEST(ArenaTest, SlotSharedWithADeadProcessSurvivesForTheLiveHolder) {
     }
     ::close(channel[1]);
     ParticipantHandle handle;
-    ASSERT_EQ(::read(channel[0], &handle, sizeof(handle)), static_cast<ssize_t>(sizeof(handle)));
+    const bool got = child > 0 && ::read(channel[0], &handle, sizeof(handle)) == static_cast<ssize_t>(sizeof(handle));
     ::close(channel[0]);
+    return {got ? child : -1, handle};
+}
+
+TEST(ArenaTest, SlotSharedWithADeadProcessSurvivesForTheLiveHolder) {
+    auto owner = make_arena(2);
+    const auto [child, handle] = attached_child(*owner);
+    ASSERT_GT(child, 0);
     auto slot = owner->acquire();
     ASSERT_TRUE(owner->share(*slot, handle)); // in flight to the child, which dies before using it
     ::kill(child, SIGKILL);
@@ -402,6 +411,27 @@ TEST(ArenaTest, SlotSharedWithADeadProcessSurvivesForTheLiveHolder) {
     EXPECT_TRUE(owner->is_sole_reference(*slot));
     owner->release(*slot);
     EXPECT_FALSE(owner->is_held(*slot));
+}
+
+TEST(ArenaTest, ShareToAParticipantReclaimedMeanwhileIsRefusedAndLeaksNothing) {
+    // A producer that has not yet noticed its consumer died (its socket
+    // hang-up is still unread) keeps sharing with it after a reclaim ran:
+    // those references must be refused, not credited to nobody.
+    auto owner = make_arena(2);
+    const auto [child, handle] = attached_child(*owner);
+    ASSERT_GT(child, 0);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    EXPECT_EQ(owner->reclaim_dead().dead_pids.size(), 1U);
+    auto slot = owner->acquire();
+    ASSERT_TRUE(slot);
+    auto shared = owner->share(*slot, handle);
+    ASSERT_FALSE(shared);
+    EXPECT_TRUE(shared.error().is(Errc::closed)) << shared.error().to_string();
+    EXPECT_TRUE(owner->is_sole_reference(*slot));
+    owner->release(*slot);
+    EXPECT_FALSE(owner->is_held(*slot));
+    EXPECT_EQ(owner->stats().held_slots, 0U);
 }
 
 TEST(ArenaTest, PidReuseDoesNotFoolReclaim) {

@@ -1,0 +1,83 @@
+#pragma once
+/// \file
+/// The messages of the ipc protocol (ipcsink/ipcsrc, and later the
+/// transport to sandboxed workers): records carried by a ShmRing (a buffer
+/// reference, a serialized event, an arena notice) and the handshake frames
+/// carried by an FdChannel. Every decoder checks the bytes from the peer and
+/// returns an Error naming the failed check. Layout: docs/design/ipc.md.
+
+#include <parallax/base/export.hpp>
+#include <parallax/base/result.hpp>
+#include <parallax/element/event.hpp>
+#include <parallax/memory/arena.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace parallax {
+
+/// Record types of the ring (ShmRecord::type). 0 is the ring's padding.
+enum class IpcRecord : std::uint16_t {
+    buffer = 1,       ///< IpcBufferRef, then the buffer's serialized Metadata.
+    event = 2,        ///< A serialized Event (encode_event()).
+};
+
+/// Frame types of the handshake socket (FdMessage::type).
+enum class IpcFrame : std::uint16_t {
+    hello = 0x4901,       ///< Producer -> consumer, with the ring's memfd: IpcHello.
+    arena_offer = 0x4902, ///< Producer -> consumer, with an arena's memfd: the arena id (16 bytes).
+    arena_ack = 0x4903,   ///< Consumer -> producer: IpcArenaAck.
+};
+
+/// The reference to a buffer's bytes in a buffer record (40 bytes, then the
+/// serialized Metadata).
+struct IpcBufferRef {
+    ArenaId arena;           ///< All zero for an empty buffer without a slot.
+    SlotIndex slot = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+    static constexpr std::size_t encoded_size = 40;
+};
+
+/// The producer's greeting (16 bytes).
+struct IpcHello {
+    static constexpr std::uint32_t magic = 0x49584C50; // "PLXI"
+    static constexpr std::uint16_t version = 1;
+    static constexpr std::size_t encoded_size = 16;
+    std::uint32_t producer_pid = 0;
+    std::uint32_t max_buffers = 0;
+};
+
+/// The consumer's answer to an arena offer (28 bytes).
+struct IpcArenaAck {
+    static constexpr std::size_t encoded_size = 28;
+    ArenaId arena;
+    /// 0: attached, `participant` names this consumer in the arena; 1: refused.
+    std::uint32_t status = 0;
+    ParticipantHandle participant;
+};
+
+/// Writes `ref` into the first IpcBufferRef::encoded_size bytes of `out`
+/// (which must be at least that long).
+PARALLAX_API void encode_buffer_ref(const IpcBufferRef& ref, std::span<std::byte> out) noexcept;
+/// Reads a buffer record's reference; Errc::corrupt when it is too short.
+/// The Metadata follows at IpcBufferRef::encoded_size.
+PARALLAX_API Result<IpcBufferRef> decode_buffer_ref(std::span<const std::byte> bytes);
+
+/// Serializes a downstream event that crosses processes: stream-start, caps,
+/// segment, tags, eos, gap, flush-start, flush-stop, custom-downstream.
+/// Others are Errc::unsupported.
+PARALLAX_API Result<std::vector<std::byte>> encode_event(const Event& event);
+/// Reads what encode_event() wrote; every malformed field is an Error
+/// naming it.
+PARALLAX_API Result<Event> decode_event(std::span<const std::byte> bytes);
+
+PARALLAX_API std::vector<std::byte> encode_hello(const IpcHello& hello);
+PARALLAX_API Result<IpcHello> decode_hello(std::span<const std::byte> bytes);
+PARALLAX_API std::vector<std::byte> encode_arena_ack(const IpcArenaAck& ack);
+PARALLAX_API Result<IpcArenaAck> decode_arena_ack(std::span<const std::byte> bytes);
+PARALLAX_API Result<ArenaId> decode_arena_offer(std::span<const std::byte> bytes);
+
+} // namespace parallax

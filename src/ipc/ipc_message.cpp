@@ -1,0 +1,258 @@
+#include <parallax/ipc/ipc_message.hpp>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <string>
+
+namespace parallax {
+
+namespace {
+
+template <typename T>
+void put(std::vector<std::byte>& out, T value) {
+    const auto at = out.size();
+    out.resize(at + sizeof(T));
+    std::memcpy(out.data() + at, &value, sizeof(T));
+}
+
+template <typename T>
+T get(std::span<const std::byte> bytes, std::size_t at) {
+    T value{};
+    std::memcpy(&value, bytes.data() + at, sizeof(T));
+    return value;
+}
+
+void put_string(std::vector<std::byte>& out, const std::string& s) {
+    const auto at = out.size();
+    out.resize(at + s.size());
+    std::memcpy(out.data() + at, s.data(), s.size());
+}
+
+std::string get_string(std::span<const std::byte> bytes) {
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// Event header: type u8, flag u8, reserved u16, reserved u32.
+constexpr std::size_t event_header = 8;
+constexpr std::size_t segment_body = 56;
+constexpr std::size_t gap_body = 16;
+
+Result<Structure> parse_structure(std::span<const std::byte> body, const char* what) {
+    auto caps = Caps::parse(get_string(body));
+    if (!caps) {
+        return fail(Errc::corrupt, fmt::format("ipc event: {} structure does not parse: {}", what,
+                                               caps.error().message()));
+    }
+    if (caps->size() != 1) {
+        return fail(Errc::corrupt, fmt::format("ipc event: {} holds {} structures, not one", what, caps->size()));
+    }
+    return caps->structure(0);
+}
+
+} // namespace
+
+void encode_buffer_ref(const IpcBufferRef& ref, std::span<std::byte> out) noexcept {
+    std::memcpy(out.data(), ref.arena.bytes.data(), 16);
+    std::memcpy(out.data() + 16, &ref.slot, 4);
+    std::memset(out.data() + 20, 0, 4);
+    std::memcpy(out.data() + 24, &ref.offset, 8);
+    std::memcpy(out.data() + 32, &ref.size, 8);
+}
+
+Result<IpcBufferRef> decode_buffer_ref(std::span<const std::byte> bytes) {
+    if (bytes.size() < IpcBufferRef::encoded_size) {
+        return fail(Errc::corrupt, fmt::format("ipc buffer record: {} bytes, shorter than the {}-byte reference",
+                                               bytes.size(), IpcBufferRef::encoded_size));
+    }
+    IpcBufferRef ref;
+    std::memcpy(ref.arena.bytes.data(), bytes.data(), 16);
+    ref.slot = get<std::uint32_t>(bytes, 16);
+    ref.offset = get<std::uint64_t>(bytes, 24);
+    ref.size = get<std::uint64_t>(bytes, 32);
+    return ref;
+}
+
+Result<std::vector<std::byte>> encode_event(const Event& event) {
+    std::vector<std::byte> out;
+    put(out, static_cast<std::uint8_t>(event.type()));
+    put(out, static_cast<std::uint8_t>(event.reset_time() ? 1 : 0));
+    put(out, std::uint16_t{0});
+    put(out, std::uint32_t{0});
+    switch (event.type()) {
+    case EventType::stream_start:
+        put_string(out, *event.stream_id());
+        break;
+    case EventType::caps:
+        put_string(out, event.caps_value()->to_string());
+        break;
+    case EventType::segment: {
+        const StreamSegment& s = *event.segment_value();
+        put(out, static_cast<std::uint8_t>(s.format));
+        for (int i = 0; i < 7; ++i) {
+            put(out, std::uint8_t{0});
+        }
+        put(out, s.rate);
+        put(out, s.start);
+        put(out, s.stop);
+        put(out, s.time);
+        put(out, s.base);
+        put(out, s.position);
+        break;
+    }
+    case EventType::tags:
+    case EventType::custom_downstream:
+        put_string(out, event.structure()->to_string());
+        break;
+    case EventType::gap:
+        put(out, event.time().ns());
+        put(out, event.duration().ns());
+        break;
+    case EventType::eos:
+    case EventType::flush_start:
+    case EventType::flush_stop:
+        break;
+    default:
+        return fail(Errc::unsupported, fmt::format("ipc: event {} does not cross processes", to_string(event.type())));
+    }
+    return out;
+}
+
+Result<Event> decode_event(std::span<const std::byte> bytes) {
+    if (bytes.size() < event_header) {
+        return fail(Errc::corrupt, fmt::format("ipc event: {} bytes, shorter than the {}-byte header", bytes.size(),
+                                               event_header));
+    }
+    const auto type = get<std::uint8_t>(bytes, 0);
+    const bool flag = get<std::uint8_t>(bytes, 1) != 0;
+    const auto body = bytes.subspan(event_header);
+    if (type > static_cast<std::uint8_t>(EventType::custom_downstream)) {
+        return fail(Errc::corrupt, fmt::format("ipc event: type {} is not a downstream event", type));
+    }
+    switch (static_cast<EventType>(type)) {
+    case EventType::stream_start:
+        return Event::stream_start(get_string(body));
+    case EventType::caps: {
+        auto caps = Caps::parse(get_string(body));
+        if (!caps) {
+            return fail(Errc::corrupt, fmt::format("ipc event: caps do not parse: {}", caps.error().message()));
+        }
+        return Event::caps(std::move(*caps));
+    }
+    case EventType::segment: {
+        if (body.size() != segment_body) {
+            return fail(Errc::corrupt,
+                        fmt::format("ipc event: segment body of {} bytes (expected {})", body.size(), segment_body));
+        }
+        StreamSegment s;
+        const auto format = get<std::uint8_t>(body, 0);
+        if (format > static_cast<std::uint8_t>(Format::default_units)) {
+            return fail(Errc::corrupt, fmt::format("ipc event: segment format {} is unknown", format));
+        }
+        s.format = static_cast<Format>(format);
+        s.rate = get<double>(body, 8);
+        if (!(s.rate == s.rate) || s.rate == 0.0) {
+            return fail(Errc::corrupt, "ipc event: segment rate is zero or not a number");
+        }
+        s.start = get<std::uint64_t>(body, 16);
+        s.stop = get<std::uint64_t>(body, 24);
+        s.time = get<std::uint64_t>(body, 32);
+        s.base = get<std::uint64_t>(body, 40);
+        s.position = get<std::uint64_t>(body, 48);
+        return Event::segment(s);
+    }
+    case EventType::tags: {
+        auto s = parse_structure(body, "tags");
+        if (!s) {
+            return fail(s.error());
+        }
+        return Event::tags(std::move(*s));
+    }
+    case EventType::custom_downstream: {
+        auto s = parse_structure(body, "custom event");
+        if (!s) {
+            return fail(s.error());
+        }
+        return Event::custom(EventType::custom_downstream, std::move(*s));
+    }
+    case EventType::gap:
+        if (body.size() != gap_body) {
+            return fail(Errc::corrupt, fmt::format("ipc event: gap body of {} bytes (expected {})", body.size(), gap_body));
+        }
+        return Event::gap(ClockTime::from_ns(get<std::uint64_t>(body, 0)),
+                          ClockTime::from_ns(get<std::uint64_t>(body, 8)));
+    case EventType::eos:
+        return Event::eos();
+    case EventType::flush_start:
+        return Event::flush_start();
+    case EventType::flush_stop:
+        return Event::flush_stop(flag);
+    default:
+        break;
+    }
+    return fail(Errc::corrupt, fmt::format("ipc event: type {} does not cross processes", type));
+}
+
+std::vector<std::byte> encode_hello(const IpcHello& hello) {
+    std::vector<std::byte> out;
+    put(out, IpcHello::magic);
+    put(out, IpcHello::version);
+    put(out, std::uint16_t{0});
+    put(out, hello.producer_pid);
+    put(out, hello.max_buffers);
+    return out;
+}
+
+Result<IpcHello> decode_hello(std::span<const std::byte> bytes) {
+    if (bytes.size() != IpcHello::encoded_size) {
+        return fail(Errc::corrupt, fmt::format("ipc hello: {} bytes (expected {})", bytes.size(),
+                                               IpcHello::encoded_size));
+    }
+    if (get<std::uint32_t>(bytes, 0) != IpcHello::magic) {
+        return fail(Errc::corrupt, "ipc hello: bad magic");
+    }
+    if (const auto v = get<std::uint16_t>(bytes, 4); v != IpcHello::version) {
+        return fail(Errc::version_mismatch,
+                    fmt::format("ipc hello: protocol version {} (this build speaks {})", v, IpcHello::version));
+    }
+    IpcHello hello;
+    hello.producer_pid = get<std::uint32_t>(bytes, 8);
+    hello.max_buffers = get<std::uint32_t>(bytes, 12);
+    return hello;
+}
+
+std::vector<std::byte> encode_arena_ack(const IpcArenaAck& ack) {
+    std::vector<std::byte> out(16);
+    std::memcpy(out.data(), ack.arena.bytes.data(), 16);
+    put(out, ack.status);
+    put(out, ack.participant.index);
+    put(out, ack.participant.incarnation);
+    return out;
+}
+
+Result<IpcArenaAck> decode_arena_ack(std::span<const std::byte> bytes) {
+    if (bytes.size() != IpcArenaAck::encoded_size) {
+        return fail(Errc::corrupt, fmt::format("ipc arena ack: {} bytes (expected {})", bytes.size(),
+                                               IpcArenaAck::encoded_size));
+    }
+    IpcArenaAck ack;
+    std::memcpy(ack.arena.bytes.data(), bytes.data(), 16);
+    ack.status = get<std::uint32_t>(bytes, 16);
+    if (ack.status > 1) {
+        return fail(Errc::corrupt, fmt::format("ipc arena ack: status {} is unknown", ack.status));
+    }
+    ack.participant.index = get<std::uint32_t>(bytes, 20);
+    ack.participant.incarnation = get<std::uint32_t>(bytes, 24);
+    return ack;
+}
+
+Result<ArenaId> decode_arena_offer(std::span<const std::byte> bytes) {
+    if (bytes.size() != 16) {
+        return fail(Errc::corrupt, fmt::format("ipc arena offer: {} bytes (expected 16)", bytes.size()));
+    }
+    ArenaId id;
+    std::memcpy(id.bytes.data(), bytes.data(), 16);
+    return id;
+}
+
+} // namespace parallax

@@ -1,0 +1,374 @@
+#include <parallax/ipc/shm_ring.hpp>
+
+#include "runtime/futex.hpp"
+
+#include <fmt/format.h>
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <cstring>
+#include <ctime>
+
+namespace parallax {
+
+namespace {
+
+constexpr std::uint64_t header_bytes = sizeof(detail::ShmRingHeader);
+constexpr std::uint64_t min_data_size = 4096;
+constexpr std::uint64_t max_data_size = std::uint64_t{64} << 20;
+constexpr std::int64_t min_spin_ns = 2'000;
+constexpr std::int64_t max_spin_ns = 100'000;
+
+// Process-shared futex: the two sides live in different processes, so
+// FUTEX_PRIVATE_FLAG must not be set (runtime/futex.hpp is private-only).
+void shared_futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                       std::chrono::nanoseconds timeout) noexcept {
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT, expected, &ts, nullptr, 0);
+}
+
+void shared_futex_wake(std::atomic<std::uint32_t>& word) noexcept {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+}
+
+std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// Spins until ready() or `budget_ns` has passed, offering the CPU to other
+// threads every few microseconds (the peer may share this CPU).
+template <typename Ready>
+bool spin_until(Ready&& ready, std::int64_t budget_ns) {
+    const std::int64_t start = now_ns();
+    for (int checks = 1;; ++checks) {
+        for (int i = 0; i < 16; ++i) {
+            if (ready()) {
+                return true;
+            }
+            detail::cpu_relax();
+        }
+        if (now_ns() - start >= budget_ns) {
+            return ready();
+        }
+        if (checks % 16 == 0) {
+            sched_yield();
+        }
+    }
+}
+
+// The adaptive spin of ThreadLink: sleeps shorter than the cap mean a longer
+// spin would have caught the peer, so the budget grows; long sleeps mean a
+// sparse stream, and it shrinks.
+void adapt_spin(std::int64_t& spin_ns, std::int64_t slept_ns) noexcept {
+    if (slept_ns < max_spin_ns) {
+        spin_ns = std::min(max_spin_ns, std::max(spin_ns * 2, slept_ns + slept_ns / 4));
+    } else {
+        spin_ns = std::max(min_spin_ns, spin_ns / 2);
+    }
+}
+
+std::uint64_t record_bytes(std::size_t payload) noexcept {
+    return (sizeof(detail::ShmRecordHeader) + payload + 7U) & ~std::uint64_t{7};
+}
+
+} // namespace
+
+Result<std::uint64_t> detail::validate_ring_header(std::span<const std::byte> bytes, std::uint64_t file_size) {
+    if (bytes.size() < header_bytes || file_size < header_bytes) {
+        return fail(Errc::corrupt, fmt::format("ipc ring: file of {} bytes is shorter than the {}-byte header",
+                                               std::min<std::uint64_t>(bytes.size(), file_size), header_bytes));
+    }
+    std::uint64_t magic = 0;
+    std::uint32_t version = 0;
+    std::uint32_t hsize = 0;
+    std::uint64_t data_size = 0;
+    std::uint64_t total = 0;
+    std::memcpy(&magic, bytes.data() + offsetof(ShmRingHeader, magic), 8);
+    std::memcpy(&version, bytes.data() + offsetof(ShmRingHeader, layout_version), 4);
+    std::memcpy(&hsize, bytes.data() + offsetof(ShmRingHeader, header_size), 4);
+    std::memcpy(&data_size, bytes.data() + offsetof(ShmRingHeader, data_size), 8);
+    std::memcpy(&total, bytes.data() + offsetof(ShmRingHeader, total_size), 8);
+    if (magic != shm_ring_magic) {
+        return fail(Errc::corrupt, fmt::format("ipc ring: bad magic {:#018x}", magic));
+    }
+    if (version != shm_ring_layout_version) {
+        return fail(Errc::version_mismatch,
+                    fmt::format("ipc ring: layout version {} (this build reads {})", version, shm_ring_layout_version));
+    }
+    if (hsize != header_bytes) {
+        return fail(Errc::corrupt, fmt::format("ipc ring: header size {} (expected {})", hsize, header_bytes));
+    }
+    if (data_size < min_data_size || data_size > max_data_size || !std::has_single_bit(data_size)) {
+        return fail(Errc::corrupt,
+                    fmt::format("ipc ring: data size {} is not a power of two in {} … {}", data_size, min_data_size,
+                                max_data_size));
+    }
+    if (total != header_bytes + data_size) {
+        return fail(Errc::corrupt, fmt::format("ipc ring: total size {} is not header + data ({})", total,
+                                               header_bytes + data_size));
+    }
+    if (file_size < total) {
+        return fail(Errc::corrupt,
+                    fmt::format("ipc ring: file of {} bytes is shorter than its total size {}", file_size, total));
+    }
+    return data_size;
+}
+
+ShmRing::ShmRing(Segment segment, std::uint64_t data_size) noexcept
+    : segment_(std::move(segment)), header_(reinterpret_cast<detail::ShmRingHeader*>(segment_.data())),
+      data_(segment_.data() + header_bytes), data_size_(data_size) {}
+
+ShmRing::ShmRing(ShmRing&&) noexcept = default;
+ShmRing& ShmRing::operator=(ShmRing&&) noexcept = default;
+ShmRing::~ShmRing() = default;
+
+Result<ShmRing> ShmRing::create(const ShmRingConfig& config) {
+    const std::uint64_t data_size =
+        std::bit_ceil(std::clamp<std::uint64_t>(config.data_size, min_data_size, max_data_size));
+    SegmentOptions options;
+    options.name = config.name;
+    auto segment = Segment::create(header_bytes + data_size, options);
+    if (!segment) {
+        return fail(segment.error());
+    }
+    if (auto sealed = segment->seal_size(); !sealed) {
+        return fail(sealed.error());
+    }
+    auto* h = new (segment->data()) detail::ShmRingHeader{};
+    h->magic = detail::shm_ring_magic;
+    h->layout_version = detail::shm_ring_layout_version;
+    h->header_size = header_bytes;
+    h->data_size = data_size;
+    h->total_size = header_bytes + data_size;
+    h->producer_pid = static_cast<std::uint32_t>(::getpid());
+    h->max_buffers = config.max_buffers;
+    return ShmRing(std::move(*segment), data_size);
+}
+
+Result<ShmRing> ShmRing::attach(UniqueFd fd) {
+    if (!fd.valid()) {
+        return fail(Errc::invalid_argument, "ipc ring: invalid fd");
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return fail_errno(errno, "ipc ring: fstat");
+    }
+    auto segment = Segment::map(std::move(fd));
+    if (!segment) {
+        return fail(segment.error());
+    }
+    if (!segment->size_sealed()) {
+        return fail(Errc::corrupt, "ipc ring: the memfd is not sealed against shrinking");
+    }
+    // Copy the header out once: the producer could change it after the check.
+    std::byte copy[header_bytes];
+    const std::size_t n = std::min<std::size_t>(segment->size(), header_bytes);
+    std::memcpy(copy, segment->data(), n);
+    auto data_size = detail::validate_ring_header(std::span<const std::byte>(copy, n), segment->size());
+    if (!data_size) {
+        return fail(data_size.error());
+    }
+    ShmRing ring(std::move(*segment), *data_size);
+    ring.cached_tail_ = ring.header_->head.load(std::memory_order_acquire);
+    ring.read_end_ = ring.cached_tail_;
+    return ring;
+}
+
+// Producer side.
+
+bool ShmRing::has_room(std::size_t size) noexcept {
+    const std::uint64_t tail = header_->tail.load(std::memory_order_relaxed);
+    const std::uint64_t to_end = data_size_ - (tail & (data_size_ - 1));
+    std::uint64_t need = record_bytes(size);
+    if (need > to_end) {
+        need += to_end; // padding to the end, then the record at the start
+    }
+    if (tail + need - cached_head_ <= data_size_) {
+        return true;
+    }
+    cached_head_ = header_->head.load(std::memory_order_acquire);
+    // A hostile consumer could move head past tail; treat that as no room
+    // rather than trusting the difference.
+    return cached_head_ <= tail && tail + need - cached_head_ <= data_size_;
+}
+
+std::span<std::byte> ShmRing::try_reserve(std::uint16_t type, std::size_t size) noexcept {
+    if (size > max_record() || !has_room(size)) {
+        return {};
+    }
+    std::uint64_t tail = header_->tail.load(std::memory_order_relaxed);
+    const std::uint64_t pos = tail & (data_size_ - 1);
+    const std::uint64_t to_end = data_size_ - pos;
+    if (record_bytes(size) > to_end) {
+        detail::ShmRecordHeader pad{static_cast<std::uint32_t>(to_end - sizeof(detail::ShmRecordHeader)), 0, 0};
+        std::memcpy(data_ + pos, &pad, sizeof(pad));
+        tail += to_end;
+    }
+    const std::uint64_t at = tail & (data_size_ - 1);
+    detail::ShmRecordHeader rh{static_cast<std::uint32_t>(size), type, 0};
+    std::memcpy(data_ + at, &rh, sizeof(rh));
+    reserved_end_ = tail + record_bytes(size);
+    return {data_ + at + sizeof(rh), size};
+}
+
+void ShmRing::commit(bool is_buffer) noexcept {
+    if (is_buffer) {
+        header_->buffers_in.store(header_->buffers_in.load(std::memory_order_relaxed) + 1,
+                                  std::memory_order_relaxed);
+    }
+    header_->tail.store(reserved_end_, std::memory_order_release);
+    // Dekker with wait_for_data(): the tail store before the flag load.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (header_->consumer_waiting.load(std::memory_order_relaxed) != 0) {
+        wake_consumer();
+    }
+}
+
+bool ShmRing::writable(std::size_t size, std::uint64_t max_buffers) noexcept {
+    return (max_buffers == 0 || buffers_in_flight() < max_buffers) && has_room(size);
+}
+
+bool ShmRing::wait_for_room(std::size_t size, std::uint64_t max_buffers, std::chrono::nanoseconds timeout) noexcept {
+    const auto ready = [&] { return writable(size, max_buffers) || consumer_closed(); };
+    if (spin_until(ready, producer_spin_ns_)) {
+        return writable(size, max_buffers);
+    }
+    header_->producer_waiting.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (ready()) {
+        header_->producer_waiting.store(0, std::memory_order_relaxed);
+        return writable(size, max_buffers);
+    }
+    const std::int64_t since = now_ns();
+    shared_futex_wait(header_->producer_waiting, 1, timeout);
+    adapt_spin(producer_spin_ns_, now_ns() - since);
+    header_->producer_waiting.store(0, std::memory_order_relaxed);
+    return writable(size, max_buffers);
+}
+
+std::uint64_t ShmRing::buffers_in_flight() const noexcept {
+    const std::uint64_t in = header_->buffers_in.load(std::memory_order_relaxed);
+    const std::uint64_t out = header_->buffers_out.load(std::memory_order_acquire);
+    const std::uint64_t drops = header_->drop_requests.load(std::memory_order_acquire);
+    return in > out + drops ? in - out - drops : 0;
+}
+
+void ShmRing::request_drop() noexcept {
+    header_->drop_requests.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void ShmRing::close_producer() noexcept {
+    header_->producer_closed.store(1, std::memory_order_release);
+    wake_consumer();
+}
+
+bool ShmRing::consumer_closed() const noexcept {
+    return header_->consumer_closed.load(std::memory_order_acquire) != 0;
+}
+
+// Consumer side.
+
+Result<std::optional<ShmRecord>> ShmRing::try_read() noexcept {
+    while (true) {
+        const std::uint64_t head = header_->head.load(std::memory_order_relaxed);
+        if (head == cached_tail_) {
+            cached_tail_ = header_->tail.load(std::memory_order_acquire);
+            if (head == cached_tail_) {
+                return std::optional<ShmRecord>{};
+            }
+        }
+        if (cached_tail_ < head || cached_tail_ - head > data_size_) {
+            return fail(Errc::corrupt, fmt::format("ipc ring: tail {} is not within one ring of head {}", cached_tail_,
+                                                   head));
+        }
+        const std::uint64_t pos = head & (data_size_ - 1);
+        const std::uint64_t to_end = data_size_ - pos;
+        detail::ShmRecordHeader rh{};
+        std::memcpy(&rh, data_ + pos, sizeof(rh));
+        const std::uint64_t bytes = record_bytes(rh.size);
+        if (bytes > to_end || head + bytes > cached_tail_) {
+            return fail(Errc::corrupt,
+                        fmt::format("ipc ring: record of {} bytes at {} overruns the ring or the tail", rh.size, head));
+        }
+        if (rh.type == 0) {
+            header_->head.store(head + bytes, std::memory_order_release);
+            continue;
+        }
+        read_end_ = head + bytes;
+        return std::optional<ShmRecord>(ShmRecord{rh.type, {data_ + pos + sizeof(rh), rh.size}});
+    }
+}
+
+void ShmRing::consume(bool was_buffer) noexcept {
+    if (was_buffer) {
+        header_->buffers_out.store(header_->buffers_out.load(std::memory_order_relaxed) + 1,
+                                   std::memory_order_release);
+    }
+    header_->head.store(read_end_, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (header_->producer_waiting.load(std::memory_order_relaxed) != 0) {
+        wake_producer();
+    }
+}
+
+bool ShmRing::take_drop_request() noexcept {
+    auto requests = header_->drop_requests.load(std::memory_order_acquire);
+    while (requests > 0) {
+        if (header_->drop_requests.compare_exchange_weak(requests, requests - 1, std::memory_order_acq_rel)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
+    const auto has_data = [&] {
+        return header_->tail.load(std::memory_order_acquire) != header_->head.load(std::memory_order_relaxed) ||
+               producer_closed();
+    };
+    if (spin_until(has_data, consumer_spin_ns_)) {
+        return true;
+    }
+    header_->consumer_waiting.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (has_data()) {
+        header_->consumer_waiting.store(0, std::memory_order_relaxed);
+        return true;
+    }
+    const std::int64_t since = now_ns();
+    shared_futex_wait(header_->consumer_waiting, 1, timeout);
+    adapt_spin(consumer_spin_ns_, now_ns() - since);
+    header_->consumer_waiting.store(0, std::memory_order_relaxed);
+    return has_data();
+}
+
+void ShmRing::close_consumer() noexcept {
+    header_->consumer_closed.store(1, std::memory_order_release);
+    wake_producer();
+}
+
+bool ShmRing::producer_closed() const noexcept {
+    return header_->producer_closed.load(std::memory_order_acquire) != 0;
+}
+
+void ShmRing::wake_consumer() noexcept {
+    header_->consumer_waiting.store(0, std::memory_order_relaxed);
+    shared_futex_wake(header_->consumer_waiting);
+}
+
+void ShmRing::wake_producer() noexcept {
+    header_->producer_waiting.store(0, std::memory_order_relaxed);
+    shared_futex_wake(header_->producer_waiting);
+}
+
+} // namespace parallax

@@ -1,0 +1,433 @@
+// ShmRing, the ipc message codec, and ipcsink -> ipcsrc within one process
+// (the multi-process tests are in tests/integration/ipc_process_test.cpp).
+#include <parallax/check/harness.hpp>
+#include <parallax/element.hpp>
+#include <parallax/ipc/ipc_message.hpp>
+#include <parallax/ipc/shm_ring.hpp>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+#include <string>
+#include <vector>
+
+namespace parallax {
+namespace {
+
+std::vector<std::byte> bytes_of(std::string_view s) {
+    std::vector<std::byte> out(s.size());
+    std::memcpy(out.data(), s.data(), s.size());
+    return out;
+}
+
+TEST(ShmRingTest, RecordsRoundTripAcrossTheWrapInOrder) {
+    ShmRingConfig config;
+    config.data_size = 4096;
+    auto producer = ShmRing::create(config);
+    ASSERT_TRUE(producer) << producer.error().to_string();
+    auto fd = producer->dup_fd();
+    ASSERT_TRUE(fd);
+    auto consumer = ShmRing::attach(std::move(*fd));
+    ASSERT_TRUE(consumer) << consumer.error().to_string();
+    std::uint32_t written = 0;
+    std::uint32_t read = 0;
+    for (int round = 0; round < 2000; ++round) {
+        const std::size_t size = 4 + static_cast<std::size_t>(round * 37) % 300;
+        auto room = producer->try_reserve(7, size);
+        if (!room.empty()) {
+            std::memset(room.data(), 0, size);
+            std::memcpy(room.data(), &written, 4);
+            producer->commit(round % 2 == 0);
+            ++written;
+        }
+        if (round % 3 != 0) {
+            continue;
+        }
+        while (true) {
+            auto rec = consumer->try_read();
+            ASSERT_TRUE(rec) << rec.error().to_string();
+            if (!*rec) {
+                break;
+            }
+            EXPECT_EQ((*rec)->type, 7);
+            std::uint32_t n = 0;
+            std::memcpy(&n, (*rec)->payload.data(), 4);
+            EXPECT_EQ(n, read);
+            ++read;
+            consumer->consume(false);
+        }
+    }
+    EXPECT_GT(read, 500U);
+    EXPECT_LE(written - read, 20U);
+}
+
+TEST(ShmRingTest, CountsBuffersInFlightAndDropRequests) {
+    auto producer = ShmRing::create();
+    ASSERT_TRUE(producer);
+    auto consumer = ShmRing::attach(std::move(*producer->dup_fd()));
+    ASSERT_TRUE(consumer);
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_FALSE(producer->try_reserve(1, 8).empty());
+        producer->commit(true);
+    }
+    EXPECT_EQ(producer->buffers_in_flight(), 3U);
+    EXPECT_FALSE(producer->writable(8, 3));
+    EXPECT_TRUE(producer->writable(8, 4));
+    producer->request_drop();
+    EXPECT_EQ(producer->buffers_in_flight(), 2U);
+    auto rec = consumer->try_read();
+    ASSERT_TRUE(rec && *rec);
+    EXPECT_TRUE(consumer->take_drop_request());
+    consumer->consume(true);
+    EXPECT_FALSE(consumer->take_drop_request());
+    EXPECT_EQ(producer->buffers_in_flight(), 2U);
+    EXPECT_FALSE(consumer->producer_closed());
+    producer->close_producer();
+    EXPECT_TRUE(consumer->producer_closed());
+    EXPECT_TRUE(consumer->wait_for_data(std::chrono::milliseconds(1)));
+}
+
+TEST(ShmRingTest, HostileHeadersAreErrorsNamingTheCheck) {
+    auto ring = ShmRing::create();
+    ASSERT_TRUE(ring);
+    std::vector<std::byte> good(256);
+    {
+        auto copy = Segment::map(std::move(*ring->dup_fd()));
+        ASSERT_TRUE(copy);
+        std::memcpy(good.data(), copy->data(), good.size());
+    }
+    const std::uint64_t file_size = 256 + ring->data_size();
+    ASSERT_TRUE(detail::validate_ring_header(good, file_size));
+    const auto expect_error = [&](std::size_t offset, std::uint64_t value, std::size_t width, std::string_view words) {
+        auto bad = good;
+        std::memcpy(bad.data() + offset, &value, width);
+        auto r = detail::validate_ring_header(bad, file_size);
+        ASSERT_FALSE(r) << words;
+        EXPECT_NE(r.error().message().find(words), std::string::npos) << r.error().message();
+    };
+    expect_error(0, 0x1234, 8, "bad magic");
+    expect_error(8, 2, 4, "layout version");
+    expect_error(12, 128, 4, "header size");
+    expect_error(16, 5000, 8, "data size");
+    expect_error(16, std::uint64_t{1} << 40, 8, "data size");
+    expect_error(24, 1, 8, "total size");
+    auto short_file = detail::validate_ring_header(good, 100);
+    ASSERT_FALSE(short_file);
+    EXPECT_NE(short_file.error().message().find("shorter"), std::string::npos);
+    auto too_small = detail::validate_ring_header(std::span<const std::byte>(good).first(10), file_size);
+    ASSERT_FALSE(too_small);
+}
+
+TEST(ShmRingTest, AttachRefusesAnUnsealedOrForeignFile) {
+    auto segment = Segment::create(4096 + 256);
+    ASSERT_TRUE(segment);
+    auto r = ShmRing::attach(std::move(*segment->dup_fd()));
+    ASSERT_FALSE(r);
+    auto arena = Arena::create();
+    ASSERT_TRUE(arena);
+    auto a = ShmRing::attach(std::move(*(*arena)->dup_fd()));
+    ASSERT_FALSE(a);
+    EXPECT_NE(a.error().message().find("bad magic"), std::string::npos) << a.error().message();
+}
+
+TEST(ShmRingTest, ARecordOverrunningTheRingIsAnErrorNotACrash) {
+    ShmRingConfig config;
+    config.data_size = 4096;
+    auto producer = ShmRing::create(config);
+    ASSERT_TRUE(producer);
+    auto consumer = ShmRing::attach(std::move(*producer->dup_fd()));
+    ASSERT_TRUE(consumer);
+    auto room = producer->try_reserve(1, 16);
+    ASSERT_FALSE(room.empty());
+    // A hostile producer rewrites the record's size after committing it.
+    const std::uint32_t huge = 1U << 30;
+    std::memcpy(room.data() - 8, &huge, 4);
+    producer->commit(true);
+    auto rec = consumer->try_read();
+    ASSERT_FALSE(rec);
+    EXPECT_TRUE(rec.error().is(Errc::corrupt));
+    EXPECT_NE(rec.error().message().find("overruns"), std::string::npos) << rec.error().message();
+}
+
+TEST(IpcMessageTest, EventsRoundTrip) {
+    StreamSegment seg;
+    seg.format = Format::bytes;
+    seg.rate = 2.0;
+    seg.start = 10;
+    seg.stop = 99;
+    seg.time = 5;
+    seg.base = 7;
+    seg.position = 11;
+    Structure tags("taglist");
+    tags.set("title", std::string("hello world"));
+    Structure custom("my-event");
+    custom.set("n", 3);
+    const std::vector<Event> events{Event::stream_start("abc/1"),
+                                    Event::caps(Caps::parse("video/x-raw,format=RGBA,width=64,height=48").value()),
+                                    Event::segment(seg),
+                                    Event::tags(tags),
+                                    Event::eos(),
+                                    Event::gap(ClockTime::from_ns(5), ClockTime::from_ns(6)),
+                                    Event::flush_start(),
+                                    Event::flush_stop(false),
+                                    Event::custom(EventType::custom_downstream, custom)};
+    for (const Event& e : events) {
+        auto bytes = encode_event(e);
+        ASSERT_TRUE(bytes) << e.to_string();
+        auto back = decode_event(*bytes);
+        ASSERT_TRUE(back) << back.error().to_string();
+        EXPECT_EQ(back->to_string(), e.to_string());
+    }
+    EXPECT_EQ(*decode_event(*encode_event(Event::segment(seg)))->segment_value(), seg);
+    EXPECT_FALSE(encode_event(Event::reconfigure()));
+}
+
+TEST(IpcMessageTest, MalformedEventsAreErrorsNamingTheField) {
+    const auto expect_error = [](std::vector<std::byte> bytes, std::string_view words) {
+        auto r = decode_event(bytes);
+        ASSERT_FALSE(r) << words;
+        EXPECT_NE(r.error().message().find(words), std::string::npos) << r.error().message();
+    };
+    expect_error({}, "shorter");
+    auto bad_type = std::vector<std::byte>(8);
+    bad_type[0] = std::byte{200};
+    expect_error(bad_type, "not a downstream event");
+    auto seg = *encode_event(Event::segment(StreamSegment{}));
+    seg.pop_back();
+    expect_error(seg, "segment body");
+    auto seg_format = *encode_event(Event::segment(StreamSegment{}));
+    seg_format[8] = std::byte{9};
+    expect_error(seg_format, "segment format");
+    auto caps = bytes_of(std::string(8, '\0') + "video/x-raw,width=((");
+    caps[0] = std::byte{static_cast<std::uint8_t>(EventType::caps)};
+    expect_error(caps, "caps do not parse");
+    auto tags = bytes_of(std::string(8, '\0') + "a;b");
+    tags[0] = std::byte{static_cast<std::uint8_t>(EventType::tags)};
+    expect_error(tags, "structures");
+}
+
+TEST(IpcMessageTest, HandshakeFramesRoundTripAndRefuseMalformedBytes) {
+    auto hello = decode_hello(encode_hello(IpcHello{42, 7}));
+    ASSERT_TRUE(hello);
+    EXPECT_EQ(hello->producer_pid, 42U);
+    EXPECT_EQ(hello->max_buffers, 7U);
+    auto h = encode_hello(IpcHello{});
+    h[0] = std::byte{0};
+    EXPECT_NE(decode_hello(h).error().message().find("bad magic"), std::string::npos);
+    h = encode_hello(IpcHello{});
+    h[4] = std::byte{9};
+    EXPECT_TRUE(decode_hello(h).error().is(Errc::version_mismatch));
+    h.push_back(std::byte{0});
+    EXPECT_FALSE(decode_hello(h));
+
+    IpcArenaAck ack;
+    ack.arena.bytes[3] = 9;
+    ack.participant = ParticipantHandle{5, 77};
+    auto a = decode_arena_ack(encode_arena_ack(ack));
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->arena, ack.arena);
+    EXPECT_EQ(a->participant.index, 5U);
+    EXPECT_EQ(a->participant.incarnation, 77U);
+    auto bad = encode_arena_ack(ack);
+    bad[16] = std::byte{3};
+    EXPECT_NE(decode_arena_ack(bad).error().message().find("status"), std::string::npos);
+    bad.resize(5);
+    EXPECT_FALSE(decode_arena_ack(bad));
+    EXPECT_FALSE(decode_arena_offer(std::vector<std::byte>(15)));
+    EXPECT_FALSE(decode_buffer_ref(std::vector<std::byte>(39)));
+    IpcBufferRef ref;
+    ref.slot = 3;
+    ref.offset = 64;
+    ref.size = 100;
+    std::vector<std::byte> out(IpcBufferRef::encoded_size);
+    encode_buffer_ref(ref, out);
+    auto r = decode_buffer_ref(out);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->slot, 3U);
+    EXPECT_EQ(r->offset, 64U);
+    EXPECT_EQ(r->size, 100U);
+}
+
+std::string socket_name(const char* what) {
+    return fmt::format("@parallax-ipc-test-{}-{}", ::getpid(), what);
+}
+
+TEST(IpcElementsTest, StreamCrossesWithCapsSegmentTagsMetadataAndEos) {
+    const std::string path = socket_name("stream");
+    auto sink = check::Harness::create(fmt::format("ipcsink socket-path={}", path));
+    ASSERT_TRUE(sink) << sink.error().to_string();
+    ASSERT_TRUE((*sink)->start());
+    auto src = check::Harness::create(fmt::format("ipcsrc socket-path={}", path));
+    ASSERT_TRUE(src) << src.error().to_string();
+    ASSERT_TRUE((*src)->start());
+
+    const Caps caps = Caps::parse("video/x-raw,format=GRAY8,width=4,height=2,framerate=30/1").value();
+    StreamSegment seg;
+    seg.start = 1000;
+    seg.base = 50;
+    Structure tags("taglist");
+    tags.set("title", std::string("across"));
+    ASSERT_TRUE((*sink)->push_event(Event::stream_start("s")));
+    ASSERT_TRUE((*sink)->push_event(Event::caps(caps)));
+    std::vector<Metadata> sent;
+    for (int i = 0; i < 20; ++i) {
+        auto b = (*sink)->make_buffer(8, static_cast<std::uint8_t>(i));
+        ASSERT_TRUE(b);
+        Metadata& m = b->meta();
+        m.set_pts(ClockTime::from_ns(1000 + i));
+        m.set_dts(ClockTime::from_ns(999 + i));
+        m.set_duration(ClockTime::from_ns(33));
+        m.set_sequence(static_cast<std::uint64_t>(i));
+        m.set_stream_id(4);
+        m.set_byte_offset(static_cast<std::uint64_t>(i) * 8);
+        m.set_flag(BufferFlags::discont);
+        m.set_klv({1, 2, 3, static_cast<std::uint8_t>(i)});
+        sent.push_back(m);
+        EXPECT_EQ((*sink)->push(std::move(*b)), Flow::ok);
+        if (i == 0) {
+            // After the first buffer: the harness starts its stream there,
+            // (a stream-start and a default segment), and a new stream drops
+            // the tags of the previous one.
+            ASSERT_TRUE((*sink)->push_event(Event::segment(seg)));
+            ASSERT_TRUE((*sink)->push_event(Event::tags(tags)));
+        }
+    }
+    for (int i = 0; i < 20; ++i) {
+        auto got = (*src)->pull();
+        ASSERT_TRUE(got) << "buffer " << i;
+        EXPECT_EQ(got->size(), 8U);
+        EXPECT_EQ(std::to_integer<int>(got->data()[0]), i);
+        EXPECT_TRUE(got->meta() == sent[static_cast<std::size_t>(i)]) << "metadata of buffer " << i;
+    }
+    bool saw_caps = false;
+    bool saw_segment = false;
+    bool saw_tags = false;
+    for (const Event& e : (*src)->take_events()) {
+        if (e.type() == EventType::caps) {
+            saw_caps = is_equal(*e.caps_value(), caps);
+        } else if (e.type() == EventType::segment && *e.segment_value() == seg) {
+            saw_segment = true;
+        } else if (e.type() == EventType::tags) {
+            saw_tags = e.structure()->to_string() == tags.to_string();
+        }
+    }
+    EXPECT_TRUE(saw_caps);
+    EXPECT_TRUE(saw_segment);
+    EXPECT_TRUE(saw_tags);
+    ASSERT_TRUE((*sink)->push_event(Event::eos()));
+    EXPECT_TRUE((*src)->wait_eos(std::chrono::seconds(5)));
+    EXPECT_TRUE((*src)->stop());
+    EXPECT_TRUE((*sink)->stop());
+    EXPECT_FALSE((*src)->error());
+}
+
+TEST(IpcElementsTest, TwoConsumersEachTakeAReferenceAndALateOneGetsTheStickyEvents) {
+    const std::string path = socket_name("two");
+    auto sink = check::Harness::create(fmt::format("ipcsink socket-path={}", path));
+    ASSERT_TRUE(sink);
+    ASSERT_TRUE((*sink)->start());
+    auto a = check::Harness::create(fmt::format("ipcsrc socket-path={}", path));
+    ASSERT_TRUE(a);
+    ASSERT_TRUE((*a)->start());
+    const Caps caps = Caps::parse("audio/x-raw,rate=48000").value();
+    ASSERT_TRUE((*sink)->push_event(Event::stream_start("s")));
+    ASSERT_TRUE((*sink)->push_event(Event::caps(caps)));
+    auto first = (*sink)->make_buffer(16, 1);
+    ASSERT_TRUE(first);
+    EXPECT_EQ((*sink)->push(*first), Flow::ok);
+    auto b = check::Harness::create(fmt::format("ipcsrc socket-path={}", path));
+    ASSERT_TRUE(b);
+    ASSERT_TRUE((*b)->start());
+    // Let the late consumer's handshake finish before the next buffer.
+    for (int i = 0; i < 200 && (*sink)->element().get_property("num-clients").value() != "2"; ++i) {
+        auto again = (*sink)->make_buffer(16, 1);
+        EXPECT_EQ((*sink)->push(std::move(*again)), Flow::ok);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ((*sink)->element().get_property("num-clients").value(), "2");
+    auto second = (*sink)->make_buffer(16, 2);
+    ASSERT_TRUE(second);
+    const Buffer kept = *second;
+    EXPECT_EQ((*sink)->push(std::move(*second)), Flow::ok);
+    std::optional<Buffer> from_b;
+    while (auto got = (*b)->pull(std::chrono::seconds(2))) {
+        if (std::to_integer<int>(got->data()[0]) == 2) {
+            from_b = std::move(got);
+            break;
+        }
+    }
+    ASSERT_TRUE(from_b);
+    std::optional<Buffer> from_a;
+    while (auto got = (*a)->pull(std::chrono::seconds(2))) {
+        if (std::to_integer<int>(got->data()[0]) == 2) {
+            from_a = std::move(got);
+            break;
+        }
+    }
+    ASSERT_TRUE(from_a);
+    // The same slot, one reference each plus ours: nothing was copied.
+    EXPECT_EQ(kept.ref_count(), 3U);
+    bool late_saw_caps = false;
+    for (const Event& e : (*b)->take_events()) {
+        late_saw_caps = late_saw_caps || (e.type() == EventType::caps && is_equal(*e.caps_value(), caps));
+    }
+    EXPECT_TRUE(late_saw_caps);
+    EXPECT_EQ((*sink)->element().get_property("copies").value(), "0");
+    from_a.reset();
+    from_b.reset();
+    EXPECT_TRUE((*a)->stop());
+    EXPECT_TRUE((*b)->stop());
+    EXPECT_TRUE((*sink)->stop());
+}
+
+TEST(IpcElementsTest, LeakyDownstreamNeverBlocksOnAStalledConsumer) {
+    const std::string path = socket_name("leaky");
+    auto sink = check::Harness::create(fmt::format("ipcsink socket-path={} leaky=downstream max-buffers=4", path));
+    ASSERT_TRUE(sink);
+    ASSERT_TRUE((*sink)->start());
+    auto src = check::Harness::create(fmt::format("ipcsrc socket-path={}", path));
+    ASSERT_TRUE(src);
+    ASSERT_TRUE((*src)->start());
+    (*src)->pause(); // the consumer reads nothing
+    for (int i = 0; i < 100; ++i) {
+        auto b = (*sink)->make_buffer(8, static_cast<std::uint8_t>(i));
+        ASSERT_TRUE(b);
+        EXPECT_EQ((*sink)->push(std::move(*b)), Flow::ok);
+    }
+    (*src)->resume();
+    std::vector<int> got;
+    while (auto b = (*src)->pull(std::chrono::milliseconds(500))) {
+        got.push_back(std::to_integer<int>(b->data()[0]));
+    }
+    ASSERT_FALSE(got.empty());
+    EXPECT_LE(got.size(), 6U);
+    EXPECT_EQ(got.back(), 99); // the newest arrive, the oldest went
+    EXPECT_TRUE((*src)->stop());
+    EXPECT_TRUE((*sink)->stop());
+}
+
+TEST(IpcElementsTest, WithoutSocketPathStartFailsNamingTheProperty) {
+    for (const char* factory : {"ipcsink", "ipcsrc"}) {
+        auto h = check::Harness::create(factory);
+        ASSERT_TRUE(h);
+        auto ok = (*h)->start();
+        ASSERT_FALSE(ok) << factory;
+        EXPECT_NE(ok.error().message().find("socket-path"), std::string::npos) << ok.error().message();
+        EXPECT_EQ(ok.error().element(), (*h)->element().name());
+    }
+}
+
+TEST(IpcElementsTest, ConnectingToNobodyFailsWithAClearError) {
+    auto h = check::Harness::create(fmt::format("ipcsrc socket-path={}", socket_name("nobody")));
+    ASSERT_TRUE(h);
+    auto ok = (*h)->start();
+    ASSERT_FALSE(ok);
+    EXPECT_NE(ok.error().message().find("cannot connect"), std::string::npos) << ok.error().message();
+}
+
+} // namespace
+} // namespace parallax
