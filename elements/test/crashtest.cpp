@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits>
 #include <memory>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
@@ -66,9 +67,14 @@ protected:
         case Mode::none:
             return Flow::ok;
         case Mode::segv: {
-            // Read through a volatile so that the compiler cannot see the
-            // null and emit a trap instruction (SIGILL) instead of the store.
-            volatile int* volatile target = nullptr;
+            // A store into a page mapped without access: a genuine SIGSEGV,
+            // with no undefined behaviour for the compiler to turn into a
+            // trap instruction or for UBSan to stop at first.
+            void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (page == MAP_FAILED) {
+                return ctx.error(Error::from_errno(errno, "crashtest: mapping a page to fault on"));
+            }
+            volatile int* volatile target = static_cast<int*>(page);
             *target = 0x5e6f;
             return Flow::ok;
         }

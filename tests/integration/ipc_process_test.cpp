@@ -113,6 +113,12 @@ TEST(IpcProcessTest, ConsumersKilledAtRandomNeverStallTheProducerAndLeaveNoSlotH
             ASSERT_GT(pid, 0);
             alive.push_back(pid);
         }
+        // At least one consumer streams before the random delay starts: a
+        // slow start (sanitizer builds take a while to exec) must not turn
+        // the test into one of consumers killed while starting.
+        for (int i = 0; i < 1000 && sink->get_property("num-clients").value_or("0") == "0"; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % 30000));
         const std::size_t victim = rng() % alive.size();
         if (sink->get_property("num-clients").value_or("0") != "0") {
