@@ -90,7 +90,7 @@ protected:
         listener_.emplace(std::move(*listener));
         stopping_.store(false, std::memory_order_release);
         accepting_.store(true, std::memory_order_release);
-        sticky_.fill({});
+        sticky_.clear();
         copies_count_ = 0;
         dropped_count_ = 0;
         acceptor_ = std::thread([this] { accept_loop(); });
@@ -117,7 +117,7 @@ protected:
     bool sink_event(Pad& pad, Event&& event) override {
         if (event.is_downstream()) {
             if (auto bytes = encode_event(event)) {
-                remember_sticky(event.type(), *bytes);
+                sticky_.apply(event.type(), *bytes);
                 adopt_new_peers(false);
                 for (auto& peer : peers_) {
                     send_record(*peer, IpcRecord::event, *bytes);
@@ -199,10 +199,8 @@ private:
             pending_count_.store(0, std::memory_order_release);
         }
         for (auto& peer : fresh) {
-            for (const auto& bytes : sticky_) {
-                if (!bytes.empty()) {
-                    send_record(*peer, IpcRecord::event, bytes);
-                }
+            for (const auto& bytes : sticky_.in_order()) {
+                send_record(*peer, IpcRecord::event, bytes);
             }
             if (!peer->dead) {
                 peers_.push_back(std::move(peer));
@@ -210,35 +208,6 @@ private:
         }
         clients_.set(static_cast<std::uint32_t>(peers_.size()));
         return !stopping_.load(std::memory_order_acquire);
-    }
-
-    void remember_sticky(EventType type, const std::vector<std::byte>& bytes) {
-        switch (type) {
-        case EventType::stream_start:
-            // A new stream: its tags and end are its own; caps and segment
-            // stay until replaced, as GStreamer's sticky events.
-            sticky_[0] = bytes;
-            sticky_[3].clear();
-            sticky_[4].clear();
-            break;
-        case EventType::caps:
-            sticky_[1] = bytes;
-            break;
-        case EventType::segment:
-            sticky_[2] = bytes;
-            break;
-        case EventType::tags:
-            sticky_[3] = bytes;
-            break;
-        case EventType::eos:
-            sticky_[4] = bytes;
-            break;
-        case EventType::flush_stop:
-            sticky_[4].clear();
-            break;
-        default:
-            break;
-        }
     }
 
     // Waits until the peer's ring takes `size` bytes (and, with
@@ -505,7 +474,7 @@ private:
     std::vector<std::unique_ptr<Peer>> pending_; // guarded by pending_mutex_
     std::atomic<std::size_t> pending_count_{0};
     std::vector<std::unique_ptr<Peer>> peers_; // streaming thread only
-    std::array<std::vector<std::byte>, 5> sticky_; // stream-start, caps, segment, tags, eos
+    StickyEvents sticky_; // replayed to consumers that connect late
     std::vector<std::shared_ptr<Arena>> own_arenas_; // by log2 of slot size
     std::array<std::byte, 4096> scratch_{};
     std::uint64_t copies_count_ = 0;

@@ -255,4 +255,70 @@ Result<ArenaId> decode_arena_offer(std::span<const std::byte> bytes) {
     return id;
 }
 
+Result<Buffer> adopt_buffer_record(std::span<const std::byte> bytes,
+                                   const std::function<Arena*(const ArenaId&)>& find) {
+    auto ref = decode_buffer_ref(bytes);
+    if (!ref) {
+        return fail(ref.error());
+    }
+    auto meta = Metadata::deserialize(bytes.subspan(IpcBufferRef::encoded_size));
+    if (!meta) {
+        return fail(Error(meta.error().code(), fmt::format("buffer metadata: {}", meta.error().message())));
+    }
+    if (ref->arena == ArenaId{}) {
+        if (ref->size != 0) {
+            return fail(Errc::corrupt, fmt::format("a buffer of {} bytes without an arena", ref->size));
+        }
+        Buffer b;
+        b.meta() = std::move(*meta);
+        return b;
+    }
+    Arena* arena = find(ref->arena);
+    if (arena == nullptr) {
+        return fail(Errc::corrupt, fmt::format("a buffer in arena {}, which was never offered", ref->arena.to_string()));
+    }
+    auto adopted = Buffer::adopt(*arena, ref->slot, ref->offset, ref->size, std::move(*meta));
+    if (!adopted) {
+        return fail(Error(adopted.error().code(), fmt::format("buffer reference: {}", adopted.error().message())));
+    }
+    return adopted;
+}
+
+void StickyEvents::apply(EventType type, const std::vector<std::byte>& bytes) {
+    switch (type) {
+    case EventType::stream_start:
+        events_[0] = bytes;
+        events_[3].clear();
+        events_[4].clear();
+        break;
+    case EventType::caps:
+        events_[1] = bytes;
+        break;
+    case EventType::segment:
+        events_[2] = bytes;
+        break;
+    case EventType::tags:
+        events_[3] = bytes;
+        break;
+    case EventType::eos:
+        events_[4] = bytes;
+        break;
+    case EventType::flush_stop:
+        events_[4].clear();
+        break;
+    default:
+        break;
+    }
+}
+
+std::vector<std::vector<std::byte>> StickyEvents::in_order() const {
+    std::vector<std::vector<std::byte>> out;
+    for (const auto& e : events_) {
+        if (!e.empty()) {
+            out.push_back(e);
+        }
+    }
+    return out;
+}
+
 } // namespace parallax

@@ -281,7 +281,10 @@ bool ShmRing::consumer_closed() const noexcept {
 Result<std::optional<ShmRecord>> ShmRing::try_read() noexcept {
     while (true) {
         const std::uint64_t head = header_->head.load(std::memory_order_relaxed);
-        if (head == cached_tail_) {
+        if (head == cached_tail_ || cached_tail_ < head) {
+            // (Behind the head only in a ring read by a second consumer
+            // object, as the proxy of an isolated element reads what its
+            // dead worker left.)
             cached_tail_ = header_->tail.load(std::memory_order_acquire);
             if (head == cached_tail_) {
                 return std::optional<ShmRecord>{};

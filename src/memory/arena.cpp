@@ -687,6 +687,33 @@ ReclaimReport Arena::reclaim_dead() {
     return report;
 }
 
+Result<ReclaimReport> Arena::reclaim(ParticipantHandle who) {
+    if (who.index >= max_participants_ || who.index == participant_) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("arena {}: cannot reclaim participant {}: {}", id_.to_string(), who.index,
+                                who.index == participant_ ? "it is this process" : "no such participant"));
+    }
+    ReclaimReport report;
+    ParticipantRecord* rec = record(who.index);
+    std::uint64_t owner = rec->owner.load(std::memory_order_acquire);
+    if (detail::owner_state(owner) == ParticipantState::free ||
+        rec->incarnation.load(std::memory_order_acquire) != who.incarnation) {
+        return report; // Reclaimed already; the record may serve somebody else now.
+    }
+    if (detail::owner_state(owner) != ParticipantState::reclaiming &&
+        !rec->owner.compare_exchange_strong(
+            owner, detail::make_owner(ParticipantState::reclaiming, detail::owner_pid(owner)),
+            std::memory_order_seq_cst)) {
+        return report; // Somebody else is reclaiming it.
+    }
+    rec->reclaimer_pid.store(static_cast<std::uint32_t>(::getpid()), std::memory_order_seq_cst);
+    report.dead_pids.push_back(detail::owner_pid(owner));
+    reclaim_participant(who.index, report);
+    PARALLAX_INFO(arena_log, "arena {}: participant {} reclaimed on request; dropped its {} references",
+                  id_.to_string(), who.index, report.references_dropped);
+    return report;
+}
+
 void Arena::wake_waiters() noexcept {
     header_->release_epoch.fetch_add(1, std::memory_order_seq_cst);
     futex(&header_->release_epoch, FUTEX_WAKE, INT_MAX, nullptr);

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
@@ -77,9 +78,13 @@ std::optional<ProcessStat> read_process_stat(std::uint32_t pid) {
 }
 
 ProcessIdentity ProcessIdentity::self() {
-    // Computed once per process; a forked child must not reuse the parent's.
-    static thread_local ProcessIdentity cached;
+    // Computed once per process (a sandboxed worker computes it before its
+    // sandbox forbids reading /proc); a forked child must not reuse the
+    // parent's.
+    static std::mutex mutex;
+    static ProcessIdentity cached;
     const auto pid = static_cast<std::uint32_t>(::getpid());
+    std::lock_guard lock(mutex);
     if (cached.pid != pid) {
         ProcessIdentity id;
         id.pid = pid;

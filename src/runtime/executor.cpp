@@ -4,6 +4,7 @@
 // a control thread.
 
 #include "element/element_access.hpp"
+#include "isolation/isolated_element.hpp"
 #include "pipeline/negotiation.hpp"
 #include "pipeline/runner.hpp"
 #include "runtime/buffer_allocator.hpp"
@@ -496,9 +497,77 @@ private:
             strategies_ = decisions;
         };
         decide();
+        isolate(decisions);
+        strategies_ = decisions;
         if (core_.scheduling.automatic_boundaries) {
             insert_boundaries();
             decide(); // the boundaries just inserted
+        }
+    }
+
+    // Puts a stand-in (isolation/isolated_element.hpp) in the place of each
+    // element whose strategy is isolated: same name and pads, linked where
+    // the element was; the element itself runs in a worker process. An
+    // element a worker cannot run stays in process, with a warning.
+    void isolate(std::map<const Element*, StrategyDecision>& decisions) {
+        for (Element* e : core_.graph.elements()) {
+            auto it = decisions.find(e);
+            if (it == decisions.end() || it->second.strategy != ExecutionStrategy::isolated || is_isolated(*e)) {
+                continue;
+            }
+            if (auto why = why_not_isolatable(*e)) {
+                const std::string text = fmt::format("cannot run isolated ({}): it runs in process", *why);
+                PARALLAX_WARNING(executor_log, "{}: {}", e->name(), text);
+                core_.bus.post(Message::make_warning(e->name(), text));
+                it->second.strategy = ExecutionStrategy::in_process;
+                it->second.rule += fmt::format("; {}", text);
+                continue;
+            }
+            // The links, by pad name, to restore around the stand-in.
+            std::vector<std::pair<std::string, Pad*>> links;
+            for (Pad* p : e->pads()) {
+                if (Pad* peer = p->peer()) {
+                    links.emplace_back(p->name(), peer);
+                }
+            }
+            StrategyDecision decision = std::move(it->second);
+            decisions.erase(it);
+            auto removed = core_.graph.remove(*e);
+            if (!removed) {
+                PARALLAX_WARNING(executor_log, "{}: cannot take {} out of the graph: {}", core_.name, e->name(),
+                                 removed.error().to_string());
+                continue;
+            }
+            std::unique_ptr<Element> original = std::move(*removed);
+            const std::string name = original->name();
+            auto proxy = make_isolated(std::move(original), core_.scheduling.isolation);
+            if (!proxy) {
+                core_.bus.post(Message::make_error(name, proxy.error()));
+                continue;
+            }
+            Element* pe = proxy->get();
+            if (!core_.graph.add(std::move(*proxy))) {
+                continue;
+            }
+            detail_element_access::attach(*pe, *this);
+            for (auto& [pad_name, peer] : links) {
+                Pad* mine = pe->pad(pad_name);
+                if (mine == nullptr) {
+                    continue;
+                }
+                auto linked = mine->direction() == PadDirection::src ? core_.graph.link(*mine, *peer)
+                                                                     : core_.graph.link(*peer, *mine);
+                if (!linked) {
+                    PARALLAX_WARNING(executor_log, "{}: cannot link {}: {}", core_.name, mine->path(),
+                                     linked.error().to_string());
+                }
+            }
+            if (pe->drives_src_pads()) {
+                boundary_reasons_[pe] = "strategy isolated: the element runs in a worker process, and this thread "
+                                        "pushes what it outputs";
+            }
+            PARALLAX_INFO(executor_log, "{}: {} runs isolated ({})", core_.name, name, decision.rule);
+            decisions.emplace(pe, std::move(decision));
         }
     }
 
@@ -517,6 +586,9 @@ private:
         }
         std::vector<std::pair<Pad*, std::string>> wanted; // (src pad to split after, reason)
         for (Element* e : core_.graph.topological_order()) {
+            if (is_isolated(*e)) {
+                continue; // handing a buffer to its worker is cheap, and its output has a thread of its own
+            }
             const ExecutionHints h = e->hints();
             if (h.processing == ProcessingHint::cpu_bound && !e->is_source()) {
                 for (Pad* p : e->sink_pads()) {

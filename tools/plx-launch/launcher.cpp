@@ -92,6 +92,19 @@ int Launcher::run() {
     if (options_.no_auto_convert) {
         pipeline_->set_converter_policy(parallax::ConverterPolicy::deny);
     }
+    parallax::SchedulingOptions& scheduling = pipeline_->scheduling();
+    scheduling.strategies.isolate.insert(scheduling.strategies.isolate.end(), options_.isolate.begin(),
+                                         options_.isolate.end());
+    scheduling.strategies.never_isolate = scheduling.strategies.never_isolate || options_.no_isolate;
+    if (options_.sandbox) {
+        scheduling.isolation.sandbox = *options_.sandbox;
+    }
+    if (options_.max_restarts) {
+        scheduling.isolation.restart.max_restarts = *options_.max_restarts;
+    }
+    if (options_.worker_timeout) {
+        scheduling.isolation.hang_timeout = *options_.worker_timeout;
+    }
     if (options_.plan) {
         return print_plan();
     }

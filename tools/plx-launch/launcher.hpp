@@ -4,7 +4,13 @@
 // libparallax's states (suspended, idle, paused, running) in place of
 // GStreamer's (NULL, READY, PAUSED, PLAYING).
 
+#include <parallax/pipeline/isolation.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace plx_launch {
 
@@ -17,6 +23,18 @@ struct Options {
     bool eos_on_shutdown = false; ///< -e: SIGINT sends eos and waits for it.
     bool plan = false;            ///< --plan: print the scheduling plan and exit.
     bool no_auto_convert = false; ///< --no-auto-convert: negotiation inserts no converters.
+
+    // Isolation; what is not given keeps the pipeline's defaults.
+    /// --isolate: glob patterns of elements to run isolated.
+    std::vector<std::string> isolate;
+    /// --no-isolate: run every element in this process.
+    bool no_isolate = false;
+    /// --sandbox: the sandbox of the worker processes.
+    std::optional<parallax::SandboxSettings> sandbox;
+    /// --max-restarts: restarts of a dead worker within a minute.
+    std::optional<std::uint32_t> max_restarts;
+    /// --worker-timeout: when a worker counts as hung (0: never).
+    std::optional<std::chrono::milliseconds> worker_timeout;
 };
 
 /// Builds and runs the pipeline. Returns the exit status: 0 after eos or an

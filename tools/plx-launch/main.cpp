@@ -3,15 +3,19 @@
 // directory are loaded first, so that the text may name their elements.
 
 #include <parallax/element/registry.hpp>
+#include <parallax/pipeline/isolation.hpp>
 
 #include "launcher.hpp"
 
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
 #ifndef PARALLAX_TOOLS_VERSION
@@ -36,6 +40,35 @@ int run(int argc, char** argv) {
                  "chose it) and exit");
     app.add_flag("--no-auto-convert", options.no_auto_convert,
                  "Never insert converters where two elements cannot agree on a format: fail and say which would do");
+    app.add_option("--isolate", options.isolate,
+                   "Run the elements whose name or factory name matches one of these glob patterns "
+                   "(comma-separated, e.g. '*dec*,crash*') isolated in a sandboxed worker process")
+        ->delimiter(',')
+        // One word per --isolate (repeat it for more): the pipeline's words
+        // that follow are not patterns.
+        ->allow_extra_args(false)
+        ->type_name("PATTERN[,PATTERN...]");
+    app.add_flag("--no-isolate", options.no_isolate,
+                 "Run every element in this process, even those that hints, strategy=isolated or --isolate would "
+                 "isolate (for debugging)");
+    std::string sandbox;
+    CLI::Option* sandbox_option =
+        app.add_option("--sandbox", sandbox,
+                       "The sandbox of isolated elements: compute-only (the default), with-network, "
+                       "with-filesystem:/PATH[:/PATH...] or none")
+            ->type_name("KIND[:PATH...]");
+    std::uint32_t max_restarts = 0;
+    CLI::Option* max_restarts_option =
+        app.add_option("--max-restarts", max_restarts,
+                       "Restart a dead worker of an isolated element at most N times a minute, then fail "
+                       "(default 10; 0: never restart)")
+            ->type_name("N");
+    std::uint32_t worker_timeout_ms = 0;
+    CLI::Option* worker_timeout_option =
+        app.add_option("--worker-timeout", worker_timeout_ms,
+                       "Declare the worker of an isolated element hung, kill and restart it, after it finished "
+                       "none of its input for MS milliseconds (default 5000; 0: never)")
+            ->type_name("MS");
     app.set_version_flag("--version", fmt::format("plx-launch version {} (libparallax)", PARALLAX_TOOLS_VERSION));
     app.add_option("pipeline", words, "The pipeline description; the arguments are joined with spaces")->required();
     try {
@@ -44,6 +77,20 @@ int run(int argc, char** argv) {
         // CLI11 prints help and errors; a bad command line is exit 1 as in
         // gst-launch-1.0.
         return app.exit(e) == 0 ? 0 : 1;
+    }
+    if (sandbox_option->count() > 0) {
+        auto settings = parallax::parse_sandbox_settings(sandbox);
+        if (!settings) {
+            fmt::print(stderr, "ERROR: --sandbox: {}\n", settings.error().message());
+            return 1;
+        }
+        options.sandbox = std::move(*settings);
+    }
+    if (max_restarts_option->count() > 0) {
+        options.max_restarts = max_restarts;
+    }
+    if (worker_timeout_option->count() > 0) {
+        options.worker_timeout = std::chrono::milliseconds(worker_timeout_ms);
     }
     for (const auto& w : words) {
         if (!options.description.empty()) {

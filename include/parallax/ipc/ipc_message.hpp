@@ -9,7 +9,11 @@
 #include <parallax/base/export.hpp>
 #include <parallax/base/result.hpp>
 #include <parallax/element/event.hpp>
+#include <parallax/buffer/buffer.hpp>
 #include <parallax/memory/arena.hpp>
+
+#include <array>
+#include <functional>
 
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +77,31 @@ PARALLAX_API Result<std::vector<std::byte>> encode_event(const Event& event);
 /// Reads what encode_event() wrote; every malformed field is an Error
 /// naming it.
 PARALLAX_API Result<Event> decode_event(std::span<const std::byte> bytes);
+
+/// A buffer record's buffer (IpcBufferRef, then Metadata) adopted in this
+/// process: `find` maps the record's arena id to an arena this process
+/// mapped (null: never offered). Takes over the reference the writer
+/// credited. Every malformed field, and an arena nobody offered, is an
+/// Error naming it.
+PARALLAX_API Result<Buffer> adopt_buffer_record(std::span<const std::byte> bytes,
+                                                const std::function<Arena*(const ArenaId&)>& find);
+
+/// The sticky events of a stream in the order a newcomer must get them
+/// (stream-start, caps, segment, tags, eos), kept as encode_event() bytes:
+/// what ipcsink replays to a consumer that connects late and what an
+/// isolated element replays to a restarted worker.
+class PARALLAX_API StickyEvents {
+public:
+    /// Takes one event into account: stream-start begins a new stream (its
+    /// tags and eos go), flush-stop clears eos, others replace their kind.
+    void apply(EventType type, const std::vector<std::byte>& bytes);
+    void clear() { events_.fill({}); }
+    /// The events held, in replay order (kinds never seen are left out).
+    [[nodiscard]] std::vector<std::vector<std::byte>> in_order() const;
+
+private:
+    std::array<std::vector<std::byte>, 5> events_; // stream-start, caps, segment, tags, eos
+};
 
 PARALLAX_API std::vector<std::byte> encode_hello(const IpcHello& hello);
 PARALLAX_API Result<IpcHello> decode_hello(std::span<const std::byte> bytes);

@@ -161,6 +161,15 @@ public:
     /// exactly once.
     ReclaimReport reclaim_dead();
 
+    /// Drops every reference counted to participant `who` and frees the
+    /// slots nobody else holds, for a participant whose process the caller
+    /// knows to be dead (it reaped it) but that reclaim_dead() cannot judge:
+    /// a worker in a pid namespace of its own, whose pid means nothing
+    /// here. Nothing happens when `who` was reclaimed already (its
+    /// incarnation moved on). Errc::invalid_argument for this process's own
+    /// handle or an index out of range.
+    Result<ReclaimReport> reclaim(ParticipantHandle who);
+
     /// Counts this thread as a waiter, looks for a free slot once more, and
     /// if there is none sleeps until any participant frees a slot, wake_waiters()
     /// is called, `*cancel` is set (checked before sleeping), or `timeout`

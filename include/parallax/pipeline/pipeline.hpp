@@ -13,6 +13,7 @@
 #include <parallax/element/state.hpp>
 #include <parallax/pipeline/bus.hpp>
 #include <parallax/pipeline/execution_strategy.hpp>
+#include <parallax/pipeline/isolation.hpp>
 
 #include <chrono>
 #include <initializer_list>
@@ -59,6 +60,9 @@ struct SchedulingOptions {
     /// JACK's, stays below the kernel's threaded interrupt handlers (50);
     /// lowered to RLIMIT_RTPRIO when the process may go no higher.
     int real_time_priority = 10;
+    /// How elements whose strategy is isolated run: sandbox, restarts, hang
+    /// timeout, the worker program (docs/guide/isolation.md).
+    IsolationOptions isolation;
 };
 
 /// A pipeline: owns its elements, links them, and moves them through the

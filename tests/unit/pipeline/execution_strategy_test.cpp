@@ -22,6 +22,49 @@ TEST(ExecutionStrategyTest, DefaultHintsRunInProcessByTheLastRule) {
     EXPECT_TRUE(d.warning.empty());
 }
 
+TEST(ExecutionStrategyTest, UntrustedIsIsolatedByTheFirstRule) {
+    ExecutionHints h;
+    h.trust_level = TrustLevel::untrusted;
+    const auto d = decide(h);
+    EXPECT_EQ(d.strategy, S::isolated);
+    EXPECT_EQ(d.rule, "hints: trust=untrusted");
+    EXPECT_TRUE(d.warning.empty());
+    // Untrusted comes before native code and every later rule.
+    const auto untrusted = decide(ExecutionHints::untrusted());
+    EXPECT_EQ(untrusted.strategy, S::isolated);
+    EXPECT_EQ(untrusted.rule, "hints: trust=untrusted");
+    h.uses_native_code = true;
+    h.crash_safe = false;
+    h.affinity = Affinity::real_time;
+    h.rt_safe = true;
+    h.processing = ProcessingHint::io_bound;
+    EXPECT_EQ(decide(h).rule, "hints: trust=untrusted");
+    h.trust_level = TrustLevel::semi_trusted;
+    h.uses_native_code = false;
+    EXPECT_EQ(decide(h).strategy, S::real_time);
+}
+
+TEST(ExecutionStrategyTest, NativeCodeThatMayCrashIsIsolatedByTheSecondRule) {
+    const auto d = decide(ExecutionHints::native());
+    EXPECT_EQ(d.strategy, S::isolated);
+    EXPECT_EQ(d.rule, "hints: native code, not crash-safe");
+
+    // Before the real-time and io rules...
+    ExecutionHints h = ExecutionHints::native();
+    h.latency = LatencyHint::ultra_low;
+    h.rt_safe = true;
+    h.processing = ProcessingHint::io_bound;
+    EXPECT_EQ(decide(h).strategy, S::isolated);
+    // ... and only together: crash-safe native code, or pure code that may
+    // crash, goes on to the later rules.
+    h.crash_safe = true;
+    EXPECT_EQ(decide(h).strategy, S::real_time);
+    ExecutionHints not_native;
+    not_native.crash_safe = false;
+    EXPECT_EQ(decide(not_native).strategy, S::in_process);
+    EXPECT_EQ(decide(not_native).rule, "default: no hint asks for another");
+}
+
 TEST(ExecutionStrategyTest, RealTimeAffinityNeedsRtSafety) {
     ExecutionHints h;
     h.affinity = Affinity::real_time;
@@ -83,8 +126,103 @@ TEST(ExecutionStrategyTest, ForcedRealTimeOnAnElementThatIsNotRtSafeWarns) {
     EXPECT_FALSE(d.warning.empty());
 }
 
+TEST(ExecutionStrategyTest, IsolatePatternsMatchTheElementName) {
+    StrategyOverrides o;
+    o.isolate = {"*dec*", "crash?"};
+    auto d = choose_strategy("crash0", "crashtest", {}, o);
+    EXPECT_EQ(d.strategy, S::isolated);
+    EXPECT_EQ(d.rule, "isolate pattern 'crash?' matches crash0");
+    d = choose_strategy("mydecoder", "identity", ExecutionHints::io_bound(), o);
+    EXPECT_EQ(d.strategy, S::isolated);
+    EXPECT_EQ(d.rule, "isolate pattern '*dec*' matches mydecoder");
+    // Globs match the whole name.
+    EXPECT_EQ(choose_strategy("crash10", "identity", {}, o).strategy, S::in_process);
+    EXPECT_EQ(choose_strategy("crash", "identity", {}, o).strategy, S::in_process);
+}
+
+TEST(ExecutionStrategyTest, IsolatePatternsMatchTheFactoryName) {
+    StrategyOverrides o;
+    o.isolate = {"crash*"};
+    const auto d = choose_strategy("victim", "crashtest", {}, o);
+    EXPECT_EQ(d.strategy, S::isolated);
+    EXPECT_EQ(d.rule, "isolate pattern 'crash*' matches its factory crashtest");
+    EXPECT_EQ(choose_strategy("crashtest0", "crashtest", {}, o).rule, "isolate pattern 'crash*' matches crashtest0");
+}
+
+TEST(ExecutionStrategyTest, TheFirstMatchingPatternIsNamed) {
+    StrategyOverrides o;
+    o.isolate = {"nothing", "*test*", "crash*"};
+    EXPECT_EQ(choose_strategy("crashtest0", "crashtest", {}, o).rule, "isolate pattern '*test*' matches crashtest0");
+}
+
+TEST(ExecutionStrategyTest, IsolatePatternsComeBeforeTheHints) {
+    StrategyOverrides o;
+    o.isolate = {"el*"};
+    ExecutionHints rt;
+    rt.affinity = Affinity::real_time;
+    rt.rt_safe = true;
+    EXPECT_EQ(decide(rt, o).strategy, S::isolated);
+    // An element the hints isolate anyway is named by the pattern.
+    EXPECT_EQ(decide(ExecutionHints::untrusted(), o).rule, "isolate pattern 'el*' matches el0");
+}
+
+TEST(ExecutionStrategyTest, TheElementsOwnStrategyBeatsIsolatePatterns) {
+    StrategyOverrides o;
+    o.isolate = {"*"};
+    o.elements.emplace("el0", S::io);
+    const auto d = decide({}, o);
+    EXPECT_EQ(d.strategy, S::io);
+    EXPECT_EQ(d.rule, "strategy=io set for this element");
+    // It beats isolating hints too.
+    o.elements["el0"] = S::in_process;
+    EXPECT_EQ(decide(ExecutionHints::untrusted(), o).strategy, S::in_process);
+    EXPECT_EQ(choose_strategy("other", "f", {}, o).strategy, S::isolated);
+}
+
+TEST(ExecutionStrategyTest, StrategyIsolatedForAnElementIsolatesIt) {
+    StrategyOverrides o;
+    o.elements.emplace("el0", S::isolated);
+    const auto d = decide({}, o);
+    EXPECT_EQ(d.strategy, S::isolated);
+    EXPECT_EQ(d.rule, "strategy=isolated set for this element");
+    EXPECT_TRUE(d.warning.empty());
+}
+
+TEST(ExecutionStrategyTest, NeverIsolateOverridesEverySourceOfIsolation) {
+    StrategyOverrides o;
+    o.never_isolate = true;
+
+    auto d = decide(ExecutionHints::untrusted(), o);
+    EXPECT_EQ(d.strategy, S::in_process);
+    EXPECT_EQ(d.rule, "never-isolate (debugging): would be isolated by hints: trust=untrusted");
+
+    d = decide(ExecutionHints::native(), o);
+    EXPECT_EQ(d.strategy, S::in_process);
+    EXPECT_EQ(d.rule, "never-isolate (debugging): would be isolated by hints: native code, not crash-safe");
+
+    o.isolate = {"crash*"};
+    d = choose_strategy("crashtest0", "crashtest", {}, o);
+    EXPECT_EQ(d.strategy, S::in_process);
+    EXPECT_EQ(d.rule, "never-isolate (debugging): would be isolated by isolate pattern 'crash*' matches crashtest0");
+
+    o.elements.emplace("el0", S::isolated);
+    d = decide({}, o);
+    EXPECT_EQ(d.strategy, S::in_process);
+    EXPECT_EQ(d.rule, "never-isolate (debugging): would be isolated by strategy=isolated set for this element");
+}
+
+TEST(ExecutionStrategyTest, NeverIsolateLeavesOtherStrategiesAlone) {
+    StrategyOverrides o;
+    o.never_isolate = true;
+    EXPECT_EQ(decide(ExecutionHints::io_bound(), o).strategy, S::io);
+    EXPECT_EQ(decide(ExecutionHints::io_bound(), o).rule, "hints: processing=io-bound");
+    EXPECT_EQ(decide({}, o).rule, "default: no hint asks for another");
+    o.elements.emplace("el0", S::real_time);
+    EXPECT_EQ(decide({}, o).strategy, S::real_time);
+}
+
 TEST(ExecutionStrategyTest, ParsesEveryNameAndAutoAndRefusesOthers) {
-    for (auto s : {S::in_process, S::io, S::real_time}) {
+    for (auto s : {S::in_process, S::io, S::real_time, S::isolated}) {
         auto parsed = parse_execution_strategy(to_string(s));
         ASSERT_TRUE(parsed);
         ASSERT_TRUE(parsed->has_value());
@@ -95,7 +233,7 @@ TEST(ExecutionStrategyTest, ParsesEveryNameAndAutoAndRefusesOthers) {
     EXPECT_FALSE(automatic->has_value());
     auto bad = parse_execution_strategy("realtime");
     ASSERT_FALSE(bad);
-    EXPECT_EQ(bad.error().message(), "\"realtime\" is not a strategy (auto, in-process, io, real-time)");
+    EXPECT_EQ(bad.error().message(), "\"realtime\" is not a strategy (auto, in-process, io, real-time, isolated)");
 }
 
 TEST(ExecutionStrategyTest, PipelineTextSetsAnElementsStrategy) {
@@ -109,6 +247,14 @@ TEST(ExecutionStrategyTest, PipelineTextSetsAnElementsStrategy) {
     EXPECT_NE(plan.find("strategy=io set for this element"), std::string::npos) << plan;
     // The io strategy puts a boundary in front of a non-source.
     EXPECT_NE(plan.find("in front of id (strategy io"), std::string::npos) << plan;
+}
+
+TEST(ExecutionStrategyTest, PipelineTextCanIsolateAnElement) {
+    auto p = Pipeline::parse("fakesrc ! identity name=id strategy=isolated ! fakesink");
+    ASSERT_TRUE(p) << p.error().to_string();
+    const auto& elements = (*p)->scheduling().strategies.elements;
+    ASSERT_EQ(elements.count("id"), 1U);
+    EXPECT_EQ(elements.at("id"), S::isolated);
 }
 
 TEST(ExecutionStrategyTest, StrategyAutoInPipelineTextLeavesTheRulesInCharge) {

@@ -1,0 +1,114 @@
+#pragma once
+
+// The control protocol between an isolated element's proxy (in the
+// pipeline's process) and plx-worker: frames on the control socket
+// (FdChannel). Buffers and serialized events travel on two ShmRings whose
+// fds the setup frame carries; see docs/design/isolation.md. Every decoder
+// checks the peer's bytes and returns an Error naming the failed check.
+
+#include <parallax/base/result.hpp>
+#include <parallax/caps/caps.hpp>
+#include <parallax/element/message.hpp>
+#include <parallax/memory/arena.hpp>
+#include <parallax/pipeline/isolation.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace parallax::detail {
+
+/// Frame types of the control socket (FdMessage::type). Arena offers and
+/// their answers, in both directions, are IpcFrame::arena_offer / arena_ack.
+enum class WorkerFrame : std::uint16_t {
+    setup = 0x5701,        ///< Proxy -> worker: WorkerSetup; fds: in ring, out ring, status block, report pipe.
+    ready = 0x5702,        ///< Worker -> proxy: the sandbox is in place (payload: report lines).
+    failed = 0x5703,       ///< Worker -> proxy: set-up failed (payload: the error text).
+    message = 0x5704,      ///< Worker -> proxy: a bus message of the element.
+    sink_eos = 0x5705,     ///< Worker -> proxy: the isolated sink reached eos.
+    stream_start = 0x5706, ///< Worker -> proxy: the isolated sink got stream-start.
+    arena_offer = 0x5707,  ///< Either way, with the arena's memfd: its id and the offerer's handle in it.
+};
+
+/// Record types the worker writes to the "out" ring besides IpcRecord ones:
+/// none; the ring carries IpcRecord::buffer and IpcRecord::event both ways.
+
+/// What the worker needs to create and run the element.
+struct WorkerSetup {
+    static constexpr std::uint32_t magic = 0x4B524F57; // "WORK"
+    static constexpr std::uint16_t version = 1;
+    std::string factory;
+    std::string name;
+    /// Properties whose value differs from the default, as text.
+    std::vector<std::pair<std::string, std::string>> properties;
+    SandboxSettings sandbox;
+    /// Sticky events (encode_event()) to give the element before the ring's
+    /// first record: the stream's state when a restarted worker takes over.
+    std::vector<std::vector<std::byte>> sticky;
+};
+
+/// An arena offer's payload (24 bytes): the arena id and the offerer's
+/// participant handle, which the receiver credits references to.
+std::vector<std::byte> encode_worker_arena_offer(const ArenaId& id, ParticipantHandle offerer);
+Result<std::pair<ArenaId, ParticipantHandle>> decode_worker_arena_offer(std::span<const std::byte> bytes);
+
+/// The other side's participant handle in each arena both sides map (a few
+/// arenas: a flat list).
+class ArenaHandles {
+public:
+    [[nodiscard]] const ParticipantHandle* find(const ArenaId& id) const noexcept {
+        for (const auto& [a, h] : entries_) {
+            if (a == id) {
+                return &h;
+            }
+        }
+        return nullptr;
+    }
+    void set(const ArenaId& id, ParticipantHandle h) {
+        for (auto& [a, old] : entries_) {
+            if (a == id) {
+                old = h;
+                return;
+            }
+        }
+        entries_.emplace_back(id, h);
+    }
+    void clear() noexcept { entries_.clear(); }
+
+private:
+    std::vector<std::pair<ArenaId, ParticipantHandle>> entries_;
+};
+
+std::vector<std::byte> encode_setup(const WorkerSetup& setup);
+Result<WorkerSetup> decode_setup(std::span<const std::byte> bytes);
+
+/// A bus message as it crosses: type, text, detail, error code, structure.
+std::vector<std::byte> encode_message(const Message& message);
+/// `source` becomes the message's source (the proxy's name: the worker's
+/// claim is not trusted).
+Result<Message> decode_message(std::span<const std::byte> bytes, const std::string& source);
+
+/// The worker's progress, in a small shared memfd (64 bytes) the proxy
+/// creates: which buffers it started and finished, so that the proxy knows
+/// what a crash lost and whether a worker with pending input is stuck.
+struct WorkerStatus {
+    static constexpr std::uint64_t magic_value = 0x3154415453584C50ULL; // "PLXSTAT1"
+    std::uint64_t magic;
+    std::atomic<std::uint64_t> started;  ///< Buffer records handed to the element.
+    std::atomic<std::uint64_t> finished; ///< ... whose chain() returned.
+    std::atomic<std::uint64_t> progress; ///< Bumped at every record and idle wake-up.
+    std::atomic<std::uint64_t> events_done; ///< Event records handled (and consumed).
+    /// The first flow other than ok, dropped or flushing that the element
+    /// returned (a Flow value; 0 until then): the worker feeds it nothing
+    /// more, and the proxy returns it upstream, as a failing element in
+    /// process would.
+    std::atomic<std::int32_t> flow;
+    std::uint8_t reserved[20];
+};
+static_assert(sizeof(WorkerStatus) == 64);
+
+} // namespace parallax::detail
