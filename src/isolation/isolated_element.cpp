@@ -87,6 +87,9 @@ struct Session {
     std::vector<Arena*> offered;      // guarded by arenas_mutex
     std::optional<IpcArenaAck> ack;   // guarded by arenas_mutex
     std::atomic<bool> dead{false};
+    // Set by other threads; the supervisor, which alone signals and reaps
+    // the process, kills it at its next look.
+    std::atomic<bool> kill_requested{false};
 
     bool send(const FdMessage& m) {
         std::lock_guard lock(send_mutex);
@@ -145,6 +148,13 @@ protected:
         restarts_ = 0;
         sticky_.clear();
         history_.clear();
+        {
+            // Arenas of an earlier run may be gone; buffers of the workers'
+            // arenas from an earlier run must not outlive it.
+            std::lock_guard lock(known_mutex_);
+            pipeline_arenas_.clear();
+        }
+        worker_arenas_ = ArenaCache();
         history_front_ = 0;
         reported_sandbox_ = false;
         auto session = spawn();
@@ -717,6 +727,9 @@ private:
             if (!s) {
                 return;
             }
+            if (s->kill_requested.exchange(false)) {
+                s->child->kill(); // the socket closes: handled below as a death
+            }
             auto msg = s->channel->receive_for(supervise_slice);
             report_violations(*s);
             if (msg) {
@@ -804,13 +817,18 @@ private:
         }
     }
 
+    // Called from any thread: the supervisor kills the worker (it alone
+    // signals and reaps the process, so a pid is never signalled after it
+    // was reaped).
     void kill_worker(Session& s, const std::string& why) {
         PARALLAX_WARNING(isolation_log, "{}: killing its worker: {}", name(), why);
         {
             std::lock_guard lock(session_mutex_);
-            kill_reason_ = why;
+            if (kill_reason_.empty()) {
+                kill_reason_ = why;
+            }
         }
-        s.child->kill();
+        s.kill_requested.store(true);
     }
 
     // The worker of `s` is gone: reclaim, count, restart or fail. False when

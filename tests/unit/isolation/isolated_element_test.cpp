@@ -153,6 +153,38 @@ TEST(IsolatedElementTest, BuffersCrossBothWaysByReferenceWithTheirMetadata) {
     EXPECT_TRUE(messages.any_text(MessageType::info, "runs isolated in a worker process"));
 }
 
+TEST(IsolatedElementTest, RunsAgainAfterItsFirstRun) {
+    auto p = parse("fakesrc num-buffers=500 ! crashtest ! fakesink");
+    ASSERT_TRUE(p);
+    for (int run = 0; run < 2; ++run) {
+        auto ok = p->run(hang_guard);
+        ASSERT_TRUE(ok) << "run " << run << ": " << ok.error().to_string();
+        EXPECT_EQ(p->progress().buffers, 500U) << "run " << run;
+    }
+}
+
+TEST(IsolatedElementTest, AnIsolatedSinkReportsItsEndOfStream) {
+    auto p = parse("fakesrc num-buffers=300 sizetype=fixed sizemax=128 ! fakesink name=out strategy=isolated");
+    ASSERT_TRUE(p);
+    Messages messages;
+    messages.watch(*p);
+    auto ok = p->run(hang_guard);
+    ASSERT_TRUE(ok) << ok.error().to_string();
+    EXPECT_EQ(p->progress().buffers, 300U);
+    EXPECT_TRUE(messages.any_text(MessageType::info, "out runs isolated"));
+}
+
+TEST(IsolatedElementTest, AnElementAWorkerCannotRunStaysInProcessWithAWarning) {
+    auto p = parse("fakesrc num-buffers=10 strategy=isolated ! fakesink");
+    ASSERT_TRUE(p);
+    Messages messages;
+    messages.watch(*p);
+    ASSERT_TRUE(p->run(hang_guard));
+    EXPECT_TRUE(messages.any_text(MessageType::warning, "cannot run isolated (it is a source"));
+    EXPECT_NE(p->plan().find("cannot run isolated"), std::string::npos) << p->plan();
+    EXPECT_EQ(p->progress().buffers, 10U);
+}
+
 struct CrashCase {
     const char* mode;
     const char* reason;
