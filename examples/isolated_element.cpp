@@ -38,8 +38,9 @@ int main() {
             restarts.fetch_add(1);
             lost.fetch_add(m.structure->get_int("lost-buffers").value_or(0));
             fmt::print("{} restarted: {} (restart {}, {} buffer lost)\n",
-                       m.structure->get_string("element").value_or("?"), m.structure->get_string("reason").value_or("?"),
-                       m.structure->get_int("count").value_or(0), m.structure->get_int("lost-buffers").value_or(0));
+                       m.structure->get_string("element").value_or("?"),
+                       m.structure->get_string("reason").value_or("?"), m.structure->get_int("count").value_or(0),
+                       m.structure->get_int("lost-buffers").value_or(0));
         }
         return true;
     });

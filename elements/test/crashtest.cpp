@@ -13,14 +13,18 @@
 #include <limits>
 #include <memory>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+
+extern char** environ;
 
 namespace parallax {
 namespace {
 
-enum class Mode { none = 0, segv = 1, abort = 2, hang = 3, exit = 4, leak = 5, try_open = 6, try_socket = 7 };
+enum class Mode { none = 0, segv = 1, abort = 2, hang = 3, exit = 4, leak = 5, try_open = 6, try_socket = 7, try_exec = 8 };
 
 constexpr EnumValue modes[] = {
     {0, "none", "Pass every buffer through (the default: harmless)"},
@@ -31,6 +35,7 @@ constexpr EnumValue modes[] = {
     {5, "leak", "Keep leak-size MiB more for every buffer, never giving it back while running"},
     {6, "try-open", "Open /etc/passwd for reading; report the outcome on the bus, an error when denied"},
     {7, "try-socket", "Create a TCP socket; report the outcome on the bus, an error when denied"},
+    {8, "try-exec", "Run /bin/true in a child process; report the outcome on the bus, an error when denied"},
 };
 
 constexpr const char* probe_path = "/etc/passwd";
@@ -42,7 +47,7 @@ public:
         .klass = "Testing",
         .summary = "Pass buffers, then crash, hang, exit, leak or try forbidden calls",
         .description = "Passes `after` buffers through unchanged, then misbehaves as `mode` says on every "
-                       "buffer that follows: segv, abort, hang, exit, leak, try-open or try-socket. The "
+                       "buffer that follows: segv, abort, hang, exit, leak, try-open, try-socket or try-exec. The "
                        "default mode, none, only passes buffers. For testing isolated execution."};
     // Built to crash: the executor isolates it where it can.
     static constexpr ExecutionHints hints = ExecutionHints::untrusted();
@@ -104,11 +109,34 @@ protected:
             }
             return outcome(ctx, "socket", "AF_INET/SOCK_STREAM", fd >= 0, err);
         }
+        case Mode::try_exec:
+            return try_exec(ctx);
         }
         return Flow::ok;
     }
 
 private:
+    // A child that runs /bin/true: in a sandbox the exec kills the child
+    // (SIGSYS), never this process. fork() rather than posix_spawn(): the
+    // child keeps the sandbox's SIGSYS handler, which reports the call.
+    Flow try_exec(TransformContext& ctx) {
+        char program[] = "/bin/true";
+        char* argv[] = {program, nullptr};
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            return outcome(ctx, "exec", program, false, errno);
+        }
+        if (pid == 0) {
+            ::execve(program, argv, environ); // async-signal-safe only, after fork
+            ::_exit(127);
+        }
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        const bool ran = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        return outcome(ctx, "exec", program, ran, WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS ? EPERM : ECHILD);
+    }
+
     Flow leak(TransformContext& ctx) {
         const std::size_t bytes = static_cast<std::size_t>(leak_size_.get()) << 20;
         // Raw memory, touched page by page so that it is really held (and

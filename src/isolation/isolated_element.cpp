@@ -3,10 +3,6 @@
 
 #include "isolation/isolated_element.hpp"
 
-#include "element/element_access.hpp"
-#include "isolation/sandbox.hpp"
-#include "isolation/worker_protocol.hpp"
-
 #include <parallax/base/log.hpp>
 #include <parallax/element/registry.hpp>
 #include <parallax/ipc/ipc_message.hpp>
@@ -15,22 +11,25 @@
 #include <parallax/memory/fd_channel.hpp>
 #include <parallax/pipeline/restart_policy.hpp>
 
-#include <fmt/format.h>
+#include "element/element_access.hpp"
+#include "isolation/sandbox.hpp"
+#include "isolation/worker_protocol.hpp"
 
-#include <dlfcn.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <fmt/format.h>
 
 #include <array>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <dlfcn.h>
+#include <fcntl.h>
 #include <map>
 #include <mutex>
+#include <signal.h>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -83,9 +82,9 @@ struct Session {
     // was offered (for share() and for reclaim after its death).
     std::mutex arenas_mutex;
     std::condition_variable arenas_cv;
-    ArenaHandles worker_handles;      // guarded by arenas_mutex
-    std::vector<Arena*> offered;      // guarded by arenas_mutex
-    std::optional<IpcArenaAck> ack;   // guarded by arenas_mutex
+    ArenaHandles worker_handles;    // guarded by arenas_mutex
+    std::vector<Arena*> offered;    // guarded by arenas_mutex
+    std::optional<IpcArenaAck> ack; // guarded by arenas_mutex
     std::atomic<bool> dead{false};
     // Set by other threads; the supervisor, which alone signals and reaps
     // the process, kills it at its next look.
@@ -236,9 +235,8 @@ private:
     // when stopping or when the restart budget is spent.
     std::shared_ptr<Session> usable_session() {
         std::unique_lock lock(session_mutex_);
-        session_cv_.wait(lock, [&] {
-            return stopping_.load() || failed_.load() || (session_ && !session_->dead.load());
-        });
+        session_cv_.wait(lock,
+                         [&] { return stopping_.load() || failed_.load() || (session_ && !session_->dead.load()); });
         if (stopping_.load() || failed_.load()) {
             return nullptr;
         }
@@ -455,7 +453,8 @@ private:
     Result<std::shared_ptr<Session>> spawn(const std::vector<Arena*>& arenas = {}) {
         auto path = find_worker(options_);
         if (!path) {
-            return fail(Error(path.error().code(), fmt::format("{}: {}", name(), path.error().message())).at_element(name()));
+            return fail(
+                Error(path.error().code(), fmt::format("{}: {}", name(), path.error().message())).at_element(name()));
         }
         auto s = std::make_shared<Session>();
         auto pair = FdChannel::pair();
@@ -507,8 +506,8 @@ private:
             return 127;
         });
         if (!child) {
-            return fail(Error(child.error().code(), fmt::format("{}: cannot start its worker: {}", name(),
-                                                                child.error().message()))
+            return fail(Error(child.error().code(),
+                              fmt::format("{}: cannot start its worker: {}", name(), child.error().message()))
                             .at_element(name()));
         }
         s->child.emplace(std::move(*child));
@@ -549,7 +548,8 @@ private:
         if (reply->type == static_cast<std::uint16_t>(WorkerFrame::failed)) {
             const std::string why(reinterpret_cast<const char*>(reply->payload.data()), reply->payload.size());
             s->child->wait();
-            return fail(Error(Errc::failed, fmt::format("{}: cannot run isolated: {}", name(), why)).at_element(name()));
+            return fail(
+                Error(Errc::failed, fmt::format("{}: cannot run isolated: {}", name(), why)).at_element(name()));
         }
         if (reply->type != static_cast<std::uint16_t>(WorkerFrame::ready) || reply->fds.size() != 1) {
             return started_failing(fmt::format("answered its set-up with frame {:#x}", reply->type));
@@ -738,8 +738,8 @@ private:
             }
             if (msg.error().is(Errc::timeout)) {
                 const std::uint64_t p = s->status->progress.load(std::memory_order_relaxed);
-                const bool pending = s->in->buffers_in_flight() > 0 ||
-                                     s->status->started.load() != s->status->finished.load();
+                const bool pending =
+                    s->in->buffers_in_flight() > 0 || s->status->started.load() != s->status->finished.load();
                 const auto now = std::chrono::steady_clock::now();
                 if (p != last_progress || !pending) {
                     last_progress = p;
@@ -813,7 +813,8 @@ private:
     void report_violations(Session& s) {
         for (const SandboxViolation& v : read_violations(s.reports.get())) {
             context().warning(fmt::format("{}: the sandbox denied {}{}", name(), syscall_name(v.syscall, v.arch),
-                                          v.fatal != 0 ? " and ended the worker" : " (refused with EPERM)"));
+                                          v.fatal != 0 ? " (fatal: the process that made the call was killed)"
+                                                       : " (refused with EPERM)"));
         }
     }
 
@@ -887,11 +888,11 @@ private:
                     session_cv_.notify_all();
                 }
                 left.clear();
-                context().post_error(Error(Errc::failed,
-                                           fmt::format("{}: its worker process {}, and the restart budget is spent "
-                                                       "({} restarts within {} ms); {} buffers lost in all",
-                                                       name(), reason, restarts_, options_.restart.reset_window.count(),
-                                                       lost_total_)));
+                context().post_error(
+                    Error(Errc::failed,
+                          fmt::format("{}: its worker process {}, and the restart budget is spent "
+                                      "({} restarts within {} ms); {} buffers lost in all",
+                                      name(), reason, restarts_, options_.restart.reset_window.count(), lost_total_)));
                 return false;
             }
             {
@@ -1003,11 +1004,11 @@ private:
     // Writers of the "in" ring (the streaming thread; the supervisor while it
     // hands a dead worker's records to its successor).
     std::mutex write_mutex_;
-    StickyEvents sticky_; // as the worker has handled them
+    StickyEvents sticky_;                                              // as the worker has handled them
     std::deque<std::pair<EventType, std::vector<std::byte>>> history_; // sent, not yet handled
-    std::uint64_t history_front_ = 0; // the session's index of history_.front()
+    std::uint64_t history_front_ = 0;                                  // the session's index of history_.front()
 
-    ArenaCache worker_arenas_;   // arenas of the workers, mapped here
+    ArenaCache worker_arenas_; // arenas of the workers, mapped here
     std::mutex known_mutex_;
     std::vector<Arena*> pipeline_arenas_; // the pipeline's arenas that buffers from a worker may be in
 
@@ -1075,7 +1076,8 @@ Result<std::unique_ptr<Element>> make_isolated(std::unique_ptr<Element> element,
         auto& slot = f.by_original[original];
         if (!slot) {
             slot = std::make_unique<ElementFactory>(
-                original->info(), std::vector<PadTemplate>(original->pad_templates().begin(), original->pad_templates().end()),
+                original->info(),
+                std::vector<PadTemplate>(original->pad_templates().begin(), original->pad_templates().end()),
                 original->hints(), &construct_isolated);
         }
         factory = slot.get();

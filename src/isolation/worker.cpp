@@ -5,12 +5,6 @@
 
 #include "isolation/worker.hpp"
 
-#include "element/element_access.hpp"
-#include "isolation/sandbox.hpp"
-#include "isolation/worker_protocol.hpp"
-#include "memory/process_identity.hpp"
-#include "runtime/buffer_allocator.hpp"
-
 #include <parallax/base/log.hpp>
 #include <parallax/element.hpp>
 #include <parallax/ipc/ipc_message.hpp>
@@ -18,16 +12,21 @@
 #include <parallax/memory/arena_cache.hpp>
 #include <parallax/memory/fd_channel.hpp>
 
-#include <fmt/format.h>
+#include "element/element_access.hpp"
+#include "isolation/sandbox.hpp"
+#include "isolation/worker_protocol.hpp"
+#include "memory/process_identity.hpp"
+#include "runtime/buffer_allocator.hpp"
 
-#include <sys/mman.h>
-#include <unistd.h>
+#include <fmt/format.h>
 
 #include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <sys/mman.h>
 #include <thread>
+#include <unistd.h>
 
 namespace parallax::detail {
 
@@ -267,9 +266,10 @@ private:
         auto sinks = element_->sink_pads();
         auto srcs = element_->src_pads();
         if (sinks.size() != 1 || srcs.size() > 1) {
-            return fail(Errc::unsupported, fmt::format("{} has {} sink and {} src pads; a worker runs elements with one "
-                                                       "sink pad and at most one src pad",
-                                                       element_->name(), sinks.size(), srcs.size()));
+            return fail(Errc::unsupported,
+                        fmt::format("{} has {} sink and {} src pads; a worker runs elements with one "
+                                    "sink pad and at most one src pad",
+                                    element_->name(), sinks.size(), srcs.size()));
         }
         if (auto ok = detail_pad_access::link(*src_->pad("src"), *sinks[0]); !ok) {
             return fail(ok.error());
@@ -307,7 +307,7 @@ private:
             SandboxPolicy policy;
             policy.kind = setup->sandbox.kind == SandboxKind::with_network      ? SandboxPolicy::Kind::with_network
                           : setup->sandbox.kind == SandboxKind::with_filesystem ? SandboxPolicy::Kind::with_filesystem
-                                                                                 : SandboxPolicy::Kind::compute_only;
+                                                                                : SandboxPolicy::Kind::compute_only;
             policy.allowed_paths = setup->sandbox.allowed_paths;
             policy.max_address_space = setup->sandbox.max_address_space;
             policy.max_cpu = setup->sandbox.max_cpu;
@@ -528,8 +528,8 @@ private:
     ArenaCache cache_;
     std::mutex arenas_mutex_;
     std::condition_variable acks_cv_;
-    ArenaHandles parent_handles_;                         // guarded by arenas_mutex_
-    std::optional<IpcArenaAck> pending_ack_;              // guarded by arenas_mutex_
+    ArenaHandles parent_handles_;            // guarded by arenas_mutex_
+    std::optional<IpcArenaAck> pending_ack_; // guarded by arenas_mutex_
     std::thread service_;
     std::vector<std::thread> tasks_;
     std::atomic<bool> stopping_{false};

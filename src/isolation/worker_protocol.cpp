@@ -71,7 +71,8 @@ public:
         const std::uint32_t n = u32(field);
         std::vector<std::byte> b;
         if (ok() && n <= in_.size() - pos_) {
-            b.assign(in_.begin() + static_cast<std::ptrdiff_t>(pos_), in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+            b.assign(in_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                     in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
             pos_ += n;
         } else {
             bad(field);
@@ -163,8 +164,9 @@ std::vector<std::byte> encode_setup(const WorkerSetup& setup) {
         w.str(p);
     }
     w.opt(setup.sandbox.max_address_space);
-    w.opt(setup.sandbox.max_cpu ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(setup.sandbox.max_cpu->count()))
-                                : std::nullopt);
+    w.opt(setup.sandbox.max_cpu
+              ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(setup.sandbox.max_cpu->count()))
+              : std::nullopt);
     w.opt(setup.sandbox.cgroup_memory_max);
     w.opt(setup.sandbox.cgroup_pids_max);
     w.u32(static_cast<std::uint32_t>(setup.sticky.size()));

@@ -98,9 +98,9 @@ Result<Message> decode_message(std::span<const std::byte> bytes, const std::stri
 struct WorkerStatus {
     static constexpr std::uint64_t magic_value = 0x3154415453584C50ULL; // "PLXSTAT1"
     std::uint64_t magic;
-    std::atomic<std::uint64_t> started;  ///< Buffer records handed to the element.
-    std::atomic<std::uint64_t> finished; ///< ... whose chain() returned.
-    std::atomic<std::uint64_t> progress; ///< Bumped at every record and idle wake-up.
+    std::atomic<std::uint64_t> started;     ///< Buffer records handed to the element.
+    std::atomic<std::uint64_t> finished;    ///< ... whose chain() returned.
+    std::atomic<std::uint64_t> progress;    ///< Bumped at every record and idle wake-up.
     std::atomic<std::uint64_t> events_done; ///< Event records handled (and consumed).
     /// The first flow other than ok, dropped or flushing that the element
     /// returned (a Flow value; 0 until then): the worker feeds it nothing

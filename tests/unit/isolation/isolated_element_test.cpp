@@ -4,30 +4,29 @@
 // bus, and nothing is leaked. Real processes throughout; the timeouts only
 // guard against hangs.
 
-#include "support/sanitizer.hpp"
-
 #include <parallax/buffer/buffer.hpp>
 #include <parallax/elements/app/appsink.hpp>
 #include <parallax/elements/app/appsrc.hpp>
 #include <parallax/memory/arena.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
-#include <gtest/gtest.h>
+#include "support/sanitizer.hpp"
 
-#include <dirent.h>
-#include <signal.h>
-#include <unistd.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <signal.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace parallax {
@@ -196,7 +195,8 @@ class IsolatedCrashTest : public ::testing::TestWithParam<CrashCase> {};
 // the one buffer the element was handling, and the stream reaches its end.
 TEST_P(IsolatedCrashTest, WorkerIsReplacedAndTheStreamEnds) {
     const CrashCase c = GetParam();
-    auto p = parse(std::string("fakesrc num-buffers=2000 ! crashtest name=crashtest0 mode=") + c.mode + " after=300 ! fakesink");
+    auto p = parse(std::string("fakesrc num-buffers=2000 ! crashtest name=crashtest0 mode=") + c.mode +
+                   " after=300 ! fakesink");
     ASSERT_TRUE(p);
     p->scheduling().isolation.restart.max_restarts = 10;
     p->scheduling().isolation.hang_timeout = 300ms;
@@ -259,7 +259,8 @@ class IsolatedSandboxTest : public ::testing::TestWithParam<DenialCase> {};
 
 TEST_P(IsolatedSandboxTest, ForbiddenCallIsDeniedAndReported) {
     const DenialCase c = GetParam();
-    auto p = parse(std::string("fakesrc num-buffers=20 ! crashtest name=crashtest0 mode=") + c.mode + " after=5 ! fakesink");
+    auto p =
+        parse(std::string("fakesrc num-buffers=20 ! crashtest name=crashtest0 mode=") + c.mode + " after=5 ! fakesink");
     ASSERT_TRUE(p);
     Messages messages;
     messages.watch(*p);
@@ -276,7 +277,8 @@ TEST_P(IsolatedSandboxTest, ForbiddenCallIsDeniedAndReported) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Calls, IsolatedSandboxTest,
-                         ::testing::Values(DenialCase{"try-open", "openat"}, DenialCase{"try-socket", "socket"}),
+                         ::testing::Values(DenialCase{"try-open", "openat"}, DenialCase{"try-socket", "socket"},
+                                           DenialCase{"try-exec", "execve"}),
                          [](const auto& param_info) {
                              std::string n = param_info.param.mode;
                              std::replace(n.begin(), n.end(), '-', '_');

@@ -2,10 +2,10 @@
 // reads from the other is checked, and every malformed frame is an Error
 // naming what is wrong, never a crash.
 
-#include "isolation/worker_protocol.hpp"
-
 #include <parallax/element/event.hpp>
 #include <parallax/ipc/ipc_message.hpp>
+
+#include "isolation/worker_protocol.hpp"
 
 #include <gtest/gtest.h>
 
