@@ -25,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -99,9 +100,9 @@ public:
         element_->unblock();
         static_cast<void>(detail_element_access::stop(*element_));
         out_->close_producer();
-        // The service thread ends when the pipeline closes the socket; the
-        // process ends now (nothing of it is needed any more).
-        service_.detach();
+        // The service thread sees its end of the socket shut and returns.
+        ::shutdown(channel_.fd(), SHUT_RD);
+        service_.join();
         return status;
     }
 
@@ -474,10 +475,13 @@ private:
     // ours. Ends the process when the pipeline goes away.
     void serve() {
         while (true) {
-            auto msg = channel_.receive();
+            auto msg = channel_.receive_for(std::chrono::milliseconds(100));
             if (!msg) {
+                if (stopping_.load()) {
+                    return; // run() is done with the element
+                }
                 if (msg.error().is(Errc::closed)) {
-                    // The pipeline is gone (or stopped us): nothing to do.
+                    // The pipeline is gone: nothing here is of use any more.
                     ::_exit(0);
                 }
                 continue;
