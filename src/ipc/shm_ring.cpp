@@ -235,7 +235,19 @@ void ShmRing::commit(bool is_buffer) noexcept {
 }
 
 bool ShmRing::writable(std::size_t size, std::uint64_t max_buffers) noexcept {
-    return (max_buffers == 0 || buffers_in_flight() < max_buffers) && has_room(size);
+    if (max_buffers != 0) {
+        // The consumer's counters live on lines it writes at every record:
+        // read them only when the cached ones say the limit is reached.
+        const std::uint64_t in = header_->buffers_in.load(std::memory_order_relaxed);
+        if (in < cached_done_ || in - cached_done_ >= max_buffers) {
+            cached_done_ = header_->buffers_out.load(std::memory_order_acquire) +
+                           header_->drop_requests.load(std::memory_order_acquire);
+            if (in > cached_done_ && in - cached_done_ >= max_buffers) {
+                return false;
+            }
+        }
+    }
+    return has_room(size);
 }
 
 bool ShmRing::wait_for_room(std::size_t size, std::uint64_t max_buffers, std::chrono::nanoseconds timeout) noexcept {

@@ -212,6 +212,9 @@ private:
     std::uint64_t data_size_ = 0; // copied once and validated: never re-read
     // Producer's private state.
     std::uint64_t cached_head_ = 0;
+    // buffers_out + drop_requests as last read: the producer reads the
+    // consumer's counters again only when this says max_buffers is reached.
+    std::uint64_t cached_done_ = 0;
     std::uint64_t reserved_end_ = 0; // tail after the reserved record
     std::int64_t producer_spin_ns_ = 20'000;
     // Consumer's private state.
