@@ -354,26 +354,31 @@ private:
             big = std::move(*all);
             meta_bytes = big;
         }
-        record_.resize(IpcBufferRef::encoded_size + meta_bytes.size());
-        encode_buffer_ref(ref, record_);
-        std::memcpy(record_.data() + IpcBufferRef::encoded_size, meta_bytes.data(), meta_bytes.size());
+        const std::size_t size = IpcBufferRef::encoded_size + meta_bytes.size();
+        if (size > s.in->max_record()) {
+            return context().error(
+                Error(Errc::out_of_range, fmt::format("{}: a buffer's metadata of {} bytes does not fit the worker's "
+                                                      "ring ({} bytes at most)",
+                                                      name(), meta_bytes.size(), s.in->max_record())));
+        }
         // Room first, then the reference: a reference is credited only for
         // a record that is written.
         const std::uint64_t max = in_ring_buffers;
-        while (!s.in->writable(record_.size(), max)) {
+        while (!s.in->writable(size, max)) {
             if (stopping_.load()) {
                 return Flow::flushing;
             }
             if (s.dead.load() || s.in->consumer_closed()) {
                 return std::nullopt;
             }
-            s.in->wait_for_room(record_.size(), max, wait_slice);
+            s.in->wait_for_room(size, max, wait_slice);
         }
         if (handle && !buffer.arena()->share(buffer.slot(), *handle)) {
             return std::nullopt; // its participant was reclaimed: it is dead
         }
-        auto room = s.in->try_reserve(static_cast<std::uint16_t>(IpcRecord::buffer), record_.size());
-        std::memcpy(room.data(), record_.data(), record_.size());
+        auto room = s.in->try_reserve(static_cast<std::uint16_t>(IpcRecord::buffer), size);
+        encode_buffer_ref(ref, room);
+        std::memcpy(room.data() + IpcBufferRef::encoded_size, meta_bytes.data(), meta_bytes.size());
         s.in->commit(true);
         return Flow::ok;
     }
@@ -1013,7 +1018,6 @@ private:
     std::vector<Arena*> pipeline_arenas_; // the pipeline's arenas that buffers from a worker may be in
 
     std::array<std::byte, 4096> scratch_{};
-    std::vector<std::byte> record_;
     std::vector<std::byte> out_scratch_;
 };
 

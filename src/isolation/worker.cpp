@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -165,33 +166,41 @@ public:
     // WorkerSink's two calls, on the streaming thread.
     Flow output(Buffer&& buffer) {
         IpcBufferRef ref;
+        std::optional<ParticipantHandle> handle;
         if (Arena* arena = buffer.arena()) {
-            auto handle = parent_handle(*arena);
-            if (!handle) {
-                return element_->context().error(Error(Errc::closed, handle.error().message()));
+            auto h = parent_handle(*arena);
+            if (!h) {
+                return element_->context().error(Error(Errc::closed, h.error().message()));
             }
-            if (auto shared = arena->share(buffer.slot(), *handle); !shared) {
-                return Flow::flushing; // the pipeline's side is gone
-            }
+            handle = *h;
             ref.arena = arena->id();
             ref.slot = buffer.slot();
             ref.offset = buffer.offset();
             ref.size = buffer.size();
         }
-        auto meta = buffer.meta().serialize();
-        if (!meta) {
-            return element_->context().error(meta.error());
+        std::vector<std::byte> big;
+        std::span<const std::byte> meta;
+        if (auto n = buffer.meta().serialize(std::span<std::byte>(meta_scratch_))) {
+            meta = std::span<const std::byte>(meta_scratch_.data(), *n);
+        } else if (auto all = buffer.meta().serialize()) {
+            big = std::move(*all);
+            meta = big;
+        } else {
+            return element_->context().error(all.error());
         }
-        std::vector<std::byte> record(IpcBufferRef::encoded_size + meta->size());
-        encode_buffer_ref(ref, record);
-        std::memcpy(record.data() + IpcBufferRef::encoded_size, meta->data(), meta->size());
-        if (!write_out(IpcRecord::buffer, record, true)) {
-            if (buffer.arena() != nullptr) {
-                // Not delivered: take back the reference credited above.
-                static_cast<void>(Buffer::adopt(*buffer.arena(), buffer.slot(), buffer.offset(), buffer.size()));
-            }
+        const std::size_t size = IpcBufferRef::encoded_size + meta.size();
+        // Room first, then the reference: one is credited only for a record
+        // that is written.
+        if (!wait_out_room(size)) {
             return Flow::flushing;
         }
+        if (handle && !buffer.arena()->share(buffer.slot(), *handle)) {
+            return Flow::flushing; // the pipeline's side is gone
+        }
+        auto room = out_->try_reserve(static_cast<std::uint16_t>(IpcRecord::buffer), size);
+        encode_buffer_ref(ref, room);
+        std::memcpy(room.data() + IpcBufferRef::encoded_size, meta.data(), meta.size());
+        out_->commit(true);
         return Flow::ok;
     }
     bool output_event(const Event& event) {
@@ -420,17 +429,25 @@ private:
         return adopt_buffer_record(bytes, [this](const ArenaId& id) { return cache_.find(id).get(); });
     }
 
-    // Waits for room in the "out" ring; false when the pipeline's side is gone.
-    bool write_out(IpcRecord type, std::span<const std::byte> bytes, bool is_buffer) {
-        if (bytes.size() > out_->max_record()) {
+    // Waits for room in the "out" ring; false when the pipeline's side is
+    // gone or the record could never fit.
+    bool wait_out_room(std::size_t size) {
+        if (size > out_->max_record()) {
             return false;
         }
-        while (!out_->writable(bytes.size(), 0)) {
+        while (!out_->writable(size, 0)) {
             if (out_->consumer_closed() || stopping_.load()) {
                 return false;
             }
             status_->progress.fetch_add(1, std::memory_order_relaxed); // waiting is not hanging
-            out_->wait_for_room(bytes.size(), 0, wait_slice);
+            out_->wait_for_room(size, 0, wait_slice);
+        }
+        return true;
+    }
+
+    bool write_out(IpcRecord type, std::span<const std::byte> bytes, bool is_buffer) {
+        if (!wait_out_room(bytes.size())) {
+            return false;
         }
         auto room = out_->try_reserve(static_cast<std::uint16_t>(type), bytes.size());
         std::memcpy(room.data(), bytes.data(), bytes.size());
@@ -537,7 +554,8 @@ private:
     std::thread service_;
     std::vector<std::thread> tasks_;
     std::atomic<bool> stopping_{false};
-    bool failed_flow_ = false; // streaming thread
+    bool failed_flow_ = false;                   // streaming thread
+    std::array<std::byte, 4096> meta_scratch_{}; // the pushing thread's
     std::chrono::steady_clock::time_point base_ = std::chrono::steady_clock::now();
 };
 
