@@ -311,16 +311,21 @@ Result<void> Arena::register_participant() {
         if (detail::owner_state(expected) != ParticipantState::free) {
             continue;
         }
-        if (!rec->owner.compare_exchange_strong(expected, detail::make_owner(ParticipantState::claiming, self.pid),
+        // A free record's incarnation changes only under a claim, and the
+        // claim's CAS fails if another claim came and went meanwhile (the
+        // free word carries the incarnation's tag).
+        const std::uint32_t incarnation = rec->incarnation.load(std::memory_order_acquire) + 1;
+        const std::uint32_t tag = incarnation & 0xFFU;
+        const std::uint32_t ns = detail::namespace_tag(self.pid_namespace);
+        if (!rec->owner.compare_exchange_strong(expected,
+                                                detail::make_owner(ParticipantState::claiming, self.pid, ns, tag),
                                                 std::memory_order_seq_cst)) {
             continue;
         }
-        const std::uint32_t incarnation = rec->incarnation.load(std::memory_order_relaxed) + 1;
-        const std::uint32_t tag = incarnation & 0xFFU;
         rec->start_time.store(self.start_time, std::memory_order_relaxed);
         rec->boot_id.store(self.boot_id, std::memory_order_relaxed);
         rec->pid_namespace.store(self.pid_namespace, std::memory_order_relaxed);
-        rec->reclaimer_pid.store(0, std::memory_order_relaxed);
+        rec->reclaimed_pid.store(0, std::memory_order_relaxed);
         // Retag every count word of this index. A reference credited to the
         // previous incarnation after it was reclaimed is dropped here, and a
         // slot still marked owned by a previous incarnation is an orphan:
@@ -334,7 +339,7 @@ Result<void> Arena::register_participant() {
                     (detail::slot_phase(state) == detail::slot_owned && detail::slot_owner(state) == i);
         }
         rec->incarnation.store(incarnation, std::memory_order_seq_cst);
-        rec->owner.store(detail::make_owner(ParticipantState::active, self.pid), std::memory_order_seq_cst);
+        rec->owner.store(detail::make_owner(ParticipantState::active, self.pid, ns, tag), std::memory_order_seq_cst);
         participant_ = i;
         incarnation_ = incarnation;
         registered_ = true;
@@ -354,12 +359,15 @@ void Arena::unregister_participant() noexcept {
     // Whatever this process still holds is dropped, as if it had died.
     ReclaimReport ignored;
     ParticipantRecord* rec = record(participant_);
+    const auto self = detail::ProcessIdentity::self();
     std::uint64_t expected = rec->owner.load(std::memory_order_acquire);
+    const std::uint64_t claimed =
+        detail::reclaiming_owner(expected, self.pid, detail::namespace_tag(self.pid_namespace));
     if (detail::owner_state(expected) == ParticipantState::active &&
-        rec->owner.compare_exchange_strong(
-            expected, detail::make_owner(ParticipantState::reclaiming, detail::owner_pid(expected)))) {
-        rec->reclaimer_pid.store(static_cast<std::uint32_t>(::getpid()), std::memory_order_relaxed);
-        reclaim_participant(participant_, ignored);
+        detail::owner_incarnation_tag(expected) == (incarnation_ & 0xFFU) &&
+        rec->owner.compare_exchange_strong(expected, claimed, std::memory_order_seq_cst)) {
+        rec->reclaimed_pid.store(self.pid, std::memory_order_relaxed);
+        reclaim_participant(participant_, claimed, ignored);
     }
 }
 
@@ -405,6 +413,13 @@ bool Arena::try_free(SlotIndex slot, std::uint64_t held_state) noexcept {
 void Arena::release_last(SlotIndex slot) noexcept {
     const std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
     if (detail::slot_phase(state) == detail::slot_owned) {
+        if (detail::slot_owner(state) != participant_ || detail::slot_owner_tag(state) != (incarnation_ & 0xFFU)) {
+            // Another participant owns it: this process was never credited
+            // a reference (share() turns the slot shared first), so its
+            // count was corrupt. Freeing would pull the slot from under its
+            // owner; the owner's own release frees it.
+            return;
+        }
         // Only this process has held the slot since it was taken, and its
         // last reference just went (the fetch_sub chose exactly one thread).
         // Nobody else frees an owned slot of a live owner: a plain store.
@@ -546,6 +561,16 @@ Result<void> Arena::share(SlotIndex slot, ParticipantHandle to) {
 
 namespace {
 
+// Whether the process an owner word names (a claimant, or a reclaimer) is
+// known to be gone. A pid from another pid namespace means nothing here and
+// is never judged.
+bool named_process_gone(std::uint64_t owner, const detail::ProcessIdentity& self) {
+    if (detail::owner_namespace_tag(owner) != detail::namespace_tag(self.pid_namespace)) {
+        return false;
+    }
+    return !detail::pid_alive(detail::owner_pid(owner));
+}
+
 bool participant_dead(const ParticipantRecord& rec, std::uint64_t owner, const detail::ProcessIdentity& self) {
     detail::ProcessIdentity who;
     who.pid = detail::owner_pid(owner);
@@ -554,14 +579,14 @@ bool participant_dead(const ParticipantRecord& rec, std::uint64_t owner, const d
     who.pid_namespace = rec.pid_namespace.load(std::memory_order_acquire);
     if (detail::owner_state(owner) == ParticipantState::claiming) {
         // Identity not fully written yet: only the pid can be judged.
-        return !detail::pid_alive(who.pid);
+        return named_process_gone(owner, self);
     }
     return detail::is_dead(who, self);
 }
 
 } // namespace
 
-bool Arena::reclaim_participant(ParticipantIndex who, ReclaimReport& report) noexcept {
+bool Arena::reclaim_participant(ParticipantIndex who, std::uint64_t claimed, ReclaimReport& report) noexcept {
     ParticipantRecord* rec = record(who);
     // The count words get the tag of no live handle (the next incarnation's,
     // which its registration writes again anyway): a share() to the dead
@@ -584,12 +609,10 @@ bool Arena::reclaim_participant(ParticipantIndex who, ReclaimReport& report) noe
             }
         }
     }
-    std::uint64_t owner = rec->owner.load(std::memory_order_acquire);
-    if (detail::owner_state(owner) != ParticipantState::reclaiming) {
-        return false;
-    }
-    return rec->owner.compare_exchange_strong(owner, detail::make_owner(ParticipantState::free, 0),
-                                              std::memory_order_seq_cst);
+    // Fails only if another reclaimer took over, judging this one dead.
+    return rec->owner.compare_exchange_strong(
+        claimed, detail::make_owner(ParticipantState::free, 0, 0, detail::owner_incarnation_tag(claimed)),
+        std::memory_order_seq_cst);
 }
 
 bool Arena::owner_live(std::uint64_t state) const noexcept {
@@ -638,6 +661,7 @@ std::uint32_t Arena::sweep_orphans() noexcept {
 ReclaimReport Arena::reclaim_dead() {
     ReclaimReport report;
     const auto self = detail::ProcessIdentity::self();
+    const std::uint32_t ns = detail::namespace_tag(self.pid_namespace);
     for (ParticipantIndex i = 0; i < max_participants_; ++i) {
         if (i == participant_) {
             continue;
@@ -648,33 +672,29 @@ ReclaimReport Arena::reclaim_dead() {
         if (state == ParticipantState::free) {
             continue;
         }
+        const std::uint64_t claimed = detail::reclaiming_owner(owner, self.pid, ns);
         if (state == ParticipantState::reclaiming) {
-            // Another reclaimer is at work; take over only if it died too, or
-            // died before even naming itself (0). Two reclaimers at once are
-            // harmless: every step of a reclaim is an exchange or a CAS.
-            const std::uint32_t reclaimer = rec->reclaimer_pid.load(std::memory_order_acquire);
-            if (reclaimer != 0 && detail::pid_alive(reclaimer)) {
+            // Another reclaimer is at work (the owner word names it); take
+            // over only if it died too. Never two live reclaimers on one
+            // record: the slower one would go on dropping counts after the
+            // faster one freed the record for a new incarnation.
+            if (!named_process_gone(owner, self) ||
+                !rec->owner.compare_exchange_strong(owner, claimed, std::memory_order_seq_cst)) {
                 continue;
             }
-            std::uint32_t expected_reclaimer = reclaimer;
-            if (!rec->reclaimer_pid.compare_exchange_strong(expected_reclaimer, self.pid)) {
-                continue;
-            }
-            reclaim_participant(i, report);
+            reclaim_participant(i, claimed, report);
             continue;
         }
         if (!participant_dead(*rec, owner, self)) {
             continue;
         }
-        if (!rec->owner.compare_exchange_strong(
-                owner, detail::make_owner(ParticipantState::reclaiming, detail::owner_pid(owner)),
-                std::memory_order_seq_cst)) {
+        if (!rec->owner.compare_exchange_strong(owner, claimed, std::memory_order_seq_cst)) {
             continue; // Somebody else claimed the reclaim.
         }
-        rec->reclaimer_pid.store(self.pid, std::memory_order_seq_cst);
+        rec->reclaimed_pid.store(detail::owner_pid(owner), std::memory_order_relaxed);
         report.dead_pids.push_back(detail::owner_pid(owner));
         const std::uint64_t dropped_before = report.references_dropped;
-        reclaim_participant(i, report);
+        reclaim_participant(i, claimed, report);
         PARALLAX_INFO(arena_log, "arena {}: participant {} (pid {}) is dead; dropped its {} references",
                       id_.to_string(), i, detail::owner_pid(owner), report.references_dropped - dropped_before);
     }
@@ -694,21 +714,28 @@ Result<ReclaimReport> Arena::reclaim(ParticipantHandle who) {
                                 who.index == participant_ ? "it is this process" : "no such participant"));
     }
     ReclaimReport report;
+    const auto self = detail::ProcessIdentity::self();
     ParticipantRecord* rec = record(who.index);
     std::uint64_t owner = rec->owner.load(std::memory_order_acquire);
-    if (detail::owner_state(owner) == ParticipantState::free ||
+    const ParticipantState state = detail::owner_state(owner);
+    if (state == ParticipantState::free || detail::owner_incarnation_tag(owner) != (who.incarnation & 0xFFU) ||
         rec->incarnation.load(std::memory_order_acquire) != who.incarnation) {
         return report; // Reclaimed already; the record may serve somebody else now.
     }
-    if (detail::owner_state(owner) != ParticipantState::reclaiming &&
-        !rec->owner.compare_exchange_strong(
-            owner, detail::make_owner(ParticipantState::reclaiming, detail::owner_pid(owner)),
-            std::memory_order_seq_cst)) {
+    if (state == ParticipantState::reclaiming && !named_process_gone(owner, self)) {
         return report; // Somebody else is reclaiming it.
     }
-    rec->reclaimer_pid.store(static_cast<std::uint32_t>(::getpid()), std::memory_order_seq_cst);
-    report.dead_pids.push_back(detail::owner_pid(owner));
-    reclaim_participant(who.index, report);
+    // The owner word carries the incarnation's tag: the CAS fails if the
+    // record was reclaimed and taken again since the loads above.
+    const std::uint64_t claimed = detail::reclaiming_owner(owner, self.pid, detail::namespace_tag(self.pid_namespace));
+    if (!rec->owner.compare_exchange_strong(owner, claimed, std::memory_order_seq_cst)) {
+        return report;
+    }
+    if (state != ParticipantState::reclaiming) {
+        rec->reclaimed_pid.store(detail::owner_pid(owner), std::memory_order_relaxed);
+    }
+    report.dead_pids.push_back(rec->reclaimed_pid.load(std::memory_order_relaxed));
+    reclaim_participant(who.index, claimed, report);
     PARALLAX_INFO(arena_log, "arena {}: participant {} reclaimed on request; dropped its {} references",
                   id_.to_string(), who.index, report.references_dropped);
     return report;
@@ -744,7 +771,8 @@ std::vector<ParticipantInfo> Arena::participants() const {
         }
         ParticipantInfo info;
         info.index = p;
-        info.pid = detail::owner_pid(owner);
+        info.pid = state == ParticipantState::reclaiming ? record(p)->reclaimed_pid.load(std::memory_order_acquire)
+                                                         : detail::owner_pid(owner);
         info.incarnation = record(p)->incarnation.load(std::memory_order_acquire);
         info.reclaiming = state == ParticipantState::reclaiming;
         for (SlotIndex s = 0; s < slot_count_; ++s) {

@@ -12,7 +12,7 @@
 namespace parallax::detail {
 
 inline constexpr std::uint64_t arena_magic = 0x414E455241584C50ULL; // "PLXARENA" little-endian
-inline constexpr std::uint32_t arena_layout_version = 1;
+inline constexpr std::uint32_t arena_layout_version = 2;
 inline constexpr std::size_t cache_line = 64;
 
 inline constexpr std::uint32_t max_participants_limit = 64;
@@ -68,17 +68,38 @@ inline constexpr std::uint64_t make_owned_state(std::uint32_t generation, std::u
            (std::uint64_t{participant & 0xFFU} << 8U) | slot_owned;
 }
 
-// Participant record states (low 8 bits of ParticipantRecord::owner; the pid
-// sits in the high 32 bits so that claiming records the claimant atomically).
+// Participant record states. The owner word names, atomically with the
+// state, the process that put it there: its pid (bits 32-63) and a 16-bit tag
+// of its pid namespace (bits 16-31), so that a process in another namespace
+// does not judge that pid; bits 8-15 carry the low 8 bits of the record's
+// incarnation, so that a CAS on the word fails once the index was reclaimed
+// and registered again. While reclaiming, the process named is the
+// reclaimer, not the participant being reclaimed.
 enum class ParticipantState : std::uint8_t { free = 0, claiming = 1, active = 2, reclaiming = 3 };
-inline constexpr std::uint64_t make_owner(ParticipantState state, std::uint32_t pid) {
-    return (std::uint64_t{pid} << 32U) | static_cast<std::uint8_t>(state);
+inline constexpr std::uint64_t make_owner(ParticipantState state, std::uint32_t pid, std::uint32_t namespace_tag,
+                                          std::uint32_t incarnation_tag) {
+    return (std::uint64_t{pid} << 32U) | (std::uint64_t{namespace_tag & 0xFFFFU} << 16U) |
+           (std::uint64_t{incarnation_tag & 0xFFU} << 8U) | static_cast<std::uint8_t>(state);
 }
 inline constexpr ParticipantState owner_state(std::uint64_t owner) {
     return static_cast<ParticipantState>(owner & 0xFFU);
 }
 inline constexpr std::uint32_t owner_pid(std::uint64_t owner) {
     return static_cast<std::uint32_t>(owner >> 32U);
+}
+inline constexpr std::uint32_t owner_namespace_tag(std::uint64_t owner) {
+    return static_cast<std::uint32_t>((owner >> 16U) & 0xFFFFU);
+}
+inline constexpr std::uint32_t owner_incarnation_tag(std::uint64_t owner) {
+    return static_cast<std::uint32_t>((owner >> 8U) & 0xFFU);
+}
+inline constexpr std::uint32_t namespace_tag(std::uint64_t pid_namespace) {
+    return static_cast<std::uint32_t>(pid_namespace & 0xFFFFU);
+}
+// The owner word of a record that `pid` (namespace tag `ns`) takes over for
+// reclaiming, keeping the record's incarnation tag.
+inline constexpr std::uint64_t reclaiming_owner(std::uint64_t owner, std::uint32_t pid, std::uint32_t ns) {
+    return make_owner(ParticipantState::reclaiming, pid, ns, owner_incarnation_tag(owner));
 }
 
 // Never constructed: it is a view of bytes in the memfd.
@@ -131,9 +152,9 @@ static_assert(offsetof(ArenaHeader, release_epoch) == 128);
 static_assert(offsetof(ArenaHeader, waiters) == 132);
 
 struct alignas(cache_line) ParticipantRecord {
-    std::atomic<std::uint64_t> owner;       // make_owner(state, pid)
+    std::atomic<std::uint64_t> owner;       // make_owner(state, pid, namespace tag, incarnation tag)
     std::atomic<std::uint32_t> incarnation; // advances at every registration; low 8 bits tag count words
-    std::atomic<std::uint32_t> reclaimer_pid;
+    std::atomic<std::uint32_t> reclaimed_pid; // while reclaiming: the pid of the participant being reclaimed
     std::atomic<std::uint64_t> start_time;    // /proc/<pid>/stat field 22, clock ticks since boot
     std::atomic<std::uint64_t> boot_id;       // hash of /proc/sys/kernel/random/boot_id
     std::atomic<std::uint64_t> pid_namespace; // inode of /proc/self/ns/pid
@@ -142,7 +163,7 @@ struct alignas(cache_line) ParticipantRecord {
 static_assert(sizeof(ParticipantRecord) == 64);
 static_assert(offsetof(ParticipantRecord, owner) == 0);
 static_assert(offsetof(ParticipantRecord, incarnation) == 8);
-static_assert(offsetof(ParticipantRecord, reclaimer_pid) == 12);
+static_assert(offsetof(ParticipantRecord, reclaimed_pid) == 12);
 static_assert(offsetof(ParticipantRecord, start_time) == 16);
 static_assert(offsetof(ParticipantRecord, boot_id) == 24);
 static_assert(offsetof(ParticipantRecord, pid_namespace) == 32);

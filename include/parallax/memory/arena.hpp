@@ -238,7 +238,9 @@ private:
     bool try_take(SlotIndex slot) noexcept;
     void hint_set(SlotIndex slot) noexcept;
     std::uint32_t sweep_orphans() noexcept;
-    bool reclaim_participant(ParticipantIndex who, ReclaimReport& report) noexcept;
+    // Drops every count of `who`, whose owner word this process set to
+    // `claimed` (reclaiming, naming this process), then frees the record.
+    bool reclaim_participant(ParticipantIndex who, std::uint64_t claimed, ReclaimReport& report) noexcept;
     detail::ParticipantRecord* record(ParticipantIndex who) const noexcept;
 
     Segment segment_;

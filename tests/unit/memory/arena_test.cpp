@@ -1,6 +1,7 @@
 #include <parallax/memory/arena.hpp>
 
 #include "memory/arena_layout.hpp"
+#include "memory/process_identity.hpp"
 
 #include <gtest/gtest.h>
 
@@ -459,18 +460,68 @@ TEST(ArenaTest, ReclaimTakesOverFromAReclaimerThatDied) {
     ASSERT_TRUE(slot);
     RawArena raw(*owner);
     auto& rec = raw.record((*other)->participant());
-    // A reclaimer marked the record and died before naming itself, then one
-    // that named itself and died.
-    for (std::uint32_t reclaimer : {0U, 0x7FFFFFF0U}) {
-        rec.owner.store(detail::make_owner(detail::ParticipantState::reclaiming, 12345));
-        rec.reclaimer_pid.store(reclaimer);
+    const auto self = detail::ProcessIdentity::self();
+    const std::uint32_t ns = detail::namespace_tag(self.pid_namespace);
+    const std::uint64_t active = rec.owner.load();
+    // A reclaimer that is alive (here: this very process, another thread) is
+    // never joined, nor is one named by a pid of another pid namespace.
+    for (const std::uint64_t busy : {detail::reclaiming_owner(active, self.pid, ns),
+                                     detail::reclaiming_owner(active, 0x7FFFFFF0U, ns + 1)}) {
+        rec.owner.store(busy);
         const ReclaimReport report = owner->reclaim_dead();
-        EXPECT_EQ(detail::owner_state(rec.owner.load()), detail::ParticipantState::free) << reclaimer;
-        if (reclaimer == 0) {
-            EXPECT_EQ(report.references_dropped, 1U);
-            EXPECT_FALSE(owner->is_held(*slot));
-        }
+        EXPECT_EQ(rec.owner.load(), busy);
+        EXPECT_EQ(report.references_dropped, 0U);
+        EXPECT_TRUE(owner->is_held(*slot));
     }
+    // One that marked the record and died is taken over.
+    rec.owner.store(detail::reclaiming_owner(active, 0x7FFFFFF0U, ns));
+    const ReclaimReport report = owner->reclaim_dead();
+    EXPECT_EQ(detail::owner_state(rec.owner.load()), detail::ParticipantState::free);
+    EXPECT_EQ(report.references_dropped, 1U);
+    EXPECT_FALSE(owner->is_held(*slot));
+}
+
+TEST(ArenaTest, ACorruptCountNeverFreesASlotFromUnderItsOwner) {
+    auto owner = make_arena(2);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
+    auto slot = owner->acquire();
+    ASSERT_TRUE(slot);
+    RawArena raw(*owner);
+    // A count the other participant was never credited (the slot is still
+    // owned, never shared): its last release must not free the owner's slot.
+    raw.count(*slot, (*other)->participant()).fetch_add(1);
+    (*other)->release(*slot);
+    EXPECT_TRUE(owner->is_held(*slot));
+    auto next = owner->acquire();
+    ASSERT_TRUE(next);
+    EXPECT_NE(*next, *slot) << "a held slot was handed out again";
+    owner->release(*next);
+    owner->release(*slot);
+    EXPECT_FALSE(owner->is_held(*slot));
+}
+
+TEST(ArenaTest, ReclaimByHandleLeavesANewIncarnationAlone) {
+    auto owner = make_arena(2);
+    const auto [child, handle] = attached_child(*owner);
+    ASSERT_GT(child, 0);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    ASSERT_TRUE(owner->reclaim(handle));
+    // The index is taken again; the old handle must not reach the new one.
+    auto successor = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(successor);
+    ASSERT_EQ((*successor)->participant(), handle.index);
+    auto slot = owner->acquire();
+    ASSERT_TRUE(slot);
+    ASSERT_TRUE(owner->share(*slot, (*successor)->handle()));
+    auto again = owner->reclaim(handle);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->references_dropped, 0U);
+    EXPECT_EQ(owner->held_by(*slot, handle.index), 1U);
+    (*successor)->release(*slot);
+    owner->release(*slot);
+    EXPECT_FALSE(owner->is_held(*slot));
 }
 
 TEST(ArenaTest, ProcessInAnotherPidNamespaceIsNotJudged) {
@@ -677,8 +728,10 @@ TEST_F(ArenaAttachTest, RejectsBadMagic) {
 }
 
 TEST_F(ArenaAttachTest, RejectsAnotherLayoutVersion) {
-    auto result = attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->layout_version = 2; });
-    expect_attach_error(result, "layout version 2");
+    // Version 1 named the reclaimer outside the owner word: a process built
+    // with it would misread every record of this layout.
+    auto result = attach_edited(*arena_, [](std::byte* b, std::size_t&) { header_of(b)->layout_version = 1; });
+    expect_attach_error(result, "layout version 1");
     EXPECT_TRUE(result.error().is(Errc::version_mismatch));
 }
 
