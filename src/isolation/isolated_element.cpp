@@ -89,6 +89,9 @@ struct Session {
     // Set by other threads; the supervisor, which alone signals and reaps
     // the process, kills it at its next look.
     std::atomic<bool> kill_requested{false};
+    // The stand-in's source pad's negotiation count the worker last heard
+    // of (under the stand-in's write mutex once the session is published).
+    std::uint64_t negotiation_seen = ~std::uint64_t{0};
 
     bool send(const FdMessage& m) {
         std::lock_guard lock(send_mutex);
@@ -141,6 +144,8 @@ public:
 
 protected:
     Result<void> start() override {
+        const auto srcs = src_pads();
+        src_pad_ = srcs.empty() ? nullptr : srcs[0];
         stopping_.store(false);
         failed_.store(false);
         budget_.emplace(options_.restart);
@@ -184,6 +189,9 @@ protected:
                 return failed_.load() ? Flow::error : Flow::flushing;
             }
             std::lock_guard lock(write_mutex_);
+            if (!sync_negotiation(*s)) {
+                continue; // the worker died: its successor is set up with it
+            }
             auto f = send_buffer(*s, buffer);
             if (f) {
                 return *f;
@@ -207,7 +215,7 @@ protected:
                 return false;
             }
             std::lock_guard lock(write_mutex_);
-            if (write_record(*s, IpcRecord::event, *bytes, false)) {
+            if (sync_negotiation(*s) && write_record(*s, IpcRecord::event, *bytes, false)) {
                 // Kept until the worker has handled it, so that a successor
                 // starts in the stream's state at the point of the crash.
                 history_.emplace_back(event.type(), std::move(*bytes));
@@ -251,6 +259,37 @@ private:
             history_.pop_front();
             ++history_front_;
         }
+    }
+
+    // What negotiation fixed on this stand-in's source pad, as the worker
+    // is told it; `count` gets the pad's negotiation count it reflects.
+    WorkerNegotiation negotiation(std::uint64_t& count) const {
+        WorkerNegotiation n;
+        count = 0;
+        if (src_pad_ == nullptr) {
+            return n;
+        }
+        count = src_pad_->negotiation_count();
+        n.src = src_pad_->negotiated_caps();
+        if (const Pad* peer = src_pad_->peer()) {
+            n.downstream = peer->element().allowed_caps(*peer);
+        }
+        return n;
+    }
+
+    // Tells the worker what negotiation decided since it last heard.
+    // Under write_mutex_; false when the worker is gone (or stopping).
+    bool sync_negotiation(Session& s) {
+        if (src_pad_ == nullptr || src_pad_->negotiation_count() == s.negotiation_seen) {
+            return true;
+        }
+        std::uint64_t count = 0;
+        const WorkerNegotiation n = negotiation(count);
+        if (!write_record(s, static_cast<IpcRecord>(worker_negotiation_record), encode_negotiation(n), false)) {
+            return false;
+        }
+        s.negotiation_seen = count;
+        return true;
     }
 
     // Writes one record; false when the worker is gone (or stopping).
@@ -524,6 +563,7 @@ private:
         setup.properties = properties_;
         setup.sandbox = sandbox_;
         setup.sticky = sticky_.in_order();
+        setup.negotiation = negotiation(s->negotiation_seen);
         FdMessage msg;
         msg.type = static_cast<std::uint16_t>(WorkerFrame::setup);
         msg.payload = encode_setup(setup);
@@ -1005,6 +1045,7 @@ private:
     std::thread supervisor_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
+    Pad* src_pad_ = nullptr; // the source pad, if any (set at start)
 
     // Writers of the "in" ring (the streaming thread; the supervisor while it
     // hands a dead worker's records to its successor).

@@ -59,9 +59,24 @@ public:
     }
     Worker* worker = nullptr;
 
+    // What the element downstream of the stand-in accepts: the worker's
+    // output goes there.
+    [[nodiscard]] Caps allowed_caps(const Pad&) const override {
+        std::lock_guard lock(downstream_mutex_);
+        return downstream_;
+    }
+    void set_downstream(Caps caps) {
+        std::lock_guard lock(downstream_mutex_);
+        downstream_ = std::move(caps);
+    }
+
 protected:
     Flow chain(Pad& pad, Buffer&& buffer) override;
     bool sink_event(Pad& pad, Event&& event) override;
+
+private:
+    mutable std::mutex downstream_mutex_;
+    Caps downstream_ = Caps::any();
 };
 
 class Worker final : public ElementHost {
@@ -338,6 +353,7 @@ private:
         for (Element* e : {static_cast<Element*>(src_.get()), element_.get(), static_cast<Element*>(sink_.get())}) {
             detail_element_access::set_state(*e, State::running);
         }
+        apply(setup->negotiation);
         // The stream's state before the first record (a restarted worker).
         for (const auto& bytes : setup->sticky) {
             auto event = decode_event(bytes);
@@ -388,6 +404,16 @@ private:
                 in_->consume(rec.type == static_cast<std::uint16_t>(IpcRecord::buffer));
                 continue;
             }
+            if (rec.type == worker_negotiation_record) {
+                auto negotiation = decode_negotiation(scratch);
+                if (!negotiation) {
+                    element_->context().post_error(Error(Errc::corrupt, negotiation.error().message()));
+                    return 4;
+                }
+                apply(*negotiation);
+                in_->consume(false);
+                continue;
+            }
             if (rec.type == static_cast<std::uint16_t>(IpcRecord::event)) {
                 auto event = decode_event(scratch);
                 if (!event) {
@@ -423,6 +449,15 @@ private:
                 status_->flow.store(static_cast<std::int32_t>(f), std::memory_order_release);
             }
         }
+    }
+
+    // What the pipeline's negotiation decided, given to the element's source
+    // pad as the pipeline would have given it.
+    void apply(const WorkerNegotiation& negotiation) {
+        if (auto srcs = element_->src_pads(); !srcs.empty()) {
+            detail_pad_access::set_negotiated(*srcs[0], negotiation.src);
+        }
+        sink_->set_downstream(negotiation.downstream);
     }
 
     Result<Buffer> take_buffer(std::span<const std::byte> bytes) {

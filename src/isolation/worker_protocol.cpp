@@ -173,7 +173,37 @@ std::vector<std::byte> encode_setup(const WorkerSetup& setup) {
     for (const auto& e : setup.sticky) {
         w.bytes(e);
     }
+    w.bytes(encode_negotiation(setup.negotiation));
     return w.take();
+}
+
+std::vector<std::byte> encode_negotiation(const WorkerNegotiation& negotiation) {
+    Writer w;
+    w.str(negotiation.src.to_string());
+    w.str(negotiation.downstream.to_string());
+    return w.take();
+}
+
+Result<WorkerNegotiation> decode_negotiation(std::span<const std::byte> bytes) {
+    Reader r(bytes, "worker negotiation");
+    const std::string src = r.str("source pad caps");
+    const std::string downstream = r.str("downstream caps");
+    if (!r.ok() || !r.at_end()) {
+        return fail(r.error());
+    }
+    WorkerNegotiation n;
+    auto parsed_src = Caps::parse(src);
+    if (!parsed_src) {
+        return fail(Errc::corrupt, fmt::format("worker negotiation: source pad caps: {}", parsed_src.error().message()));
+    }
+    auto parsed_downstream = Caps::parse(downstream);
+    if (!parsed_downstream) {
+        return fail(Errc::corrupt,
+                    fmt::format("worker negotiation: downstream caps: {}", parsed_downstream.error().message()));
+    }
+    n.src = std::move(*parsed_src);
+    n.downstream = std::move(*parsed_downstream);
+    return n;
 }
 
 Result<WorkerSetup> decode_setup(std::span<const std::byte> bytes) {
@@ -210,9 +240,15 @@ Result<WorkerSetup> decode_setup(std::span<const std::byte> bytes) {
     for (std::uint32_t n = r.count("sticky event count", 4); n > 0 && r.ok(); --n) {
         s.sticky.push_back(r.bytes("sticky event"));
     }
+    const std::vector<std::byte> negotiation = r.bytes("negotiation");
     if (!r.ok() || !r.at_end()) {
         return fail(r.error());
     }
+    auto decoded = decode_negotiation(negotiation);
+    if (!decoded) {
+        return fail(Errc::corrupt, fmt::format("worker setup: {}", decoded.error().message()));
+    }
+    s.negotiation = std::move(*decoded);
     if (s.factory.empty() || s.name.empty()) {
         return fail(Errc::corrupt, "worker setup: no factory or element name");
     }

@@ -34,13 +34,27 @@ enum class WorkerFrame : std::uint16_t {
     arena_offer = 0x5707,  ///< Either way, with the arena's memfd: its id and the offerer's handle in it.
 };
 
-/// Record types the worker writes to the "out" ring besides IpcRecord ones:
-/// none; the ring carries IpcRecord::buffer and IpcRecord::event both ways.
+/// The rings carry IpcRecord::buffer and IpcRecord::event both ways, and
+/// the "in" ring also this record: a WorkerNegotiation, written before the
+/// next record whenever negotiation fixed new caps on the stand-in's source
+/// pad. The worker is not part of the pipeline's negotiation: without it an
+/// element that chooses its output (a converter) would choose blind.
+inline constexpr std::uint16_t worker_negotiation_record = 0x10;
+
+/// What negotiation decided on the element's source pad, and what the
+/// element downstream of it accepts (for output chosen after a caps change
+/// in the stream). Caps are carried as text; EMPTY means "nothing decided".
+struct WorkerNegotiation {
+    Caps src;
+    Caps downstream = Caps::any();
+};
+std::vector<std::byte> encode_negotiation(const WorkerNegotiation& negotiation);
+Result<WorkerNegotiation> decode_negotiation(std::span<const std::byte> bytes);
 
 /// What the worker needs to create and run the element.
 struct WorkerSetup {
     static constexpr std::uint32_t magic = 0x4B524F57; // "WORK"
-    static constexpr std::uint16_t version = 1;
+    static constexpr std::uint16_t version = 2;
     std::string factory;
     std::string name;
     /// Properties whose value differs from the default, as text.
@@ -49,6 +63,9 @@ struct WorkerSetup {
     /// Sticky events (encode_event()) to give the element before the ring's
     /// first record: the stream's state when a restarted worker takes over.
     std::vector<std::vector<std::byte>> sticky;
+    /// Negotiation's decision as of the set-up, applied before the sticky
+    /// events (version 2).
+    WorkerNegotiation negotiation;
 };
 
 /// An arena offer's payload (24 bytes): the arena id and the offerer's

@@ -1,6 +1,6 @@
 // Fuzz target for the control frames a plx-worker and its pipeline read from
 // each other (src/isolation/worker_protocol.hpp): the setup frame, bus
-// messages and arena offers.
+// messages, arena offers and negotiation records.
 //
 // Input: one selector byte, then the bytes. Every decoder must either succeed
 // or return an Error with a message; nothing may crash or read out of bounds.
@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data + 1), size - 1);
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0: {
         auto s = decode_setup(bytes);
         check(s);
@@ -42,8 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 1:
         check(decode_message(bytes, "fuzzed"));
         break;
-    default:
+    case 2:
         check(decode_worker_arena_offer(bytes));
+        break;
+    default:
+        check(decode_negotiation(bytes));
         break;
     }
     return 0;

@@ -160,6 +160,29 @@ TEST(IsolatedElementTest, BuffersCrossBothWaysByReferenceWithTheirMetadata) {
     EXPECT_TRUE(messages.any_text(MessageType::info, "runs isolated in a worker process"));
 }
 
+TEST(IsolatedElementTest, AnIsolatedConverterProducesWhatNegotiationChose) {
+    // The worker is outside the pipeline's negotiation: it is told what was
+    // decided for the stand-in's source pad, so a converter converts to what
+    // downstream asked for instead of passing its input through.
+    auto p = parse("videotestsrc num-buffers=3 ! video/x-raw,format=I420,width=64,height=48 ! "
+                   "videoconvert ! video/x-raw,format=RGBA ! appsink name=sink sync=false");
+    ASSERT_TRUE(p);
+    p->scheduling().strategies.isolate = {"videoconvert*"};
+    Messages messages;
+    messages.watch(*p);
+    ASSERT_TRUE(p->set_state(State::running));
+    AppSink* sink = *p->get<AppSink>("sink");
+    for (int i = 0; i < 3; ++i) {
+        auto sample = sink->try_pull_sample(hang_guard);
+        ASSERT_TRUE(sample) << sample.error().to_string();
+        ASSERT_NE(sample->caps.structure(0).get_string("format"), std::nullopt);
+        EXPECT_EQ(*sample->caps.structure(0).get_string("format"), "RGBA");
+        EXPECT_EQ(sample->buffer.size(), 64U * 48U * 4U);
+    }
+    EXPECT_TRUE(messages.of(MessageType::error).empty());
+    ASSERT_TRUE(p->set_state(State::suspended));
+}
+
 TEST(IsolatedElementTest, RunsAgainAfterItsFirstRun) {
     auto p = parse("fakesrc num-buffers=500 ! crashtest ! fakesink");
     ASSERT_TRUE(p);

@@ -27,6 +27,8 @@ WorkerSetup sample_setup() {
     s.sandbox.cgroup_pids_max = 16;
     s.sticky.push_back(*encode_event(Event::stream_start("s0")));
     s.sticky.push_back(*encode_event(Event::caps(Caps::parse("video/x-raw,format=I420").value())));
+    s.negotiation.src = Caps::parse("video/x-raw,format=RGBA,width=64,height=48").value();
+    s.negotiation.downstream = Caps::parse("video/x-raw,format={RGBA,BGRA}").value();
     return s;
 }
 
@@ -44,6 +46,36 @@ TEST(WorkerProtocolTest, SetupRoundTrips) {
     EXPECT_EQ(back->sandbox.cgroup_memory_max, std::nullopt);
     EXPECT_EQ(back->sandbox.cgroup_pids_max, s.sandbox.cgroup_pids_max);
     EXPECT_EQ(back->sticky, s.sticky);
+    EXPECT_EQ(back->negotiation.src, s.negotiation.src);
+    EXPECT_EQ(back->negotiation.downstream, s.negotiation.downstream);
+}
+
+TEST(WorkerProtocolTest, NegotiationRoundTripsAndBadOnesNameTheField) {
+    WorkerNegotiation n;
+    auto back = decode_negotiation(encode_negotiation(n));
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_TRUE(back->src.is_empty());
+    EXPECT_TRUE(back->downstream.is_any());
+
+    const auto bytes = encode_negotiation(sample_setup().negotiation);
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+        auto r = decode_negotiation(std::span<const std::byte>(bytes.data(), cut));
+        ASSERT_FALSE(r) << "decoded a negotiation cut to " << cut << " bytes";
+        EXPECT_NE(r.error().message().find("worker negotiation"), std::string::npos) << r.error().message();
+    }
+    // Caps text that does not parse: the error says which caps.
+    std::vector<std::byte> bad;
+    const std::string text = "video/x-raw,width=(int)wide";
+    const auto size = static_cast<std::uint32_t>(text.size());
+    bad.resize(4);
+    std::memcpy(bad.data(), &size, 4);
+    for (char c : text) {
+        bad.push_back(static_cast<std::byte>(c));
+    }
+    bad.insert(bad.end(), 4, std::byte{0}); // empty downstream caps
+    auto r = decode_negotiation(bad);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("source pad caps"), std::string::npos) << r.error().message();
 }
 
 TEST(WorkerProtocolTest, EveryTruncationOfASetupIsAnErrorNamingAField) {
