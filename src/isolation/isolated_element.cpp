@@ -16,6 +16,7 @@
 #include "isolation/worker_protocol.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <array>
 #include <condition_variable>
@@ -121,7 +122,22 @@ public:
         }
     }
 
-    [[nodiscard]] bool drives_src_pads() const noexcept override { return !src_pads().empty(); }
+    // The output task pushes out of the last src pad of a group only.
+    [[nodiscard]] bool drives_src_pads() const noexcept override { return tail_ == this && !src_pads().empty(); }
+
+    // Makes `chain` (adjacent stand-ins in stream order) share the worker
+    // of the first: it alone starts and supervises one, runs every
+    // element of the chain there, and pushes what the last one outputs
+    // through the last one's src pad. The others carry only negotiation.
+    static void join(const std::vector<IsolatedElement*>& chain) {
+        for (IsolatedElement* e : chain) {
+            e->head_ = chain.front();
+            e->tail_ = chain.back();
+            e->group_.clear();
+        }
+        chain.front()->group_ = chain;
+    }
+    [[nodiscard]] const SandboxSettings& sandbox() const noexcept { return sandbox_; }
 
     void unblock() override {
         stopping_.store(true, std::memory_order_release);
@@ -144,8 +160,18 @@ public:
 
 protected:
     Result<void> start() override {
-        const auto srcs = src_pads();
-        src_pad_ = srcs.empty() ? nullptr : srcs[0];
+        if (head_ != this) {
+            return {}; // the head runs this element in its worker
+        }
+        members_ = group_.empty() ? std::vector<IsolatedElement*>{this} : group_;
+        member_src_.clear();
+        member_names_.clear();
+        for (IsolatedElement* m : members_) {
+            const auto srcs = m->src_pads();
+            member_src_.push_back(srcs.empty() ? nullptr : srcs[0]);
+            member_names_.push_back(m->name());
+        }
+        out_pad_ = member_src_.back();
         stopping_.store(false);
         failed_.store(false);
         budget_.emplace(options_.restart);
@@ -171,18 +197,26 @@ protected:
             reading_ = *session;
         }
         supervisor_ = std::thread([this] { supervise(); });
-        if (!src_pads().empty()) {
+        if (out_pad_ != nullptr) {
             return context().start_task(fmt::format("{}-worker-output", name()), [this] { return read_output(); });
         }
         return {};
     }
 
     Result<void> stop() override {
-        shut_down();
+        if (head_ == this) {
+            shut_down();
+        }
         return {};
     }
 
-    Flow chain(Pad&, Buffer&& buffer) override {
+    Flow chain(Pad& pad, Buffer&& buffer) override {
+        if (head_ != this) {
+            return context().error(Error(Errc::failed, fmt::format("{} runs in the worker of {}: data must reach it "
+                                                                   "there, not through this pad",
+                                                                   name(), head_->name())),
+                                   pad.name());
+        }
         while (true) {
             std::shared_ptr<Session> s = usable_session();
             if (!s) {
@@ -201,7 +235,8 @@ protected:
     }
 
     bool sink_event(Pad& pad, Event&& event) override {
-        if (event.type() == EventType::flush_start) {
+        if (event.type() == EventType::flush_start || head_ != this) {
+            // (In a group, only flushes pass from member to member.)
             // Not serialized: it does not wait behind the ring's records.
             return forward_event(pad, event);
         }
@@ -229,6 +264,15 @@ protected:
     }
 
 private:
+    // "a" or "a (with b, c)" for a group.
+    std::string group_label() const {
+        if (members_.size() < 2) {
+            return name();
+        }
+        return fmt::format("{} (with {})", name(),
+                           fmt::join(std::vector<std::string>(member_names_.begin() + 1, member_names_.end()), ", "));
+    }
+
     const Pad& shadow_pad(const Pad& pad) const {
         Pad* p = shadow_->pad(pad.name());
         return p != nullptr ? *p : pad;
@@ -265,22 +309,31 @@ private:
     // is told it; `count` gets the pad's negotiation count it reflects.
     WorkerNegotiation negotiation(std::uint64_t& count) const {
         WorkerNegotiation n;
-        count = 0;
-        if (src_pad_ == nullptr) {
-            return n;
+        count = negotiation_count();
+        for (const Pad* p : member_src_) {
+            n.src.push_back(p != nullptr ? p->negotiated_caps() : Caps());
         }
-        count = src_pad_->negotiation_count();
-        n.src = src_pad_->negotiated_caps();
-        if (const Pad* peer = src_pad_->peer()) {
-            n.downstream = peer->element().allowed_caps(*peer);
+        if (out_pad_ != nullptr) {
+            if (const Pad* peer = out_pad_->peer()) {
+                n.downstream = peer->element().allowed_caps(*peer);
+            }
         }
         return n;
+    }
+
+    // Moves whenever negotiation fixes new caps on a member's src pad.
+    std::uint64_t negotiation_count() const noexcept {
+        std::uint64_t sum = 0;
+        for (const Pad* p : member_src_) {
+            sum += p != nullptr ? p->negotiation_count() : 0;
+        }
+        return sum;
     }
 
     // Tells the worker what negotiation decided since it last heard.
     // Under write_mutex_; false when the worker is gone (or stopping).
     bool sync_negotiation(Session& s) {
-        if (src_pad_ == nullptr || src_pad_->negotiation_count() == s.negotiation_seen) {
+        if (negotiation_count() == s.negotiation_seen) {
             return true;
         }
         std::uint64_t count = 0;
@@ -457,7 +510,7 @@ private:
         }
         const ShmRecord rec = **record;
         out_scratch_.assign(rec.payload.begin(), rec.payload.end());
-        Pad& out = *src_pads().front();
+        Pad& out = *out_pad_;
         if (rec.type == static_cast<std::uint16_t>(IpcRecord::event)) {
             s->out->consume(false);
             auto event = decode_event(out_scratch_);
@@ -558,9 +611,9 @@ private:
         theirs.reset(); // the worker's end lives in the worker only
 
         WorkerSetup setup;
-        setup.factory = std::string(shadow_->factory().name());
-        setup.name = name();
-        setup.properties = properties_;
+        for (const IsolatedElement* m : members_) {
+            setup.elements.push_back({std::string(m->shadow_->factory().name()), m->name(), m->properties_});
+        }
         setup.sandbox = sandbox_;
         setup.sticky = sticky_.in_order();
         setup.negotiation = negotiation(s->negotiation_seen);
@@ -615,7 +668,8 @@ private:
         }
         if (!reported_sandbox_) {
             reported_sandbox_ = true;
-            std::string text = fmt::format("{} runs isolated in a worker process ({})", name(), report);
+            std::string text = fmt::format("{} {} isolated in a worker process ({})", group_label(),
+                                           members_.size() > 1 ? "run" : "runs", report);
             for (const auto& u : s->child->namespaces().unavailable) {
                 text += fmt::format("; namespace unavailable: {}", u);
             }
@@ -809,7 +863,7 @@ private:
     void handle_frame(Session& s, FdMessage& msg) {
         switch (static_cast<WorkerFrame>(msg.type)) {
         case WorkerFrame::message: {
-            auto m = decode_message(msg.payload, name());
+            auto m = decode_message(msg.payload, name(), member_names_);
             if (m) {
                 context().host().post(std::move(*m));
             } else {
@@ -818,10 +872,11 @@ private:
             return;
         }
         case WorkerFrame::sink_eos:
-            context().host().sink_eos(*this);
+            // Only a sink (the group's last element) reaches eos.
+            context().host().sink_eos(*members_.back());
             return;
         case WorkerFrame::stream_start:
-            context().host().sink_stream_start(*this);
+            context().host().sink_stream_start(*members_.back());
             return;
         case WorkerFrame::arena_offer: {
             auto offer = decode_worker_arena_offer(msg.payload);
@@ -965,7 +1020,7 @@ private:
             {
                 std::lock_guard lock(session_mutex_);
                 session_ = *next;
-                if (src_pads().empty()) {
+                if (out_pad_ == nullptr) {
                     reading_ = *next;
                 }
             }
@@ -973,11 +1028,14 @@ private:
             writers.unlock();
             Structure st_msg("element-restarted");
             st_msg.set("element", name());
+            if (members_.size() > 1) {
+                st_msg.set("elements", fmt::format("{}", fmt::join(member_names_, ",")));
+            }
             st_msg.set("reason", reason);
             st_msg.set("count", static_cast<std::int32_t>(restarts_));
             st_msg.set("lost-buffers", static_cast<std::int32_t>(lost));
             context().post_element_message(std::move(st_msg));
-            context().warning(fmt::format("{} restarted (restart {}): its worker {}; {} buffer{} lost", name(),
+            context().warning(fmt::format("{} restarted (restart {}): its worker {}; {} buffer{} lost", group_label(),
                                           restarts_, reason, lost, lost == 1 ? "" : "s"));
             return true;
         }
@@ -1045,7 +1103,17 @@ private:
     std::thread supervisor_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
-    Pad* src_pad_ = nullptr; // the source pad, if any (set at start)
+    // A group (see join()): the head and, on the head, every member.
+    IsolatedElement* head_ = this;
+    IsolatedElement* tail_ = this;
+    std::vector<IsolatedElement*> group_;
+    // Set at start, on the head: the members (itself alone when not in a
+    // group), their src pads (null for a sink), their names, and the pad
+    // the worker's output goes out of (the last member's).
+    std::vector<IsolatedElement*> members_;
+    std::vector<Pad*> member_src_;
+    std::vector<std::string> member_names_;
+    Pad* out_pad_ = nullptr;
 
     // Writers of the "in" ring (the streaming thread; the supervisor while it
     // hands a dead worker's records to its successor).
@@ -1102,6 +1170,48 @@ std::optional<std::string> why_not_isolatable(const Element& element) {
                            srcs);
     }
     return std::nullopt;
+}
+
+namespace {
+
+bool same_sandbox(const SandboxSettings& a, const SandboxSettings& b) {
+    return a.kind == b.kind && a.allowed_paths == b.allowed_paths && a.max_address_space == b.max_address_space &&
+           a.max_cpu == b.max_cpu && a.cgroup_memory_max == b.cgroup_memory_max &&
+           a.cgroup_pids_max == b.cgroup_pids_max;
+}
+
+} // namespace
+
+std::vector<std::vector<Element*>> group_isolated(const std::vector<Element*>& order) {
+    std::vector<std::vector<Element*>> groups;
+    std::vector<const Element*> taken;
+    for (Element* e : order) {
+        auto* head = dynamic_cast<IsolatedElement*>(e);
+        if (head == nullptr || std::find(taken.begin(), taken.end(), e) != taken.end()) {
+            continue;
+        }
+        std::vector<IsolatedElement*> chain{head};
+        while (true) {
+            const auto srcs = chain.back()->src_pads();
+            if (srcs.size() != 1 || srcs[0]->peer() == nullptr) {
+                break;
+            }
+            auto* next = dynamic_cast<IsolatedElement*>(&srcs[0]->peer()->element());
+            // A sink keeps a worker of its own: what reaches its pad is the
+            // pipeline's progress and position.
+            if (next == nullptr || next->src_pads().empty() || !same_sandbox(next->sandbox(), head->sandbox()) ||
+                std::find(taken.begin(), taken.end(), next) != taken.end()) {
+                break;
+            }
+            chain.push_back(next);
+        }
+        taken.insert(taken.end(), chain.begin(), chain.end());
+        if (chain.size() > 1) {
+            IsolatedElement::join(chain);
+            groups.emplace_back(chain.begin(), chain.end());
+        }
+    }
+    return groups;
 }
 
 bool is_isolated(const Element& element) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace parallax::detail {
 
@@ -25,6 +26,12 @@ bool is_isolated(const Element& element);
 
 /// The stand-in for `element` (which it keeps as its shadow).
 Result<std::unique_ptr<Element>> make_isolated(std::unique_ptr<Element> element, const IsolationOptions& options);
+
+/// Puts each chain of adjacent stand-ins with the same sandbox into one
+/// worker (its first element's), visiting `order` (the graph's elements,
+/// upstream first). A sink keeps a worker of its own. Returns the chains
+/// formed, of two elements or more.
+std::vector<std::vector<Element*>> group_isolated(const std::vector<Element*>& order);
 
 /// The plx-worker program to start: IsolationOptions::worker_path,
 /// $PARALLAX_WORKER, then the one built or installed with the library.

@@ -110,11 +110,15 @@ public:
         service_ = std::thread([this] { serve(); });
         const int status = stream();
         stopping_.store(true);
-        for (Pad* p : element_->pads()) {
-            detail_pad_access::set_flushing(*p, true);
+        for (auto& e : elements_) {
+            for (Pad* p : e->pads()) {
+                detail_pad_access::set_flushing(*p, true);
+            }
+            e->unblock();
         }
-        element_->unblock();
-        static_cast<void>(detail_element_access::stop(*element_));
+        for (auto it = elements_.rbegin(); it != elements_.rend(); ++it) {
+            static_cast<void>(detail_element_access::stop(**it));
+        }
         out_->close_producer();
         // The service thread sees its end of the socket shut and returns.
         ::shutdown(channel_.fd(), SHUT_RD);
@@ -185,7 +189,7 @@ public:
         if (Arena* arena = buffer.arena()) {
             auto h = parent_handle(*arena);
             if (!h) {
-                return element_->context().error(Error(Errc::closed, h.error().message()));
+                return last().context().error(Error(Errc::closed, h.error().message()));
             }
             handle = *h;
             ref.arena = arena->id();
@@ -201,7 +205,7 @@ public:
             big = std::move(*all);
             meta = big;
         } else {
-            return element_->context().error(all.error());
+            return last().context().error(all.error());
         }
         const std::size_t size = IpcBufferRef::encoded_size + meta.size();
         // Room first, then the reference: one is credited only for a record
@@ -227,6 +231,17 @@ public:
     }
 
 private:
+    Element& first() { return *elements_.front(); }
+    Element& last() { return *elements_.back(); }
+    std::vector<Element*> all_elements() {
+        std::vector<Element*> all{src_.get()};
+        for (auto& e : elements_) {
+            all.push_back(e.get());
+        }
+        all.push_back(sink_.get());
+        return all;
+    }
+
     bool send(const FdMessage& m) {
         std::lock_guard lock(send_mutex_);
         return static_cast<bool>(channel_.send(m));
@@ -267,15 +282,17 @@ private:
         }
         report_fd_ = std::move(msg.fds[2]);
 
-        auto element = Registry::global().create(setup->factory, setup->name);
-        if (!element) {
-            return fail(element.error());
-        }
-        element_ = std::move(*element);
-        for (const auto& [name, value] : setup->properties) {
-            if (auto ok = element_->set_property(name, value); !ok) {
-                return fail(ok.error());
+        for (const WorkerElement& spec : setup->elements) {
+            auto element = Registry::global().create(spec.factory, spec.name);
+            if (!element) {
+                return fail(element.error());
             }
+            for (const auto& [name, value] : spec.properties) {
+                if (auto ok = (*element)->set_property(name, value); !ok) {
+                    return fail(ok.error());
+                }
+            }
+            elements_.push_back(std::move(*element));
         }
         auto src = make_element<WorkerSrc>("plx-worker-src");
         auto sink = make_element<WorkerSink>("plx-worker-sink");
@@ -285,22 +302,29 @@ private:
         src_ = std::move(*src);
         sink_ = std::move(*sink);
         sink_->worker = this;
-        for (Element* e : {static_cast<Element*>(src_.get()), element_.get(), static_cast<Element*>(sink_.get())}) {
+        for (Element* e : all_elements()) {
             detail_element_access::attach(*e, *this);
         }
-        auto sinks = element_->sink_pads();
-        auto srcs = element_->src_pads();
-        if (sinks.size() != 1 || srcs.size() > 1) {
-            return fail(Errc::unsupported,
-                        fmt::format("{} has {} sink and {} src pads; a worker runs elements with one "
-                                    "sink pad and at most one src pad",
-                                    element_->name(), sinks.size(), srcs.size()));
+        // worker src -> first -> ... -> last -> worker sink (if the last has
+        // a src pad).
+        Pad* upstream = src_->pad("src");
+        for (std::size_t i = 0; i < elements_.size(); ++i) {
+            Element& e = *elements_[i];
+            auto sinks = e.sink_pads();
+            auto srcs = e.src_pads();
+            if (sinks.size() != 1 || srcs.size() > 1 || (srcs.empty() && i + 1 < elements_.size())) {
+                return fail(Errc::unsupported,
+                            fmt::format("{} has {} sink and {} src pads; a worker runs elements with one "
+                                        "sink pad and one src pad (none for the last one)",
+                                        e.name(), sinks.size(), srcs.size()));
+            }
+            if (auto ok = detail_pad_access::link(*upstream, *sinks[0]); !ok) {
+                return fail(ok.error());
+            }
+            upstream = srcs.empty() ? nullptr : srcs[0];
         }
-        if (auto ok = detail_pad_access::link(*src_->pad("src"), *sinks[0]); !ok) {
-            return fail(ok.error());
-        }
-        if (!srcs.empty()) {
-            if (auto ok = detail_pad_access::link(*srcs[0], *sink_->pad("sink")); !ok) {
+        if (upstream != nullptr) {
+            if (auto ok = detail_pad_access::link(*upstream, *sink_->pad("sink")); !ok) {
                 return fail(ok.error());
             }
         }
@@ -318,11 +342,14 @@ private:
             return fail(out_fd.error());
         }
 
-        for (Element* e : {static_cast<Element*>(src_.get()), element_.get(), static_cast<Element*>(sink_.get())}) {
+        for (Element* e : all_elements()) {
             detail_element_access::set_state(*e, State::paused);
         }
-        if (auto ok = detail_element_access::start(*element_); !ok) {
-            return fail(ok.error());
+        // Downstream first, as a pipeline starts them.
+        for (auto it = elements_.rbegin(); it != elements_.rend(); ++it) {
+            if (auto ok = detail_element_access::start(**it); !ok) {
+                return fail(ok.error());
+            }
         }
 
         // Read from /proc now: arenas made once the sandbox is in place need it.
@@ -350,7 +377,7 @@ private:
             report_text = "sandbox none (no seccomp filter)";
         }
 
-        for (Element* e : {static_cast<Element*>(src_.get()), element_.get(), static_cast<Element*>(sink_.get())}) {
+        for (Element* e : all_elements()) {
             detail_element_access::set_state(*e, State::running);
         }
         apply(setup->negotiation);
@@ -381,7 +408,7 @@ private:
         while (true) {
             auto record = in_->try_read();
             if (!record) {
-                element_->context().post_error(Error(Errc::corrupt, record.error().message()));
+                first().context().post_error(Error(Errc::corrupt, record.error().message()));
                 return 4;
             }
             status_->progress.fetch_add(1, std::memory_order_relaxed);
@@ -407,7 +434,7 @@ private:
             if (rec.type == worker_negotiation_record) {
                 auto negotiation = decode_negotiation(scratch);
                 if (!negotiation) {
-                    element_->context().post_error(Error(Errc::corrupt, negotiation.error().message()));
+                    first().context().post_error(Error(Errc::corrupt, negotiation.error().message()));
                     return 4;
                 }
                 apply(*negotiation);
@@ -417,7 +444,7 @@ private:
             if (rec.type == static_cast<std::uint16_t>(IpcRecord::event)) {
                 auto event = decode_event(scratch);
                 if (!event) {
-                    element_->context().post_error(Error(Errc::corrupt, event.error().message()));
+                    first().context().post_error(Error(Errc::corrupt, event.error().message()));
                     return 4;
                 }
                 out.push_event(std::move(*event));
@@ -426,13 +453,13 @@ private:
                 continue;
             }
             if (rec.type != static_cast<std::uint16_t>(IpcRecord::buffer)) {
-                element_->context().post_error(
+                first().context().post_error(
                     Error(Errc::corrupt, fmt::format("ring record type {} is unknown", rec.type)));
                 return 4;
             }
             auto buffer = take_buffer(scratch);
             if (!buffer) {
-                element_->context().post_error(buffer.error());
+                first().context().post_error(buffer.error());
                 in_->consume(true);
                 return 4;
             }
@@ -454,8 +481,10 @@ private:
     // What the pipeline's negotiation decided, given to the element's source
     // pad as the pipeline would have given it.
     void apply(const WorkerNegotiation& negotiation) {
-        if (auto srcs = element_->src_pads(); !srcs.empty()) {
-            detail_pad_access::set_negotiated(*srcs[0], negotiation.src);
+        for (std::size_t i = 0; i < elements_.size() && i < negotiation.src.size(); ++i) {
+            if (auto srcs = elements_[i]->src_pads(); !srcs.empty()) {
+                detail_pad_access::set_negotiated(*srcs[0], negotiation.src[i]);
+            }
         }
         sink_->set_downstream(negotiation.downstream);
     }
@@ -577,7 +606,7 @@ private:
     std::optional<Segment> status_segment_;
     WorkerStatus* status_ = nullptr;
     UniqueFd report_fd_;
-    std::unique_ptr<Element> element_;
+    std::vector<std::unique_ptr<Element>> elements_; // in stream order
     std::unique_ptr<WorkerSrc> src_;
     std::unique_ptr<WorkerSink> sink_;
     BufferAllocator allocator_{"worker"};

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace parallax::detail {
@@ -151,12 +152,15 @@ std::vector<std::byte> encode_setup(const WorkerSetup& setup) {
     Writer w;
     w.u32(WorkerSetup::magic);
     w.u32(WorkerSetup::version);
-    w.str(setup.factory);
-    w.str(setup.name);
-    w.u32(static_cast<std::uint32_t>(setup.properties.size()));
-    for (const auto& [name, value] : setup.properties) {
-        w.str(name);
-        w.str(value);
+    w.u32(static_cast<std::uint32_t>(setup.elements.size()));
+    for (const WorkerElement& e : setup.elements) {
+        w.str(e.factory);
+        w.str(e.name);
+        w.u32(static_cast<std::uint32_t>(e.properties.size()));
+        for (const auto& [name, value] : e.properties) {
+            w.str(name);
+            w.str(value);
+        }
     }
     w.u8(static_cast<std::uint8_t>(setup.sandbox.kind));
     w.u32(static_cast<std::uint32_t>(setup.sandbox.allowed_paths.size()));
@@ -179,29 +183,38 @@ std::vector<std::byte> encode_setup(const WorkerSetup& setup) {
 
 std::vector<std::byte> encode_negotiation(const WorkerNegotiation& negotiation) {
     Writer w;
-    w.str(negotiation.src.to_string());
+    w.u32(static_cast<std::uint32_t>(negotiation.src.size()));
+    for (const Caps& c : negotiation.src) {
+        w.str(c.to_string());
+    }
     w.str(negotiation.downstream.to_string());
     return w.take();
 }
 
 Result<WorkerNegotiation> decode_negotiation(std::span<const std::byte> bytes) {
     Reader r(bytes, "worker negotiation");
-    const std::string src = r.str("source pad caps");
+    std::vector<std::string> src;
+    for (std::uint32_t n = r.count("element count", 4); n > 0 && r.ok(); --n) {
+        src.push_back(r.str("source pad caps"));
+    }
     const std::string downstream = r.str("downstream caps");
     if (!r.ok() || !r.at_end()) {
         return fail(r.error());
     }
     WorkerNegotiation n;
-    auto parsed_src = Caps::parse(src);
-    if (!parsed_src) {
-        return fail(Errc::corrupt, fmt::format("worker negotiation: source pad caps: {}", parsed_src.error().message()));
+    for (std::size_t i = 0; i < src.size(); ++i) {
+        auto parsed = Caps::parse(src[i]);
+        if (!parsed) {
+            return fail(Errc::corrupt, fmt::format("worker negotiation: source pad caps of element {}: {}", i,
+                                                   parsed.error().message()));
+        }
+        n.src.push_back(std::move(*parsed));
     }
     auto parsed_downstream = Caps::parse(downstream);
     if (!parsed_downstream) {
         return fail(Errc::corrupt,
                     fmt::format("worker negotiation: downstream caps: {}", parsed_downstream.error().message()));
     }
-    n.src = std::move(*parsed_src);
     n.downstream = std::move(*parsed_downstream);
     return n;
 }
@@ -216,12 +229,16 @@ Result<WorkerSetup> decode_setup(std::span<const std::byte> bytes) {
                     fmt::format("worker setup: version {}, this worker reads {}", v, WorkerSetup::version));
     }
     WorkerSetup s;
-    s.factory = r.str("factory");
-    s.name = r.str("name");
-    for (std::uint32_t n = r.count("property count", 8); n > 0 && r.ok(); --n) {
-        std::string name = r.str("property name");
-        std::string value = r.str("property value");
-        s.properties.emplace_back(std::move(name), std::move(value));
+    for (std::uint32_t e = r.count("element count", 12); e > 0 && r.ok(); --e) {
+        WorkerElement element;
+        element.factory = r.str("factory");
+        element.name = r.str("name");
+        for (std::uint32_t n = r.count("property count", 8); n > 0 && r.ok(); --n) {
+            std::string name = r.str("property name");
+            std::string value = r.str("property value");
+            element.properties.emplace_back(std::move(name), std::move(value));
+        }
+        s.elements.push_back(std::move(element));
     }
     const std::uint8_t kind = r.u8("sandbox kind");
     if (kind > static_cast<std::uint8_t>(SandboxKind::none)) {
@@ -249,8 +266,17 @@ Result<WorkerSetup> decode_setup(std::span<const std::byte> bytes) {
         return fail(Errc::corrupt, fmt::format("worker setup: {}", decoded.error().message()));
     }
     s.negotiation = std::move(*decoded);
-    if (s.factory.empty() || s.name.empty()) {
-        return fail(Errc::corrupt, "worker setup: no factory or element name");
+    if (s.elements.empty()) {
+        return fail(Errc::corrupt, "worker setup: no element");
+    }
+    for (const WorkerElement& e : s.elements) {
+        if (e.factory.empty() || e.name.empty()) {
+            return fail(Errc::corrupt, "worker setup: an element without factory or name");
+        }
+    }
+    if (s.negotiation.src.size() > s.elements.size()) {
+        return fail(Errc::corrupt, fmt::format("worker setup: negotiation for {} elements, but {} elements",
+                                               s.negotiation.src.size(), s.elements.size()));
     }
     return s;
 }
@@ -263,10 +289,12 @@ std::vector<std::byte> encode_message(const Message& message) {
     w.str(message.error ? message.error->message() : std::string());
     w.str(message.detail);
     w.str(message.structure ? message.structure->to_string() : std::string());
+    w.str(message.source);
     return w.take();
 }
 
-Result<Message> decode_message(std::span<const std::byte> bytes, const std::string& source) {
+Result<Message> decode_message(std::span<const std::byte> bytes, const std::string& source,
+                               std::span<const std::string> may_claim) {
     Reader r(bytes, "worker message");
     const std::uint8_t type = r.u8("type");
     const std::uint32_t code = r.u32("error code");
@@ -274,6 +302,7 @@ Result<Message> decode_message(std::span<const std::byte> bytes, const std::stri
     std::string text = r.str("text");
     std::string detail = r.str("detail");
     std::string structure = r.str("structure");
+    std::string claimed = r.str("source");
     if (!r.ok() || !r.at_end()) {
         return fail(r.error());
     }
@@ -291,12 +320,12 @@ Result<Message> decode_message(std::span<const std::byte> bytes, const std::stri
         // eos, state and stream-start messages are the pipeline's to post.
         return fail(Errc::corrupt, fmt::format("worker message: type {} may not come from an element", type));
     }
-    m.source = source;
+    m.source = std::find(may_claim.begin(), may_claim.end(), claimed) != may_claim.end() ? claimed : source;
     m.detail = std::move(detail);
     if (m.type == MessageType::error || m.type == MessageType::warning || m.type == MessageType::info) {
         const auto ec = ours == 1 ? make_error_code(static_cast<Errc>(code))
                                   : std::error_code(static_cast<int>(code), std::generic_category());
-        m.error = Error(ec, std::move(text)).at_element(source);
+        m.error = Error(ec, std::move(text)).at_element(m.source);
     }
     if (!structure.empty()) {
         auto caps = Caps::parse(structure);

@@ -41,24 +41,32 @@ enum class WorkerFrame : std::uint16_t {
 /// element that chooses its output (a converter) would choose blind.
 inline constexpr std::uint16_t worker_negotiation_record = 0x10;
 
-/// What negotiation decided on the element's source pad, and what the
-/// element downstream of it accepts (for output chosen after a caps change
-/// in the stream). Caps are carried as text; EMPTY means "nothing decided".
+/// What negotiation decided on each element's source pad (in the order of
+/// WorkerSetup::elements; EMPTY for a sink, or where nothing is decided),
+/// and what the element downstream of the last one accepts (for output
+/// chosen after a caps change in the stream). Caps cross as text.
 struct WorkerNegotiation {
-    Caps src;
+    std::vector<Caps> src;
     Caps downstream = Caps::any();
 };
 std::vector<std::byte> encode_negotiation(const WorkerNegotiation& negotiation);
 Result<WorkerNegotiation> decode_negotiation(std::span<const std::byte> bytes);
 
-/// What the worker needs to create and run the element.
-struct WorkerSetup {
-    static constexpr std::uint32_t magic = 0x4B524F57; // "WORK"
-    static constexpr std::uint16_t version = 2;
+/// One element a worker creates.
+struct WorkerElement {
     std::string factory;
     std::string name;
     /// Properties whose value differs from the default, as text.
     std::vector<std::pair<std::string, std::string>> properties;
+};
+
+/// What the worker needs to create and run its elements.
+struct WorkerSetup {
+    static constexpr std::uint32_t magic = 0x4B524F57; // "WORK"
+    static constexpr std::uint16_t version = 2;
+    /// One element, or a group of adjacent ones in stream order: each but
+    /// the last has one src pad, linked to the next one's sink pad.
+    std::vector<WorkerElement> elements;
     SandboxSettings sandbox;
     /// Sticky events (encode_event()) to give the element before the ring's
     /// first record: the stream's state when a restarted worker takes over.
@@ -105,9 +113,11 @@ Result<WorkerSetup> decode_setup(std::span<const std::byte> bytes);
 
 /// A bus message as it crosses: type, text, detail, error code, structure.
 std::vector<std::byte> encode_message(const Message& message);
-/// `source` becomes the message's source (the proxy's name: the worker's
-/// claim is not trusted).
-Result<Message> decode_message(std::span<const std::byte> bytes, const std::string& source);
+/// The message's source is the name it claims when that is one of
+/// `may_claim` (the elements of the worker's group), `source` otherwise:
+/// a worker cannot post in the name of an element it does not run.
+Result<Message> decode_message(std::span<const std::byte> bytes, const std::string& source,
+                               std::span<const std::string> may_claim = {});
 
 /// The worker's progress, in a small shared memfd (64 bytes) the proxy
 /// creates: which buffers it started and finished, so that the proxy knows

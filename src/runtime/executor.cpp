@@ -3,6 +3,8 @@
 // running the orchestration (state changes, timers, reactions to errors) on
 // a control thread.
 
+#include <parallax/base/log.hpp>
+
 #include "element/element_access.hpp"
 #include "isolation/isolated_element.hpp"
 #include "pipeline/negotiation.hpp"
@@ -10,14 +12,12 @@
 #include "runtime/buffer_allocator.hpp"
 #include "runtime/realtime.hpp"
 
-#include <parallax/base/log.hpp>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -127,8 +127,8 @@ public:
             eos_sinks_.insert(&element);
             PARALLAX_DEBUG(executor_log, "{}: {} reached eos ({}/{})", core_.name, element.name(), eos_sinks_.size(),
                            sinks_.size());
-            if (!eos_posted_ && std::all_of(sinks_.begin(), sinks_.end(),
-                                            [&](Element* s) { return eos_sinks_.contains(s); })) {
+            if (!eos_posted_ &&
+                std::all_of(sinks_.begin(), sinks_.end(), [&](Element* s) { return eos_sinks_.contains(s); })) {
                 eos_posted_ = true;
                 post_eos = true;
             }
@@ -143,9 +143,8 @@ public:
         {
             std::lock_guard lock(eos_mutex_);
             started_sinks_.insert(&element);
-            if (!stream_start_posted_ && std::all_of(sinks_.begin(), sinks_.end(), [&](Element* s) {
-                    return started_sinks_.contains(s);
-                })) {
+            if (!stream_start_posted_ &&
+                std::all_of(sinks_.begin(), sinks_.end(), [&](Element* s) { return started_sinks_.contains(s); })) {
                 stream_start_posted_ = true;
                 post_start = true;
             }
@@ -171,8 +170,8 @@ public:
             if (state_.load() < State::paused) {
                 return; // negotiated again before the next run anyway
             }
-            auto report = detail::negotiate(core_.graph, *core_.registry, core_.converter_policy,
-                                            [](Element&) {}, true);
+            auto report = detail::negotiate(
+                core_.graph, *core_.registry, core_.converter_policy, [](Element&) {}, true);
             if (!report) {
                 element.context().post_error(report.error());
                 return;
@@ -228,9 +227,7 @@ public:
             set_state(from, to);
             resume_clock();
             running_.store(true, std::memory_order_release);
-            {
-                std::lock_guard lock(gate_mutex_);
-            }
+            { std::lock_guard lock(gate_mutex_); }
             gate_cv_.notify_all();
             return {};
         } else if (from == State::running && to == State::paused) {
@@ -318,10 +315,9 @@ private:
                 continue;
             }
             if (f == Flow::not_linked || f == Flow::not_negotiated) {
-                t.element->context().error(
-                    Error(f == Flow::not_linked ? Errc::not_linked : Errc::not_negotiated,
-                          fmt::format("streaming stopped, reason {}", to_string(f))),
-                    fmt::format("task {}", t.name));
+                t.element->context().error(Error(f == Flow::not_linked ? Errc::not_linked : Errc::not_negotiated,
+                                                 fmt::format("streaming stopped, reason {}", to_string(f))),
+                                           fmt::format("task {}", t.name));
             }
             PARALLAX_DEBUG(executor_log, "{}: task {} ended: {}", core_.name, t.name, to_string(f));
             break;
@@ -360,8 +356,9 @@ private:
         for (InsertedConverter& c : report->inserted) {
             std::string text = fmt::format("inserted {} between {} and {} to convert between their formats", c.name,
                                            c.upstream, c.downstream);
-            core_.bus.post(core_.converter_policy == ConverterPolicy::warn ? Message::make_warning(c.name, std::move(text))
-                                                                            : Message::make_info(c.name, std::move(text)));
+            core_.bus.post(core_.converter_policy == ConverterPolicy::warn
+                               ? Message::make_warning(c.name, std::move(text))
+                               : Message::make_info(c.name, std::move(text)));
             inserted.push_back(std::move(c));
         }
         report->inserted = std::move(inserted);
@@ -444,13 +441,9 @@ private:
         for (Element* e : core_.graph.elements()) {
             e->unblock();
         }
-        {
-            std::lock_guard lock(gate_mutex_);
-        }
+        { std::lock_guard lock(gate_mutex_); }
         gate_cv_.notify_all();
-        {
-            std::lock_guard lock(clock_mutex_);
-        }
+        { std::lock_guard lock(clock_mutex_); }
         clock_cv_.notify_all();
         std::vector<std::unique_ptr<Task>> tasks;
         {
@@ -498,6 +491,9 @@ private:
         };
         decide();
         isolate(decisions);
+        if (core_.scheduling.isolation.group_adjacent) {
+            group(decisions);
+        }
         strategies_ = decisions;
         if (core_.scheduling.automatic_boundaries) {
             insert_boundaries();
@@ -568,6 +564,26 @@ private:
             }
             PARALLAX_INFO(executor_log, "{}: {} runs isolated ({})", core_.name, name, decision.rule);
             decisions.emplace(pe, std::move(decision));
+        }
+    }
+
+    // Adjacent isolated elements with the same sandbox share a worker.
+    void group(std::map<const Element*, StrategyDecision>& decisions) {
+        for (const auto& chain : group_isolated(core_.graph.topological_order())) {
+            std::vector<std::string> names;
+            for (const Element* e : chain) {
+                names.push_back(e->name());
+            }
+            const std::string all = fmt::format("{}", fmt::join(names, ", "));
+            for (const Element* e : chain) {
+                if (auto it = decisions.find(e); it != decisions.end()) {
+                    it->second.rule += fmt::format("; in one worker process with its neighbours ({})", all);
+                }
+            }
+            boundary_reasons_[chain.back()] =
+                fmt::format("strategy isolated: {} run in one worker process, and this thread pushes what {} outputs",
+                            all, chain.back()->name());
+            PARALLAX_INFO(executor_log, "{}: {} share one worker process", core_.name, all);
         }
     }
 
@@ -663,8 +679,8 @@ private:
             return ClockTime::none();
         }
         const auto now = clock_paused_ ? paused_at_ : SteadyClock::now();
-        return ClockTime::from_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(now - base_ - paused_total_)
-                                      .count());
+        return ClockTime::from_ns(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - base_ - paused_total_).count());
     }
 
     void resume_clock() {
@@ -781,9 +797,9 @@ std::string Executor::plan() const {
         any = true;
         auto it = boundary_reasons_.find(d);
         out += fmt::format("  {}: {}\n", d->name(),
-                           it != boundary_reasons_.end() ? it->second
-                                                         : std::string("a ") + std::string(d->factory().name()) +
-                                                               " in the pipeline");
+                           it != boundary_reasons_.end()
+                               ? it->second
+                               : std::string("a ") + std::string(d->factory().name()) + " in the pipeline");
     }
     if (!any) {
         out += "  none: every element runs on its source's thread\n";

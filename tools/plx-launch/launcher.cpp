@@ -105,6 +105,9 @@ int Launcher::run() {
     if (options_.worker_timeout) {
         scheduling.isolation.hang_timeout = *options_.worker_timeout;
     }
+    if (options_.isolate_each) {
+        scheduling.isolation.group_adjacent = false;
+    }
     if (options_.plan) {
         return print_plan();
     }

@@ -29,6 +29,7 @@ struct Options {
     std::vector<std::string> isolate;
     /// --no-isolate: run every element in this process.
     bool no_isolate = false;
+    bool isolate_each = false;
     /// --sandbox: the sandbox of the worker processes.
     std::optional<parallax::SandboxSettings> sandbox;
     /// --max-restarts: restarts of a dead worker within a minute.

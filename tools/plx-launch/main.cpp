@@ -51,6 +51,9 @@ int run(int argc, char** argv) {
     app.add_flag("--no-isolate", options.no_isolate,
                  "Run every element in this process, even those that hints, strategy=isolated or --isolate would "
                  "isolate (for debugging)");
+    app.add_flag("--isolate-each", options.isolate_each,
+                 "Give every isolated element a worker process of its own (by default adjacent isolated elements "
+                 "with the same sandbox share one)");
     std::string sandbox;
     CLI::Option* sandbox_option =
         app.add_option("--sandbox", sandbox,

@@ -68,6 +68,10 @@ struct IsolationOptions {
     /// The plx-worker program; empty: $PARALLAX_WORKER, then the one
     /// installed beside the library (or built with it).
     std::string worker_path;
+    /// Adjacent isolated elements with the same sandbox share one worker
+    /// (one process, no crossing between them; a crash restarts them
+    /// together). False: a worker for each.
+    bool group_adjacent = true;
 };
 
 } // namespace parallax

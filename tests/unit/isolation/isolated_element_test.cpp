@@ -193,14 +193,18 @@ TEST(IsolatedElementTest, RunsAgainAfterItsFirstRun) {
     }
 }
 
+// A sink is not grouped with an isolated element before it: the buffers
+// that reach its pad are the pipeline's progress and position.
 TEST(IsolatedElementTest, AnIsolatedSinkReportsItsEndOfStream) {
-    auto p = parse("fakesrc num-buffers=300 sizetype=fixed sizemax=128 ! fakesink name=out strategy=isolated");
+    auto p = parse("fakesrc num-buffers=300 sizetype=fixed sizemax=128 ! identity name=mid strategy=isolated ! "
+                   "fakesink name=out strategy=isolated");
     ASSERT_TRUE(p);
     Messages messages;
     messages.watch(*p);
     auto ok = p->run(hang_guard);
     ASSERT_TRUE(ok) << ok.error().to_string();
     EXPECT_EQ(p->progress().buffers, 300U);
+    EXPECT_TRUE(messages.any_text(MessageType::info, "mid runs isolated"));
     EXPECT_TRUE(messages.any_text(MessageType::info, "out runs isolated"));
 }
 
@@ -315,6 +319,73 @@ INSTANTIATE_TEST_SUITE_P(Calls, IsolatedSandboxTest,
                              std::replace(n.begin(), n.end(), '-', '_');
                              return n;
                          });
+
+// Adjacent isolated elements share one worker: one process, restarted as
+// a whole, each element's messages under its own name.
+TEST(IsolatedElementTest, AdjacentIsolatedElementsShareOneWorker) {
+    auto p = parse("fakesrc num-buffers=2000 ! identity name=first ! crashtest name=crashtest0 mode=segv after=300 ! "
+                   "identity name=last ! fakesink");
+    ASSERT_TRUE(p);
+    p->scheduling().strategies.isolate = {"first", "last"};
+    Messages messages;
+    messages.watch(*p);
+    auto ok = p->run(hang_guard);
+    ASSERT_TRUE(ok) << ok.error().to_string();
+    EXPECT_TRUE(messages.any_text(MessageType::info, "first (with crashtest0, last) run isolated"));
+    const auto restarts = messages.of(MessageType::element, "element-restarted");
+    ASSERT_EQ(restarts.size(), 6U);
+    for (const auto& m : restarts) {
+        EXPECT_EQ(m.structure->get_string("element").value_or(""), "first");
+        EXPECT_EQ(m.structure->get_string("elements").value_or(""), "first,crashtest0,last");
+    }
+    EXPECT_EQ(lost_in(restarts), 6);
+    EXPECT_EQ(p->progress().buffers, 2000U - 6U);
+    const std::string plan = p->plan();
+    EXPECT_NE(plan.find("first, crashtest0, last run in one worker process"), std::string::npos) << plan;
+}
+
+TEST(IsolatedElementTest, AGroupMembersMessagesKeepItsName) {
+    auto p = parse("fakesrc num-buffers=20 ! identity name=first ! crashtest name=second mode=try-open after=5 ! "
+                   "fakesink");
+    ASSERT_TRUE(p);
+    p->scheduling().strategies.isolate = {"first"};
+    Messages messages;
+    messages.watch(*p);
+    auto ok = p->run(hang_guard);
+    ASSERT_FALSE(ok);
+    EXPECT_EQ(ok.error().element(), "second");
+    const auto outcomes = messages.of(MessageType::element, "crashtest");
+    ASSERT_FALSE(outcomes.empty());
+    EXPECT_EQ(outcomes.front().source, "second");
+    EXPECT_EQ(outcomes.front().structure->get_bool("allowed"), std::optional<bool>(false));
+}
+
+TEST(IsolatedElementTest, IsolateEachGivesEveryElementItsWorker) {
+    auto p = parse("fakesrc num-buffers=200 ! identity name=first ! crashtest name=second ! fakesink");
+    ASSERT_TRUE(p);
+    p->scheduling().strategies.isolate = {"first"};
+    p->scheduling().isolation.group_adjacent = false;
+    Messages messages;
+    messages.watch(*p);
+    ASSERT_TRUE(p->run(hang_guard));
+    EXPECT_TRUE(messages.any_text(MessageType::info, "first runs isolated"));
+    EXPECT_TRUE(messages.any_text(MessageType::info, "second runs isolated"));
+    EXPECT_EQ(p->plan().find("one worker process"), std::string::npos) << p->plan();
+    EXPECT_EQ(p->progress().buffers, 200U);
+}
+
+TEST(IsolatedElementTest, DifferentSandboxesDoNotShareAWorker) {
+    auto p = parse("fakesrc num-buffers=50 ! identity name=first ! crashtest name=second ! fakesink");
+    ASSERT_TRUE(p);
+    p->scheduling().strategies.isolate = {"first"};
+    p->scheduling().isolation.sandbox_for["second"].kind = SandboxKind::with_network;
+    Messages messages;
+    messages.watch(*p);
+    ASSERT_TRUE(p->run(hang_guard));
+    EXPECT_TRUE(messages.any_text(MessageType::info, "first runs isolated"));
+    EXPECT_TRUE(messages.any_text(MessageType::info, "second runs isolated"));
+    EXPECT_EQ(p->progress().buffers, 50U);
+}
 
 TEST(IsolatedElementTest, SandboxNoneLetsTheElementOpenFiles) {
     auto p = parse("fakesrc num-buffers=20 ! crashtest mode=try-open after=5 ! fakesink");

@@ -17,9 +17,8 @@ namespace {
 
 WorkerSetup sample_setup() {
     WorkerSetup s;
-    s.factory = "crashtest";
-    s.name = "fragile";
-    s.properties = {{"mode", "segv"}, {"after", "300"}};
+    s.elements.push_back({"crashtest", "fragile", {{"mode", "segv"}, {"after", "300"}}});
+    s.elements.push_back({"videoconvert", "convert", {}});
     s.sandbox.kind = SandboxKind::with_filesystem;
     s.sandbox.allowed_paths = {"/tmp", "/var/cache/models"};
     s.sandbox.max_address_space = std::uint64_t{1} << 30;
@@ -27,7 +26,7 @@ WorkerSetup sample_setup() {
     s.sandbox.cgroup_pids_max = 16;
     s.sticky.push_back(*encode_event(Event::stream_start("s0")));
     s.sticky.push_back(*encode_event(Event::caps(Caps::parse("video/x-raw,format=I420").value())));
-    s.negotiation.src = Caps::parse("video/x-raw,format=RGBA,width=64,height=48").value();
+    s.negotiation.src = {Caps(), Caps::parse("video/x-raw,format=RGBA,width=64,height=48").value()};
     s.negotiation.downstream = Caps::parse("video/x-raw,format={RGBA,BGRA}").value();
     return s;
 }
@@ -36,9 +35,12 @@ TEST(WorkerProtocolTest, SetupRoundTrips) {
     const WorkerSetup s = sample_setup();
     auto back = decode_setup(encode_setup(s));
     ASSERT_TRUE(back) << back.error().to_string();
-    EXPECT_EQ(back->factory, s.factory);
-    EXPECT_EQ(back->name, s.name);
-    EXPECT_EQ(back->properties, s.properties);
+    ASSERT_EQ(back->elements.size(), 2U);
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(back->elements[i].factory, s.elements[i].factory);
+        EXPECT_EQ(back->elements[i].name, s.elements[i].name);
+        EXPECT_EQ(back->elements[i].properties, s.elements[i].properties);
+    }
     EXPECT_EQ(back->sandbox.kind, s.sandbox.kind);
     EXPECT_EQ(back->sandbox.allowed_paths, s.sandbox.allowed_paths);
     EXPECT_EQ(back->sandbox.max_address_space, s.sandbox.max_address_space);
@@ -54,7 +56,7 @@ TEST(WorkerProtocolTest, NegotiationRoundTripsAndBadOnesNameTheField) {
     WorkerNegotiation n;
     auto back = decode_negotiation(encode_negotiation(n));
     ASSERT_TRUE(back) << back.error().to_string();
-    EXPECT_TRUE(back->src.is_empty());
+    EXPECT_TRUE(back->src.empty());
     EXPECT_TRUE(back->downstream.is_any());
 
     const auto bytes = encode_negotiation(sample_setup().negotiation);
@@ -67,8 +69,10 @@ TEST(WorkerProtocolTest, NegotiationRoundTripsAndBadOnesNameTheField) {
     std::vector<std::byte> bad;
     const std::string text = "video/x-raw,width=(int)wide";
     const auto size = static_cast<std::uint32_t>(text.size());
-    bad.resize(4);
-    std::memcpy(bad.data(), &size, 4);
+    const std::uint32_t one = 1;
+    bad.resize(8);
+    std::memcpy(bad.data(), &one, 4);
+    std::memcpy(bad.data() + 4, &size, 4);
     for (char c : text) {
         bad.push_back(static_cast<std::byte>(c));
     }
@@ -109,7 +113,7 @@ TEST(WorkerProtocolTest, BadMagicVersionKindAndCountsAreRefused) {
     // A property count far beyond what the frame holds: refused before any
     // allocation of that size.
     bad = bytes;
-    const std::size_t count_at = 8 + 4 + std::strlen("crashtest") + 4 + std::strlen("fragile");
+    const std::size_t count_at = 8 + 4 + 4 + std::strlen("crashtest") + 4 + std::strlen("fragile");
     const std::uint32_t huge = 0x7FFFFFFF;
     std::memcpy(bad.data() + count_at, &huge, 4);
     r = decode_setup(bad);
@@ -119,7 +123,18 @@ TEST(WorkerProtocolTest, BadMagicVersionKindAndCountsAreRefused) {
     WorkerSetup empty;
     r = decode_setup(encode_setup(empty));
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message().find("no factory"), std::string::npos);
+    EXPECT_NE(r.error().message().find("no element"), std::string::npos);
+    WorkerSetup nameless;
+    nameless.elements.push_back({"crashtest", "", {}});
+    r = decode_setup(encode_setup(nameless));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("without factory or name"), std::string::npos);
+    // Negotiation for more elements than there are.
+    WorkerSetup extra = sample_setup();
+    extra.negotiation.src.resize(3);
+    r = decode_setup(encode_setup(extra));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("negotiation for 3 elements"), std::string::npos) << r.error().message();
 }
 
 TEST(WorkerProtocolTest, MessagesKeepTheirContentAndTakeTheProxysName) {
@@ -142,6 +157,17 @@ TEST(WorkerProtocolTest, MessagesKeepTheirContentAndTakeTheProxysName) {
     ASSERT_TRUE(el->structure);
     EXPECT_EQ(el->structure->get_bool("allowed"), std::optional<bool>(false));
     EXPECT_EQ(el->structure->get_string("target").value_or(""), "/etc/passwd");
+}
+
+TEST(WorkerProtocolTest, AGroupsWorkerPostsInTheNameOfItsOwnElementsOnly) {
+    const std::vector<std::string> group{"fragile", "convert"};
+    auto own = decode_message(encode_message(Message::make_warning("convert", "odd input")), "fragile", group);
+    ASSERT_TRUE(own) << own.error().to_string();
+    EXPECT_EQ(own->source, "convert");
+    EXPECT_EQ(own->error->element(), "convert");
+    auto other = decode_message(encode_message(Message::make_warning("src", "forged")), "fragile", group);
+    ASSERT_TRUE(other) << other.error().to_string();
+    EXPECT_EQ(other->source, "fragile");
 }
 
 TEST(WorkerProtocolTest, AWorkerCannotPostPipelineMessages) {
