@@ -93,6 +93,11 @@ struct Session {
     // The stand-in's source pad's negotiation count the worker last heard
     // of (under the stand-in's write mutex once the session is published).
     std::uint64_t negotiation_seen = ~std::uint64_t{0};
+    // Answers to property queries, by id (the supervisor thread stores them).
+    std::mutex query_mutex;
+    std::condition_variable query_cv;
+    std::uint32_t next_query = 0;                    // guarded by query_mutex
+    std::map<std::uint32_t, WorkerProperty> answers; // guarded by query_mutex
 
     bool send(const FdMessage& m) {
         std::lock_guard lock(send_mutex);
@@ -113,11 +118,12 @@ public:
         } else {
             sandbox_ = options_.sandbox;
         }
-        // The values set in the pipeline description go to every worker.
+        // The element's properties, on the stand-in: values set go to the
+        // shadow (which checks them as the element would) and to the
+        // running worker; read-only ones are read from the worker.
         for (PropertyBase* p : shadow_->properties()) {
-            if (p->mutability() != Mutability::read_only && p->name() != "name" &&
-                p->value_string() != p->default_string()) {
-                properties_.emplace_back(std::string(p->name()), p->value_string());
+            if (property(p->name()) == nullptr) {
+                mirrors_.push_back(std::make_unique<MirrorProperty>(this, *p));
             }
         }
     }
@@ -151,6 +157,51 @@ public:
     }
 
     [[nodiscard]] Caps allowed_caps(const Pad& pad) const override { return shadow_->allowed_caps(shadow_pad(pad)); }
+
+    // One of the element's properties on the stand-in (see adopt()).
+    class MirrorProperty final : public PropertyBase {
+    public:
+        MirrorProperty(IsolatedElement* owner, PropertyBase& shadow)
+            : PropertyBase(owner, shadow.name(), shadow.description(), shadow.mutability()), owner_(owner),
+              shadow_(shadow) {}
+        [[nodiscard]] std::string_view type_name() const noexcept override { return shadow_.type_name(); }
+        [[nodiscard]] std::string value_string() const override {
+            if (shadow_.mutability() == Mutability::read_only) {
+                if (auto live = owner_->query_property(shadow_.name())) {
+                    return *live;
+                }
+            }
+            return shadow_.value_string();
+        }
+        [[nodiscard]] std::string default_string() const override { return shadow_.default_string(); }
+        [[nodiscard]] std::string range_string() const override { return shadow_.range_string(); }
+        [[nodiscard]] std::span<const EnumValue> enum_values() const noexcept override { return shadow_.enum_values(); }
+        [[nodiscard]] PropertyValue value() const override { return shadow_.value(); }
+
+    protected:
+        Result<void> parse_and_store(std::string_view text) override {
+            if (auto ok = shadow_.set_from_string(text); !ok) {
+                return ok;
+            }
+            owner_->send_property(shadow_);
+            return {};
+        }
+        Result<void> store_value(const PropertyValue& value) override {
+            if (auto ok = shadow_.set_value(value); !ok) {
+                return ok;
+            }
+            owner_->send_property(shadow_);
+            return {};
+        }
+        void store_default() override {
+            shadow_.reset();
+            owner_->send_property(shadow_);
+        }
+
+    private:
+        IsolatedElement* owner_;
+        PropertyBase& shadow_;
+    };
     [[nodiscard]] Caps transform_caps(const Pad& from, const Pad& to, const Caps& caps) const override {
         return shadow_->transform_caps(shadow_pad(from), shadow_pad(to), caps);
     }
@@ -187,11 +238,14 @@ protected:
         worker_arenas_ = ArenaCache();
         history_front_ = 0;
         reported_sandbox_ = false;
-        auto session = spawn();
-        if (!session) {
-            return fail(session.error());
-        }
         {
+            // Under the write mutex, as a restart: a property set meanwhile
+            // is either in the set-up or written to the published session.
+            std::lock_guard writers(write_mutex_);
+            auto session = spawn();
+            if (!session) {
+                return fail(session.error());
+            }
             std::lock_guard lock(session_mutex_);
             session_ = *session;
             reading_ = *session;
@@ -264,6 +318,73 @@ protected:
     }
 
 private:
+    // The values that differ from the defaults, for a worker's set-up.
+    std::vector<std::pair<std::string, std::string>> changed_properties() const {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (PropertyBase* p : shadow_->properties()) {
+            if (p->mutability() != Mutability::read_only && p->name() != "name" &&
+                p->value_string() != p->default_string()) {
+                out.emplace_back(std::string(p->name()), p->value_string());
+            }
+        }
+        return out;
+    }
+
+    // A value set on the stand-in while its worker runs goes to the worker
+    // through the "in" ring, in order with the buffers: those pushed after
+    // the call see the new value. A worker started later (a restart) gets
+    // it in its set-up: restarts happen under the write mutex.
+    void send_property(const PropertyBase& p) {
+        IsolatedElement* head = head_;
+        std::lock_guard lock(head->write_mutex_);
+        std::shared_ptr<Session> s = head->current();
+        if (!s || s->dead.load()) {
+            return;
+        }
+        WorkerProperty set;
+        set.element = name();
+        set.name = std::string(p.name());
+        set.value = p.value_string();
+        static_cast<void>(
+            head->write_record(*s, static_cast<IpcRecord>(worker_property_record), encode_property(set), false));
+    }
+
+    // A read-only property's value in the running worker; nothing when no
+    // worker runs or it does not answer in time.
+    std::optional<std::string> query_property(std::string_view property) {
+        std::shared_ptr<Session> s = head_->current();
+        if (!s || s->dead.load()) {
+            return std::nullopt;
+        }
+        WorkerProperty q;
+        q.element = name();
+        q.name = std::string(property);
+        {
+            std::lock_guard lock(s->query_mutex);
+            q.id = ++s->next_query;
+        }
+        FdMessage m;
+        m.type = static_cast<std::uint16_t>(WorkerFrame::property_query);
+        m.payload = encode_property(q);
+        if (!s->send(m)) {
+            return std::nullopt;
+        }
+        std::unique_lock lock(s->query_mutex);
+        if (!s->query_cv.wait_for(lock, ack_timeout, [&] { return s->answers.contains(q.id) || s->dead.load(); })) {
+            return std::nullopt;
+        }
+        auto it = s->answers.find(q.id);
+        if (it == s->answers.end()) {
+            return std::nullopt;
+        }
+        WorkerProperty answer = std::move(it->second);
+        s->answers.erase(it);
+        if (!answer.ok) {
+            return std::nullopt;
+        }
+        return answer.value;
+    }
+
     // "a" or "a (with b, c)" for a group.
     std::string group_label() const {
         if (members_.size() < 2) {
@@ -612,7 +733,7 @@ private:
 
         WorkerSetup setup;
         for (const IsolatedElement* m : members_) {
-            setup.elements.push_back({std::string(m->shadow_->factory().name()), m->name(), m->properties_});
+            setup.elements.push_back({std::string(m->shadow_->factory().name()), m->name(), m->changed_properties()});
         }
         setup.sandbox = sandbox_;
         setup.sticky = sticky_.in_order();
@@ -878,6 +999,19 @@ private:
         case WorkerFrame::stream_start:
             context().host().sink_stream_start(*members_.back());
             return;
+        case WorkerFrame::property_value: {
+            auto answer = decode_property(msg.payload);
+            if (!answer) {
+                kill_worker(s, answer.error().message());
+                return;
+            }
+            std::lock_guard lock(s.query_mutex);
+            if (answer->id != 0 && answer->id <= s.next_query) {
+                s.answers[answer->id] = std::move(*answer);
+            }
+            s.query_cv.notify_all();
+            return;
+        }
         case WorkerFrame::arena_offer: {
             auto offer = decode_worker_arena_offer(msg.payload);
             IpcArenaAck ack;
@@ -957,6 +1091,10 @@ private:
         {
             std::lock_guard lock(s->arenas_mutex);
             s->arenas_cv.notify_all();
+        }
+        {
+            std::lock_guard lock(s->query_mutex);
+            s->query_cv.notify_all();
         }
         {
             std::lock_guard lock(session_mutex_);
@@ -1088,7 +1226,7 @@ private:
     std::unique_ptr<Element> shadow_;
     IsolationOptions options_;
     SandboxSettings sandbox_;
-    std::vector<std::pair<std::string, std::string>> properties_;
+    std::vector<std::unique_ptr<MirrorProperty>> mirrors_;
     std::optional<RestartBudget> budget_;
     std::uint32_t restarts_ = 0;
     std::uint64_t lost_total_ = 0;

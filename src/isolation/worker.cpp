@@ -441,6 +441,11 @@ private:
                 in_->consume(false);
                 continue;
             }
+            if (rec.type == worker_property_record) {
+                set_property(scratch);
+                in_->consume(false);
+                continue;
+            }
             if (rec.type == static_cast<std::uint16_t>(IpcRecord::event)) {
                 auto event = decode_event(scratch);
                 if (!event) {
@@ -554,6 +559,59 @@ private:
 
     // The service thread: the pipeline's arena offers and the answers to
     // ours. Ends the process when the pipeline goes away.
+    Element* element_named(std::string_view name) {
+        for (auto& e : elements_) {
+            if (e->name() == name) {
+                return e.get();
+            }
+        }
+        return nullptr;
+    }
+
+    // A property record from the "in" ring (streaming thread): a value the
+    // pipeline set on the stand-in while the worker runs.
+    void set_property(std::span<const std::byte> payload) {
+        auto p = decode_property(payload);
+        if (!p) {
+            first().context().post_error(Error(Errc::corrupt, p.error().message()));
+            return;
+        }
+        Element* target = element_named(p->element);
+        if (target == nullptr) {
+            return;
+        }
+        if (auto ok = target->set_property(p->name, p->value); !ok) {
+            post(Message::make_warning(target->name(), ok.error().message()));
+        }
+    }
+
+    // A read-only property's value, asked for by the pipeline (service
+    // thread: the element's counters are read from other threads than the
+    // streaming one, as in process).
+    void answer_property(std::span<const std::byte> payload) {
+        auto p = decode_property(payload);
+        if (!p) {
+            PARALLAX_WARNING(worker_log, "{}", p.error().message());
+            return;
+        }
+        Element* target = element_named(p->element);
+        WorkerProperty answer;
+        answer.id = p->id;
+        if (target == nullptr) {
+            answer.ok = false;
+            answer.value = fmt::format("no element {} in this worker", p->element);
+        } else if (auto value = target->get_property(p->name)) {
+            answer.value = std::move(*value);
+        } else {
+            answer.ok = false;
+            answer.value = value.error().message();
+        }
+        FdMessage reply;
+        reply.type = static_cast<std::uint16_t>(WorkerFrame::property_value);
+        reply.payload = encode_property(answer);
+        static_cast<void>(send(reply));
+    }
+
     void serve() {
         while (true) {
             auto msg = channel_.receive_for(std::chrono::milliseconds(100));
@@ -574,6 +632,10 @@ private:
                     pending_ack_ = *ack;
                 }
                 acks_cv_.notify_all();
+                continue;
+            }
+            if (msg->type == static_cast<std::uint16_t>(WorkerFrame::property_query)) {
+                answer_property(msg->payload);
                 continue;
             }
             if (msg->type != static_cast<std::uint16_t>(WorkerFrame::arena_offer) || msg->fds.size() != 1) {

@@ -181,6 +181,34 @@ std::vector<std::byte> encode_setup(const WorkerSetup& setup) {
     return w.take();
 }
 
+std::vector<std::byte> encode_property(const WorkerProperty& property) {
+    Writer w;
+    w.u32(property.id);
+    w.u8(property.ok ? 1 : 0);
+    w.str(property.element);
+    w.str(property.name);
+    w.str(property.value);
+    return w.take();
+}
+
+Result<WorkerProperty> decode_property(std::span<const std::byte> bytes) {
+    Reader r(bytes, "worker property");
+    WorkerProperty p;
+    p.id = r.u32("id");
+    const std::uint8_t ok = r.u8("ok");
+    p.element = r.str("element");
+    p.name = r.str("name");
+    p.value = r.str("value");
+    if (!r.ok() || !r.at_end()) {
+        return fail(r.error());
+    }
+    if (ok > 1) {
+        return fail(Errc::corrupt, fmt::format("worker property: ok flag {} is neither 0 nor 1", ok));
+    }
+    p.ok = ok == 1;
+    return p;
+}
+
 std::vector<std::byte> encode_negotiation(const WorkerNegotiation& negotiation) {
     Writer w;
     w.u32(static_cast<std::uint32_t>(negotiation.src.size()));

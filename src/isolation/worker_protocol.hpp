@@ -25,14 +25,28 @@ namespace parallax::detail {
 /// Frame types of the control socket (FdMessage::type). Arena offers and
 /// their answers, in both directions, are IpcFrame::arena_offer / arena_ack.
 enum class WorkerFrame : std::uint16_t {
-    setup = 0x5701,        ///< Proxy -> worker: WorkerSetup; fds: in ring, out ring, status block, report pipe.
-    ready = 0x5702,        ///< Worker -> proxy: the sandbox is in place (payload: report lines).
-    failed = 0x5703,       ///< Worker -> proxy: set-up failed (payload: the error text).
-    message = 0x5704,      ///< Worker -> proxy: a bus message of the element.
-    sink_eos = 0x5705,     ///< Worker -> proxy: the isolated sink reached eos.
-    stream_start = 0x5706, ///< Worker -> proxy: the isolated sink got stream-start.
-    arena_offer = 0x5707,  ///< Either way, with the arena's memfd: its id and the offerer's handle in it.
+    setup = 0x5701,          ///< Proxy -> worker: WorkerSetup; fds: in ring, out ring, status block, report pipe.
+    ready = 0x5702,          ///< Worker -> proxy: the sandbox is in place (payload: report lines).
+    failed = 0x5703,         ///< Worker -> proxy: set-up failed (payload: the error text).
+    message = 0x5704,        ///< Worker -> proxy: a bus message of the element.
+    sink_eos = 0x5705,       ///< Worker -> proxy: the isolated sink reached eos.
+    stream_start = 0x5706,   ///< Worker -> proxy: the isolated sink got stream-start.
+    arena_offer = 0x5707,    ///< Either way, with the arena's memfd: its id and the offerer's handle in it.
+    property_query = 0x5709, ///< Proxy -> worker: WorkerProperty (id, element, property).
+    property_value = 0x570A, ///< Worker -> proxy: WorkerProperty (id, ok, value or error text).
 };
+
+/// A property crossing: set (element, name, value), queried (id, element,
+/// name) or answered (id, ok, value: the value, or the error's text).
+struct WorkerProperty {
+    std::uint32_t id = 0;
+    bool ok = true;
+    std::string element;
+    std::string name;
+    std::string value;
+};
+std::vector<std::byte> encode_property(const WorkerProperty& property);
+Result<WorkerProperty> decode_property(std::span<const std::byte> bytes);
 
 /// The rings carry IpcRecord::buffer and IpcRecord::event both ways, and
 /// the "in" ring also this record: a WorkerNegotiation, written before the
@@ -40,6 +54,9 @@ enum class WorkerFrame : std::uint16_t {
 /// pad. The worker is not part of the pipeline's negotiation: without it an
 /// element that chooses its output (a converter) would choose blind.
 inline constexpr std::uint16_t worker_negotiation_record = 0x10;
+/// In the "in" ring too: a WorkerProperty (element, name, value) set on the
+/// stand-in while the worker runs, in order with the buffers around it.
+inline constexpr std::uint16_t worker_property_record = 0x11;
 
 /// What negotiation decided on each element's source pad (in the order of
 /// WorkerSetup::elements; EMPTY for a sink, or where nothing is decided),

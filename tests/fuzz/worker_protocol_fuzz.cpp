@@ -1,6 +1,6 @@
 // Fuzz target for the control frames a plx-worker and its pipeline read from
 // each other (src/isolation/worker_protocol.hpp): the setup frame, bus
-// messages, arena offers and negotiation records.
+// messages, arena offers, negotiation and property records.
 //
 // Input: one selector byte, then the bytes. Every decoder must either succeed
 // or return an Error with a message; nothing may crash or read out of bounds.
@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data + 1), size - 1);
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0: {
         auto s = decode_setup(bytes);
         check(s);
@@ -45,8 +45,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 2:
         check(decode_worker_arena_offer(bytes));
         break;
-    default:
+    case 3:
         check(decode_negotiation(bytes));
+        break;
+    default:
+        check(decode_property(bytes));
         break;
     }
     return 0;

@@ -12,6 +12,7 @@
 
 #include "support/sanitizer.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -181,6 +182,75 @@ TEST(IsolatedElementTest, AnIsolatedConverterProducesWhatNegotiationChose) {
     }
     EXPECT_TRUE(messages.of(MessageType::error).empty());
     ASSERT_TRUE(p->set_state(State::suspended));
+}
+
+// The element's properties are on the stand-in: a value set while the
+// pipeline runs reaches the worker before the buffers pushed after it, a
+// property that may change only while idle is refused as in process, and
+// read-only counters are read from the running element.
+TEST(IsolatedElementTest, PropertiesSetWhileRunningReachTheWorkerInOrder) {
+    auto p = parse("appsrc name=src caps=audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved ! "
+                   "volume name=vol strategy=isolated ! appsink name=sink sync=false");
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->set_state(State::running));
+    AppSrc* src = *p->get<AppSrc>("src");
+    AppSink* sink = *p->get<AppSink>("sink");
+    Element* vol = p->find("vol");
+    ASSERT_NE(vol, nullptr);
+    for (const double volume : {1.0, 0.25, 2.0}) {
+        ASSERT_TRUE(vol->set_property("volume", fmt::format("{}", volume)));
+        EXPECT_EQ(vol->get_property("volume").value_or(""), fmt::format("{}", volume));
+        auto b = src->allocate(256 * sizeof(float));
+        ASSERT_TRUE(b) << b.error().to_string();
+        auto bytes = b->map_writable();
+        ASSERT_TRUE(bytes);
+        const float one = 1.0F;
+        for (std::size_t k = 0; k < 256; ++k) {
+            std::memcpy(bytes->data() + k * sizeof(float), &one, sizeof(float));
+        }
+        ASSERT_TRUE(src->push_buffer(std::move(*b)));
+        auto sample = sink->try_pull_sample(hang_guard);
+        ASSERT_TRUE(sample) << sample.error().to_string();
+        float first = 0;
+        std::memcpy(&first, sample->buffer.data().data(), sizeof(float));
+        EXPECT_FLOAT_EQ(first, static_cast<float>(volume));
+    }
+    auto bad = vol->set_property("volume", "11");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find("volume"), std::string::npos) << bad.error().message();
+    ASSERT_TRUE(p->set_state(State::suspended));
+}
+
+TEST(IsolatedElementTest, ReadOnlyCountersAreReadFromTheWorker) {
+    auto p = parse("videotestsrc num-buffers=10 ! video/x-raw,width=32,height=24,framerate=30/1 ! "
+                   "videorate name=rate strategy=isolated ! video/x-raw,framerate=15/1 ! appsink name=sink "
+                   "sync=false");
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->set_state(State::running));
+    AppSink* sink = *p->get<AppSink>("sink");
+    while (sink->try_pull_sample(hang_guard)) {
+    }
+    Element* rate = p->find("rate");
+    ASSERT_NE(rate, nullptr);
+    EXPECT_EQ(rate->get_property("in").value_or(""), "10");
+    EXPECT_NE(rate->get_property("drop").value_or("0"), "0");
+    auto refused = rate->set_property("drop", "3");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("read-only"), std::string::npos) << refused.error().message();
+    ASSERT_TRUE(p->set_state(State::suspended));
+}
+
+TEST(IsolatedElementTest, AnIdlePropertyCannotChangeWhileTheWorkerRuns) {
+    auto p = parse("fakesrc is-live=true ! crashtest name=c ! fakesink");
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->set_state(State::running));
+    auto refused = p->find("c")->set_property("after", "5");
+    ASSERT_FALSE(refused);
+    EXPECT_TRUE(refused.error().is(Errc::state)) << refused.error().to_string();
+    ASSERT_TRUE(p->set_state(State::suspended));
+    // While suspended it may change, and the next worker gets it.
+    ASSERT_TRUE(p->find("c")->set_property("after", "5"));
+    EXPECT_EQ(p->find("c")->get_property("after").value_or(""), "5");
 }
 
 TEST(IsolatedElementTest, RunsAgainAfterItsFirstRun) {

@@ -52,6 +52,33 @@ TEST(WorkerProtocolTest, SetupRoundTrips) {
     EXPECT_EQ(back->negotiation.downstream, s.negotiation.downstream);
 }
 
+TEST(WorkerProtocolTest, PropertyRecordsRoundTripAndBadOnesNameTheField) {
+    WorkerProperty p;
+    p.id = 7;
+    p.ok = false;
+    p.element = "vol";
+    p.name = "volume";
+    p.value = "0.25";
+    const auto bytes = encode_property(p);
+    auto back = decode_property(bytes);
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(back->id, 7U);
+    EXPECT_FALSE(back->ok);
+    EXPECT_EQ(back->element, "vol");
+    EXPECT_EQ(back->name, "volume");
+    EXPECT_EQ(back->value, "0.25");
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+        auto r = decode_property(std::span<const std::byte>(bytes.data(), cut));
+        ASSERT_FALSE(r) << "decoded a property cut to " << cut << " bytes";
+        EXPECT_NE(r.error().message().find("worker property"), std::string::npos) << r.error().message();
+    }
+    auto bad = bytes;
+    bad[4] = std::byte{2};
+    auto r = decode_property(bad);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("ok flag 2"), std::string::npos) << r.error().message();
+}
+
 TEST(WorkerProtocolTest, NegotiationRoundTripsAndBadOnesNameTheField) {
     WorkerNegotiation n;
     auto back = decode_negotiation(encode_negotiation(n));
