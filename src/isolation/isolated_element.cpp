@@ -385,6 +385,31 @@ private:
         return answer.value;
     }
 
+    // Keeps the worker's view of the pipeline's running time (the status
+    // block) up to date: on the supervisor thread, at every turn of its loop
+    // (20 ms at most) and when a worker starts. The pipeline's running time
+    // stands still while it is paused: seen unchanged over a turn, the
+    // worker is told the time it stands at.
+    void publish_clock(Session& s) {
+        const ClockTime rt = context().host().running_time();
+        const std::int64_t now =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+        WorkerStatus& st = *s.status;
+        if (rt.is_none()) {
+            st.clock_paused_at.store(clock_not_started, std::memory_order_release);
+        } else if (!clock_last_.is_none() && rt == clock_last_ && now - clock_last_at_ >= 1'000'000) {
+            st.clock_paused_at.store(rt.ns(), std::memory_order_release);
+        } else {
+            st.clock_base.store(now - rt.ns(), std::memory_order_release);
+            st.clock_paused_at.store(clock_running, std::memory_order_release);
+        }
+        if (rt != clock_last_) {
+            clock_last_ = rt;
+            clock_last_at_ = now;
+        }
+    }
+
     // "a" or "a (with b, c)" for a group.
     std::string group_label() const {
         if (members_.size() < 2) {
@@ -699,6 +724,9 @@ private:
         s->status_segment.emplace(std::move(*status));
         s->status = new (s->status_segment->data()) WorkerStatus{};
         s->status->magic = WorkerStatus::magic_value;
+        s->status->clock_paused_at.store(clock_not_started, std::memory_order_relaxed);
+        clock_last_ = ClockTime::none();
+        publish_clock(*s);
         int pipe_fds[2];
         if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
             return fail(Error::from_errno(errno, "pipe2 for sandbox reports"));
@@ -950,6 +978,7 @@ private:
             if (s->kill_requested.exchange(false)) {
                 s->child->kill(); // the socket closes: handled below as a death
             }
+            publish_clock(*s);
             auto msg = s->channel->receive_for(supervise_slice);
             report_violations(*s);
             if (msg) {
@@ -1252,6 +1281,9 @@ private:
     std::vector<Pad*> member_src_;
     std::vector<std::string> member_names_;
     Pad* out_pad_ = nullptr;
+    // The running time last published and when it was read (supervisor).
+    ClockTime clock_last_ = ClockTime::none();
+    std::int64_t clock_last_at_ = 0;
 
     // Writers of the "in" ring (the streaming thread; the supervisor while it
     // hands a dead worker's records to its successor).

@@ -153,17 +153,35 @@ public:
         });
         return {};
     }
+    // The pipeline's running time, as the stand-in keeps it in the status
+    // block (CLOCK_MONOTONIC is the same clock in both processes).
     [[nodiscard]] ClockTime running_time() const override {
-        return ClockTime::from_ns(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - base_).count());
+        if (status_ == nullptr) {
+            return ClockTime::none();
+        }
+        const std::int64_t paused_at = status_->clock_paused_at.load(std::memory_order_acquire);
+        if (paused_at == clock_not_started) {
+            return ClockTime::none();
+        }
+        if (paused_at >= 0) {
+            return ClockTime::from_ns(paused_at);
+        }
+        const std::int64_t now =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+        return ClockTime::from_ns(std::max<std::int64_t>(0, now - status_->clock_base.load(std::memory_order_acquire)));
     }
     Flow wait_until(Element&, ClockTime t) override {
+        // In slices of at most 10 ms: the pipeline may pause or resume.
+        constexpr std::int64_t slice = 10'000'000;
         while (!stopping_.load()) {
             const ClockTime now = running_time();
-            if (now >= t) {
+            if (!now.is_none() && now >= t) {
                 return Flow::ok;
             }
-            std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<std::int64_t>((t - now).ns(), 10'000'000)));
+            const bool moving = !now.is_none() && status_->clock_paused_at.load(std::memory_order_acquire) < 0;
+            std::this_thread::sleep_for(
+                std::chrono::nanoseconds(moving ? std::min<std::int64_t>((t - now).ns(), slice) : slice));
         }
         return Flow::flushing;
     }
@@ -273,7 +291,7 @@ private:
             return fail(status.error());
         }
         if (status->size() < sizeof(WorkerStatus)) {
-            return fail(Errc::corrupt, "the status block is smaller than 64 bytes");
+            return fail(Errc::corrupt, fmt::format("the status block is smaller than {} bytes", sizeof(WorkerStatus)));
         }
         status_segment_.emplace(std::move(*status));
         status_ = reinterpret_cast<WorkerStatus*>(status_segment_->data());
@@ -682,7 +700,6 @@ private:
     std::atomic<bool> stopping_{false};
     bool failed_flow_ = false;                   // streaming thread
     std::array<std::byte, 4096> meta_scratch_{}; // the pushing thread's
-    std::chrono::steady_clock::time_point base_ = std::chrono::steady_clock::now();
 };
 
 Flow WorkerSink::chain(Pad&, Buffer&& buffer) {

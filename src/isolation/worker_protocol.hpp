@@ -136,9 +136,11 @@ std::vector<std::byte> encode_message(const Message& message);
 Result<Message> decode_message(std::span<const std::byte> bytes, const std::string& source,
                                std::span<const std::string> may_claim = {});
 
-/// The worker's progress, in a small shared memfd (64 bytes) the proxy
+/// The worker's progress, in a small shared memfd (128 bytes) the proxy
 /// creates: which buffers it started and finished, so that the proxy knows
-/// what a crash lost and whether a worker with pending input is stuck.
+/// what a crash lost and whether a worker with pending input is stuck; and
+/// the pipeline's clock, which the proxy keeps up to date so that elements
+/// in the worker see the pipeline's running time.
 struct WorkerStatus {
     static constexpr std::uint64_t magic_value = 0x3154415453584C50ULL; // "PLXSTAT1"
     std::uint64_t magic;
@@ -152,7 +154,16 @@ struct WorkerStatus {
     /// process would.
     std::atomic<std::int32_t> flow;
     std::uint8_t reserved[20];
+    /// The pipeline's running time, as `clock_paused_at`: clock_not_started,
+    /// clock_running (running time = CLOCK_MONOTONIC now - `clock_base` ns),
+    /// or the running time (ns) at which the pipeline is paused. The proxy
+    /// writes the base before it says running.
+    std::atomic<std::int64_t> clock_base;
+    std::atomic<std::int64_t> clock_paused_at;
+    std::uint8_t reserved2[48];
 };
-static_assert(sizeof(WorkerStatus) == 64);
+static_assert(sizeof(WorkerStatus) == 128);
+inline constexpr std::int64_t clock_not_started = -2;
+inline constexpr std::int64_t clock_running = -1;
 
 } // namespace parallax::detail

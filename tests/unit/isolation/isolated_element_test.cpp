@@ -278,6 +278,32 @@ TEST(IsolatedElementTest, AnIsolatedSinkReportsItsEndOfStream) {
     EXPECT_TRUE(messages.any_text(MessageType::info, "out runs isolated"));
 }
 
+// The worker sees the pipeline's running time, pauses included: a
+// synchronised sink in a worker neither runs ahead after a pause nor
+// renders early.
+TEST(IsolatedElementTest, AnIsolatedSinkFollowsThePipelineClockThroughAPause) {
+    auto p = parse("videotestsrc ! video/x-raw,width=16,height=16,framerate=100/1 ! "
+                   "fakesink name=out sync=true strategy=isolated");
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->set_state(State::running));
+    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(p->set_state(State::paused));
+    std::this_thread::sleep_for(500ms);
+    const std::uint64_t before = p->progress().buffers;
+    ASSERT_TRUE(p->set_state(State::running));
+    std::this_thread::sleep_for(100ms);
+    const std::uint64_t after = p->progress().buffers;
+    // 100 ms of running time is 10 frames at 100 a second (the count is of
+    // frames handed to the worker, up to 16 ahead of rendering). A worker
+    // whose clock ran on through the 500 ms pause would let some 50 go at
+    // once.
+    EXPECT_LT(after - before, 35U);
+    // Nor does it render early: 400 ms of running time hold at most 40
+    // frames, and 16 more wait in the ring.
+    EXPECT_LT(after, 40U + 16U + 5U);
+    ASSERT_TRUE(p->set_state(State::suspended));
+}
+
 TEST(IsolatedElementTest, AnElementAWorkerCannotRunStaysInProcessWithAWarning) {
     auto p = parse("fakesrc num-buffers=10 strategy=isolated ! fakesink");
     ASSERT_TRUE(p);
