@@ -37,12 +37,14 @@ std::string get_string(std::span<const std::byte> bytes) {
 constexpr std::size_t event_header = 8;
 constexpr std::size_t segment_body = 56;
 constexpr std::size_t gap_body = 16;
+constexpr std::size_t seek_body = 32;
+constexpr std::size_t qos_body = 24;
 
 Result<Structure> parse_structure(std::span<const std::byte> body, const char* what) {
     auto caps = Caps::parse(get_string(body));
     if (!caps) {
-        return fail(Errc::corrupt, fmt::format("ipc event: {} structure does not parse: {}", what,
-                                               caps.error().message()));
+        return fail(Errc::corrupt,
+                    fmt::format("ipc event: {} structure does not parse: {}", what, caps.error().message()));
     }
     if (caps->size() != 1) {
         return fail(Errc::corrupt, fmt::format("ipc event: {} holds {} structures, not one", what, caps->size()));
@@ -111,17 +113,111 @@ Result<std::vector<std::byte>> encode_event(const Event& event) {
     case EventType::eos:
     case EventType::flush_start:
     case EventType::flush_stop:
+    case EventType::reconfigure:
         break;
-    default:
-        return fail(Errc::unsupported, fmt::format("ipc: event {} does not cross processes", to_string(event.type())));
+    case EventType::seek: {
+        const SeekRequest& s = *event.seek_value();
+        put(out, static_cast<std::uint8_t>(s.format));
+        put(out, static_cast<std::uint8_t>(s.flush ? 1 : 0));
+        for (int i = 0; i < 6; ++i) {
+            put(out, std::uint8_t{0});
+        }
+        put(out, s.rate);
+        put(out, s.start);
+        put(out, s.stop);
+        break;
+    }
+    case EventType::qos: {
+        const QosReport& q = *event.qos_value();
+        put(out, q.proportion);
+        put(out, q.jitter_ns);
+        put(out, q.timestamp.ns());
+        break;
+    }
+    case EventType::latency:
+        put(out, event.time().ns());
+        break;
+    case EventType::custom_upstream:
+        put_string(out, event.structure()->to_string());
+        break;
     }
     return out;
 }
 
+Result<Event> decode_upstream_event(std::span<const std::byte> bytes) {
+    if (bytes.size() < event_header) {
+        return fail(Errc::corrupt,
+                    fmt::format("ipc event: {} bytes, shorter than the {}-byte header", bytes.size(), event_header));
+    }
+    const auto type = get<std::uint8_t>(bytes, 0);
+    const auto body = bytes.subspan(event_header);
+    auto sized = [&](std::size_t n, const char* what) -> Result<void> {
+        if (body.size() != n) {
+            return fail(Errc::corrupt,
+                        fmt::format("ipc event: {} body of {} bytes (expected {})", what, body.size(), n));
+        }
+        return {};
+    };
+    switch (static_cast<EventType>(type)) {
+    case EventType::seek: {
+        if (auto ok = sized(seek_body, "seek"); !ok) {
+            return fail(ok.error());
+        }
+        SeekRequest s;
+        const auto format = get<std::uint8_t>(body, 0);
+        if (format > static_cast<std::uint8_t>(Format::default_units)) {
+            return fail(Errc::corrupt, fmt::format("ipc event: seek format {} is unknown", format));
+        }
+        s.format = static_cast<Format>(format);
+        s.flush = get<std::uint8_t>(body, 1) != 0;
+        s.rate = get<double>(body, 8);
+        if (!(s.rate == s.rate) || s.rate == 0.0) {
+            return fail(Errc::corrupt, "ipc event: seek rate is zero or not a number");
+        }
+        s.start = get<std::uint64_t>(body, 16);
+        s.stop = get<std::uint64_t>(body, 24);
+        return Event::seek(s);
+    }
+    case EventType::qos: {
+        if (auto ok = sized(qos_body, "qos"); !ok) {
+            return fail(ok.error());
+        }
+        QosReport q;
+        q.proportion = get<double>(body, 0);
+        if (!(q.proportion == q.proportion) || q.proportion < 0.0) {
+            return fail(Errc::corrupt, "ipc event: qos proportion is negative or not a number");
+        }
+        q.jitter_ns = get<std::int64_t>(body, 8);
+        q.timestamp = ClockTime::from_ns(get<std::uint64_t>(body, 16));
+        return Event::qos(q);
+    }
+    case EventType::latency:
+        if (auto ok = sized(8, "latency"); !ok) {
+            return fail(ok.error());
+        }
+        return Event::latency(ClockTime::from_ns(get<std::uint64_t>(body, 0)));
+    case EventType::reconfigure:
+        if (auto ok = sized(0, "reconfigure"); !ok) {
+            return fail(ok.error());
+        }
+        return Event::reconfigure();
+    case EventType::custom_upstream: {
+        auto s = parse_structure(body, "custom event");
+        if (!s) {
+            return fail(s.error());
+        }
+        return Event::custom(EventType::custom_upstream, std::move(*s));
+    }
+    default:
+        break;
+    }
+    return fail(Errc::corrupt, fmt::format("ipc event: type {} is not an upstream event", type));
+}
+
 Result<Event> decode_event(std::span<const std::byte> bytes) {
     if (bytes.size() < event_header) {
-        return fail(Errc::corrupt, fmt::format("ipc event: {} bytes, shorter than the {}-byte header", bytes.size(),
-                                               event_header));
+        return fail(Errc::corrupt,
+                    fmt::format("ipc event: {} bytes, shorter than the {}-byte header", bytes.size(), event_header));
     }
     const auto type = get<std::uint8_t>(bytes, 0);
     const bool flag = get<std::uint8_t>(bytes, 1) != 0;
@@ -177,7 +273,8 @@ Result<Event> decode_event(std::span<const std::byte> bytes) {
     }
     case EventType::gap:
         if (body.size() != gap_body) {
-            return fail(Errc::corrupt, fmt::format("ipc event: gap body of {} bytes (expected {})", body.size(), gap_body));
+            return fail(Errc::corrupt,
+                        fmt::format("ipc event: gap body of {} bytes (expected {})", body.size(), gap_body));
         }
         return Event::gap(ClockTime::from_ns(get<std::uint64_t>(body, 0)),
                           ClockTime::from_ns(get<std::uint64_t>(body, 8)));
@@ -205,8 +302,8 @@ std::vector<std::byte> encode_hello(const IpcHello& hello) {
 
 Result<IpcHello> decode_hello(std::span<const std::byte> bytes) {
     if (bytes.size() != IpcHello::encoded_size) {
-        return fail(Errc::corrupt, fmt::format("ipc hello: {} bytes (expected {})", bytes.size(),
-                                               IpcHello::encoded_size));
+        return fail(Errc::corrupt,
+                    fmt::format("ipc hello: {} bytes (expected {})", bytes.size(), IpcHello::encoded_size));
     }
     if (get<std::uint32_t>(bytes, 0) != IpcHello::magic) {
         return fail(Errc::corrupt, "ipc hello: bad magic");
@@ -232,8 +329,8 @@ std::vector<std::byte> encode_arena_ack(const IpcArenaAck& ack) {
 
 Result<IpcArenaAck> decode_arena_ack(std::span<const std::byte> bytes) {
     if (bytes.size() != IpcArenaAck::encoded_size) {
-        return fail(Errc::corrupt, fmt::format("ipc arena ack: {} bytes (expected {})", bytes.size(),
-                                               IpcArenaAck::encoded_size));
+        return fail(Errc::corrupt,
+                    fmt::format("ipc arena ack: {} bytes (expected {})", bytes.size(), IpcArenaAck::encoded_size));
     }
     IpcArenaAck ack;
     std::memcpy(ack.arena.bytes.data(), bytes.data(), 16);
@@ -275,7 +372,8 @@ Result<Buffer> adopt_buffer_record(std::span<const std::byte> bytes,
     }
     Arena* arena = find(ref->arena);
     if (arena == nullptr) {
-        return fail(Errc::corrupt, fmt::format("a buffer in arena {}, which was never offered", ref->arena.to_string()));
+        return fail(Errc::corrupt,
+                    fmt::format("a buffer in arena {}, which was never offered", ref->arena.to_string()));
     }
     auto adopted = Buffer::adopt(*arena, ref->slot, ref->offset, ref->size, std::move(*meta));
     if (!adopted) {

@@ -288,6 +288,28 @@ protected:
         }
     }
 
+    // An upstream event from downstream goes to the elements in the worker
+    // (what they send on upstream comes back: handle_frame()). It arrives
+    // at the src pad the worker's output leaves from; the stand-in answers
+    // true once it is sent.
+    bool src_event(Pad& pad, Event&& event) override {
+        if (tail_ == this) {
+            if (auto bytes = encode_event(event)) {
+                std::shared_ptr<Session> s = head_->current();
+                if (s && !s->dead.load()) {
+                    FdMessage m;
+                    m.type = static_cast<std::uint16_t>(WorkerFrame::upstream_event);
+                    m.payload = std::move(*bytes);
+                    if (s->send(m)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        // No worker to take it (or a member of a group): on upstream.
+        return Element::src_event(pad, std::move(event));
+    }
+
     bool sink_event(Pad& pad, Event&& event) override {
         if (event.type() == EventType::flush_start || head_ != this) {
             // (In a group, only flushes pass from member to member.)
@@ -1028,6 +1050,17 @@ private:
         case WorkerFrame::stream_start:
             context().host().sink_stream_start(*members_.back());
             return;
+        case WorkerFrame::upstream_event: {
+            auto event = decode_upstream_event(msg.payload);
+            if (!event) {
+                kill_worker(s, event.error().message());
+                return;
+            }
+            if (auto sinks = sink_pads(); !sinks.empty()) {
+                static_cast<void>(sinks[0]->push_event(std::move(*event)));
+            }
+            return;
+        }
         case WorkerFrame::property_value: {
             auto answer = decode_property(msg.payload);
             if (!answer) {

@@ -40,6 +40,8 @@ constexpr auto setup_timeout = std::chrono::seconds(10);
 constexpr auto ack_timeout = std::chrono::seconds(5);
 constexpr auto wait_slice = std::chrono::milliseconds(20);
 
+class Worker;
+
 class WorkerSrc final : public Element {
 public:
     static constexpr ElementInfo info{.factory = "plx-worker-src", .klass = "Source", .summary = "Worker input"};
@@ -47,9 +49,12 @@ public:
         return {{"src", PadDirection::src, PadPresence::always, Caps::any()}};
     }
     [[nodiscard]] bool drives_src_pads() const noexcept override { return false; }
-};
+    Worker* worker = nullptr;
 
-class Worker;
+protected:
+    // What the elements send upstream goes on to the pipeline.
+    bool src_event(Pad& pad, Event&& event) override;
+};
 
 class WorkerSink final : public Element {
 public:
@@ -240,6 +245,17 @@ public:
         out_->commit(true);
         return Flow::ok;
     }
+    // An upstream event the first element sent out of its sink pad.
+    bool upstream(const Event& event) {
+        auto bytes = encode_event(event);
+        if (!bytes) {
+            return false;
+        }
+        FdMessage m;
+        m.type = static_cast<std::uint16_t>(WorkerFrame::upstream_event);
+        m.payload = std::move(*bytes);
+        return send(m);
+    }
     bool output_event(const Event& event) {
         auto bytes = encode_event(event);
         if (!bytes) {
@@ -320,6 +336,7 @@ private:
         src_ = std::move(*src);
         sink_ = std::move(*sink);
         sink_->worker = this;
+        src_->worker = this;
         for (Element* e : all_elements()) {
             detail_element_access::attach(*e, *this);
         }
@@ -656,6 +673,18 @@ private:
                 answer_property(msg->payload);
                 continue;
             }
+            if (msg->type == static_cast<std::uint16_t>(WorkerFrame::upstream_event)) {
+                // An upstream event from the pipeline (service thread; an
+                // element takes upstream events on any thread): into the
+                // last element's src pad, as from the element downstream.
+                auto event = decode_upstream_event(msg->payload);
+                if (event) {
+                    static_cast<void>(sink_->pad("sink")->push_event(std::move(*event)));
+                } else {
+                    PARALLAX_WARNING(worker_log, "{}", event.error().message());
+                }
+                continue;
+            }
             if (msg->type != static_cast<std::uint16_t>(WorkerFrame::arena_offer) || msg->fds.size() != 1) {
                 continue;
             }
@@ -701,6 +730,10 @@ private:
     bool failed_flow_ = false;                   // streaming thread
     std::array<std::byte, 4096> meta_scratch_{}; // the pushing thread's
 };
+
+bool WorkerSrc::src_event(Pad&, Event&& event) {
+    return worker->upstream(event);
+}
 
 Flow WorkerSink::chain(Pad&, Buffer&& buffer) {
     return worker->output(std::move(buffer));

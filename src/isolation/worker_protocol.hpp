@@ -34,6 +34,7 @@ enum class WorkerFrame : std::uint16_t {
     arena_offer = 0x5707,    ///< Either way, with the arena's memfd: its id and the offerer's handle in it.
     property_query = 0x5709, ///< Proxy -> worker: WorkerProperty (id, element, property).
     property_value = 0x570A, ///< Worker -> proxy: WorkerProperty (id, ok, value or error text).
+    upstream_event = 0x570B, ///< Either way: an upstream event (encode_event()) into or out of the elements.
 };
 
 /// A property crossing: set (element, name, value), queried (id, element,

@@ -8,15 +8,14 @@
 
 #include <parallax/base/export.hpp>
 #include <parallax/base/result.hpp>
-#include <parallax/element/event.hpp>
 #include <parallax/buffer/buffer.hpp>
+#include <parallax/element/event.hpp>
 #include <parallax/memory/arena.hpp>
 
 #include <array>
-#include <functional>
-
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -24,8 +23,8 @@ namespace parallax {
 
 /// Record types of the ring (ShmRecord::type). 0 is the ring's padding.
 enum class IpcRecord : std::uint16_t {
-    buffer = 1,       ///< IpcBufferRef, then the buffer's serialized Metadata.
-    event = 2,        ///< A serialized Event (encode_event()).
+    buffer = 1, ///< IpcBufferRef, then the buffer's serialized Metadata.
+    event = 2,  ///< A serialized Event (encode_event()).
 };
 
 /// Frame types of the handshake socket (FdMessage::type).
@@ -38,7 +37,7 @@ enum class IpcFrame : std::uint16_t {
 /// The reference to a buffer's bytes in a buffer record (40 bytes, then the
 /// serialized Metadata).
 struct IpcBufferRef {
-    ArenaId arena;           ///< All zero for an empty buffer without a slot.
+    ArenaId arena; ///< All zero for an empty buffer without a slot.
     SlotIndex slot = 0;
     std::uint64_t offset = 0;
     std::uint64_t size = 0;
@@ -70,13 +69,17 @@ PARALLAX_API void encode_buffer_ref(const IpcBufferRef& ref, std::span<std::byte
 /// The Metadata follows at IpcBufferRef::encoded_size.
 PARALLAX_API Result<IpcBufferRef> decode_buffer_ref(std::span<const std::byte> bytes);
 
-/// Serializes a downstream event that crosses processes: stream-start, caps,
-/// segment, tags, eos, gap, flush-start, flush-stop, custom-downstream.
-/// Others are Errc::unsupported.
+/// Serializes an event that crosses processes: every downstream and
+/// upstream event type (stream-start, caps, segment, tags, eos, gap,
+/// flush-start, flush-stop, custom-downstream; seek, qos, latency,
+/// reconfigure, custom-upstream).
 PARALLAX_API Result<std::vector<std::byte>> encode_event(const Event& event);
-/// Reads what encode_event() wrote; every malformed field is an Error
-/// naming it.
+/// Reads what encode_event() wrote for a downstream event; every malformed
+/// field is an Error naming it, and so is an upstream event.
 PARALLAX_API Result<Event> decode_event(std::span<const std::byte> bytes);
+/// Reads what encode_event() wrote for an upstream event; a downstream
+/// event is an Error.
+PARALLAX_API Result<Event> decode_upstream_event(std::span<const std::byte> bytes);
 
 /// A buffer record's buffer (IpcBufferRef, then Metadata) adopted in this
 /// process: `find` maps the record's arena id to an arena this process

@@ -9,11 +9,11 @@
 #include <parallax/caps/caps.hpp>
 #include <parallax/element/element.hpp>
 #include <parallax/element/registry.hpp>
-#include <parallax/pipeline/negotiation.hpp>
 #include <parallax/element/state.hpp>
 #include <parallax/pipeline/bus.hpp>
 #include <parallax/pipeline/execution_strategy.hpp>
 #include <parallax/pipeline/isolation.hpp>
+#include <parallax/pipeline/negotiation.hpp>
 
 #include <chrono>
 #include <initializer_list>
@@ -39,6 +39,8 @@ struct PropertySetting {
     PropertySetting(std::string_view n, long long v) : name(n), value(std::int64_t{v}) {}
     PropertySetting(std::string_view n, unsigned long v) : name(n), value(std::uint64_t{v}) {}
     PropertySetting(std::string_view n, const char* v) : name(n), value(std::string(v)) {}
+    // Without it, {"sync", false} would promote to int and set 0.
+    PropertySetting(std::string_view n, bool v) : name(n), value(v) {}
 };
 
 /// How a pipeline decides where streaming threads meet.

@@ -8,11 +8,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <cstring>
-#include <thread>
 #include <string>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace parallax {
@@ -183,7 +183,59 @@ TEST(IpcMessageTest, EventsRoundTrip) {
         EXPECT_EQ(back->to_string(), e.to_string());
     }
     EXPECT_EQ(*decode_event(*encode_event(Event::segment(seg)))->segment_value(), seg);
-    EXPECT_FALSE(encode_event(Event::reconfigure()));
+    // An upstream event is not a downstream one, and the other way round.
+    EXPECT_FALSE(decode_event(*encode_event(Event::reconfigure())));
+    EXPECT_FALSE(decode_upstream_event(*encode_event(Event::eos())));
+}
+
+TEST(IpcMessageTest, UpstreamEventsRoundTrip) {
+    SeekRequest seek;
+    seek.rate = -2.0;
+    seek.format = Format::bytes;
+    seek.flush = false;
+    seek.start = 100;
+    seek.stop = 5000;
+    QosReport qos;
+    qos.proportion = 1.5;
+    qos.jitter_ns = -250000;
+    qos.timestamp = ClockTime::from_ns(123456789);
+    Structure nav("navigation");
+    nav.set("event", std::string("mouse-button-press"));
+    nav.set("x", 12.5);
+    const std::vector<Event> events{Event::seek(seek), Event::qos(qos), Event::latency(ClockTime::from_ns(20'000'000)),
+                                    Event::reconfigure(), Event::custom(EventType::custom_upstream, nav)};
+    for (const Event& e : events) {
+        auto bytes = encode_event(e);
+        ASSERT_TRUE(bytes) << e.to_string();
+        auto back = decode_upstream_event(*bytes);
+        ASSERT_TRUE(back) << back.error().to_string();
+        EXPECT_EQ(back->to_string(), e.to_string());
+    }
+    EXPECT_EQ(*decode_upstream_event(*encode_event(Event::seek(seek)))->seek_value(), seek);
+    EXPECT_EQ(*decode_upstream_event(*encode_event(Event::qos(qos)))->qos_value(), qos);
+
+    const auto expect_error = [](std::vector<std::byte> bytes, std::string_view words) {
+        auto r = decode_upstream_event(bytes);
+        ASSERT_FALSE(r) << words;
+        EXPECT_NE(r.error().message().find(words), std::string::npos) << r.error().message();
+    };
+    expect_error({}, "shorter");
+    auto cut = *encode_event(Event::seek(seek));
+    cut.pop_back();
+    expect_error(cut, "seek body");
+    auto zero_rate = *encode_event(Event::seek(seek));
+    std::fill(zero_rate.begin() + 16, zero_rate.begin() + 24, std::byte{0});
+    expect_error(zero_rate, "seek rate");
+    auto bad_format = *encode_event(Event::seek(seek));
+    bad_format[8] = std::byte{7};
+    expect_error(bad_format, "seek format");
+    auto negative = *encode_event(Event::qos(qos));
+    const double minus = -1.0;
+    std::memcpy(negative.data() + 8, &minus, sizeof minus);
+    expect_error(negative, "qos proportion");
+    auto long_latency = *encode_event(Event::latency(ClockTime::from_ns(1)));
+    long_latency.push_back(std::byte{0});
+    expect_error(long_latency, "latency body");
 }
 
 TEST(IpcMessageTest, MalformedEventsAreErrorsNamingTheField) {

@@ -5,6 +5,7 @@
 // guard against hangs.
 
 #include <parallax/buffer/buffer.hpp>
+#include <parallax/element/simple.hpp>
 #include <parallax/elements/app/appsink.hpp>
 #include <parallax/elements/app/appsrc.hpp>
 #include <parallax/memory/arena.hpp>
@@ -251,6 +252,78 @@ TEST(IsolatedElementTest, AnIdlePropertyCannotChangeWhileTheWorkerRuns) {
     // While suspended it may change, and the next worker gets it.
     ASSERT_TRUE(p->find("c")->set_property("after", "5"));
     EXPECT_EQ(p->find("c")->get_property("after").value_or(""), "5");
+}
+
+// Upstream of an isolated element, in process: keeps the upstream events
+// that reach it.
+class UpstreamRecorder final : public SimpleTransform {
+public:
+    static constexpr ElementInfo info{
+        .factory = "test-upstream-recorder", .klass = "Filter", .summary = "Keeps the upstream events it gets"};
+    std::vector<Event> seen() const {
+        std::lock_guard lock(mutex_);
+        return events_;
+    }
+
+protected:
+    Flow transform(Buffer&, TransformContext&) override { return Flow::ok; }
+    bool src_event(Pad& pad, Event&& event) override {
+        {
+            std::lock_guard lock(mutex_);
+            events_.push_back(event);
+        }
+        return SimpleTransform::src_event(pad, std::move(event));
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<Event> events_;
+};
+
+// Upstream events from downstream go through the element in its worker
+// (which passes them on, as crashtest does) and on upstream, intact.
+TEST(IsolatedElementTest, UpstreamEventsCrossTheWorker) {
+    auto p = Pipeline::create();
+    auto src = p->add("appsrc", "src");
+    auto rec = p->add(make_element<UpstreamRecorder>("rec").value());
+    auto iso = p->add("crashtest", "iso");
+    auto snk = p->add("appsink", "sink", {{"sync", false}});
+    ASSERT_TRUE(src) << src.error().to_string();
+    ASSERT_TRUE(rec) << rec.error().to_string();
+    ASSERT_TRUE(iso) << iso.error().to_string();
+    ASSERT_TRUE(snk) << snk.error().to_string();
+    ASSERT_TRUE(p->link(**src, **rec));
+    ASSERT_TRUE(p->link(**rec, **iso));
+    ASSERT_TRUE(p->link(**iso, **snk));
+    ASSERT_TRUE(p->set_state(State::running));
+    auto* app_src = static_cast<AppSrc*>(*src);
+    auto* sink = static_cast<AppSink*>(*snk);
+    auto b = app_src->allocate(64);
+    ASSERT_TRUE(b);
+    ASSERT_TRUE(app_src->push_buffer(std::move(*b)));
+    ASSERT_TRUE(sink->try_pull_sample(hang_guard)); // the worker runs
+
+    SeekRequest seek;
+    seek.rate = 2.0;
+    seek.start = 1'000'000'000;
+    seek.flush = false;
+    Structure poke("poke");
+    poke.set("n", 7);
+    Pad* sink_pad = sink->sink_pads().front();
+    ASSERT_TRUE(sink_pad->push_event(Event::custom(EventType::custom_upstream, poke)));
+    ASSERT_TRUE(sink_pad->push_event(Event::seek(seek)));
+    auto* recorder = static_cast<UpstreamRecorder*>(*rec);
+    const auto deadline = std::chrono::steady_clock::now() + hang_guard;
+    while (recorder->seen().size() < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    const auto seen = recorder->seen();
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0].type(), EventType::custom_upstream);
+    EXPECT_EQ(seen[0].structure()->get_int("n").value_or(0), 7);
+    ASSERT_EQ(seen[1].type(), EventType::seek);
+    EXPECT_EQ(*seen[1].seek_value(), seek);
+    ASSERT_TRUE(p->set_state(State::suspended));
 }
 
 TEST(IsolatedElementTest, RunsAgainAfterItsFirstRun) {

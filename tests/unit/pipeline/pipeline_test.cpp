@@ -78,6 +78,15 @@ TEST(PipelineTest, BadReferencesAndPadsAreErrors) {
     EXPECT_NE(dup.message().find("already has an element named \"a\""), std::string::npos) << dup.message();
 }
 
+TEST(PipelineTest, AddSetsPropertiesOfEveryKindFromLiterals) {
+    auto p = Pipeline::create();
+    auto s = p->add("fakesink", "s", {{"sync", true}, {"num-buffers", 5}, {"silent", false}});
+    ASSERT_TRUE(s) << s.error().to_string();
+    EXPECT_EQ((*s)->get_property("sync").value_or(""), "true");
+    EXPECT_EQ((*s)->get_property("num-buffers").value_or(""), "5");
+    EXPECT_EQ((*s)->get_property("silent").value_or(""), "false");
+}
+
 TEST(PipelineTest, LinksThatCannotMeetNameBothSides) {
     auto p = Pipeline::create();
     auto a = p->add("capsfilter", "a", {{"caps", "audio/x-raw"}});
