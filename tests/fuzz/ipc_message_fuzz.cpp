@@ -1,7 +1,7 @@
 // Fuzz target for the bytes an ipc peer controls (include/parallax/ipc/):
 // the ring header (detail::validate_ring_header), the handshake frames
 // (hello, arena offer, arena ack), ring records (buffer reference + metadata,
-// serialized events), and a ring whose record area is the input.
+// serialized events, both directions), and a ring whose record area is the input.
 //
 // Input: one selector byte, then the bytes. Every decoder must either succeed
 // or return an Error with a message; nothing may crash or read out of bounds.
@@ -52,6 +52,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 3: {
         auto event = decode_event(bytes);
         check(event);
+        auto upstream = decode_upstream_event(bytes);
+        check(upstream);
+        if (upstream && !encode_event(*upstream)) {
+            std::abort();
+        }
         if (event) {
             // What decodes encodes again.
             auto again = encode_event(*event);
