@@ -1375,16 +1375,6 @@ std::optional<std::string> why_not_isolatable(const Element& element) {
     return std::nullopt;
 }
 
-namespace {
-
-bool same_sandbox(const SandboxSettings& a, const SandboxSettings& b) {
-    return a.kind == b.kind && a.allowed_paths == b.allowed_paths && a.max_address_space == b.max_address_space &&
-           a.max_cpu == b.max_cpu && a.cgroup_memory_max == b.cgroup_memory_max &&
-           a.cgroup_pids_max == b.cgroup_pids_max;
-}
-
-} // namespace
-
 std::vector<std::vector<Element*>> group_isolated(const std::vector<Element*>& order) {
     std::vector<std::vector<Element*>> groups;
     std::vector<const Element*> taken;
@@ -1402,7 +1392,7 @@ std::vector<std::vector<Element*>> group_isolated(const std::vector<Element*>& o
             auto* next = dynamic_cast<IsolatedElement*>(&srcs[0]->peer()->element());
             // A sink keeps a worker of its own: what reaches its pad is the
             // pipeline's progress and position.
-            if (next == nullptr || next->src_pads().empty() || !same_sandbox(next->sandbox(), head->sandbox()) ||
+            if (next == nullptr || next->src_pads().empty() || next->sandbox() != head->sandbox() ||
                 std::find(taken.begin(), taken.end(), next) != taken.end()) {
                 break;
             }

@@ -46,6 +46,8 @@ struct SandboxSettings {
     /// writable and offers the controller (reported otherwise).
     std::optional<std::uint64_t> cgroup_memory_max;
     std::optional<std::uint64_t> cgroup_pids_max;
+
+    friend bool operator==(const SandboxSettings&, const SandboxSettings&) = default;
 };
 
 /// Reads `KIND[:PATH[:PATH...]]` as plx-launch's --sandbox takes it:
