@@ -36,6 +36,11 @@ constexpr std::uint64_t bit(std::uint32_t index) {
     return std::uint64_t{1} << (index % 64U);
 }
 
+// Arenas whose slots may be parked (see ThreadParking): at least this many
+// slots, and at most so many that a look at every slot's state stays short.
+constexpr std::uint32_t parking_min_slots = 8;
+constexpr std::uint32_t parking_max_slots = 4096;
+
 // Derives every offset from the four numbers that define an arena. Creator
 // and readers both call this; a reader accepts a header only if it matches.
 Result<ArenaGeometry> compute_geometry(std::uint64_t slot_size, std::uint32_t slot_count, std::uint32_t alignment,
@@ -93,7 +98,67 @@ std::string ArenaId::to_string() const {
     return out;
 }
 
-Arena::Arena(Segment segment, bool creator) : segment_(std::move(segment)), creator_(creator) {}
+namespace {
+
+std::atomic<std::uint64_t> next_arena_serial{1};
+
+// Slots a thread parked: the last references it dropped to slots of arenas
+// it acquires from, kept for its next acquire from the same arena. A spot
+// names its arena by serial, never by pointer: the arena may be gone.
+struct ParkingSpot {
+    std::uint64_t serial = 0;
+    std::uint32_t count = 0;
+    std::array<SlotIndex, 2> slots{};
+    std::array<std::uint64_t, 2> states{}; // each slot's parked state word
+};
+
+struct ThreadParking {
+    std::array<ParkingSpot, 4> spots{};
+    std::uint32_t next_victim = 0;
+
+    ParkingSpot* find(std::uint64_t serial) noexcept {
+        for (ParkingSpot& spot : spots) {
+            if (spot.serial == serial) {
+                return &spot;
+            }
+        }
+        return nullptr;
+    }
+
+    // The spot of `serial`, taking an empty one or, when every spot holds
+    // slots, the oldest claimed: what that one parked stays parked, for any
+    // acquirer that finds its arena otherwise full.
+    ParkingSpot& claim(std::uint64_t serial) noexcept {
+        if (ParkingSpot* spot = find(serial)) {
+            return *spot;
+        }
+        ParkingSpot* chosen = nullptr;
+        for (ParkingSpot& spot : spots) {
+            if (spot.count == 0) {
+                chosen = &spot;
+                break;
+            }
+        }
+        if (chosen == nullptr) {
+            chosen = &spots[next_victim];
+            next_victim = (next_victim + 1) % spots.size();
+        }
+        chosen->serial = serial;
+        chosen->count = 0;
+        return *chosen;
+    }
+};
+
+// Trivially constructible and destructible: no guard on access, nothing to
+// run at thread exit (slots parked by a thread that ends stay parked until an
+// acquirer takes them or the arena goes).
+thread_local ThreadParking thread_parking;
+
+} // namespace
+
+Arena::Arena(Segment segment, bool creator)
+    : segment_(std::move(segment)), serial_(next_arena_serial.fetch_add(1, std::memory_order_relaxed)),
+      creator_(creator) {}
 
 Arena::~Arena() {
     unregister_participant();
@@ -134,6 +199,10 @@ struct Arena::Layout {
         arena.max_participants_ = g.max_participants;
         arena.leaf_words_ = g.leaf_words;
         arena.summary_words_ = g.summary_words;
+        // An acquirer that finds no free slot looks at every slot for parked
+        // ones: parking stays off where that look would be long, and where
+        // slots are so few that two parked per thread would starve others.
+        arena.parking_ = g.slot_count >= parking_min_slots && g.slot_count <= parking_max_slots;
     }
 };
 
@@ -335,13 +404,15 @@ Result<void> Arena::register_participant() {
             const std::uint32_t old =
                 count_word(s, i)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
             const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
-            stray = stray || (old & detail::count_mask) != 0 ||
-                    (detail::slot_phase(state) == detail::slot_owned && detail::slot_owner(state) == i);
+            const bool owner_bits = detail::slot_phase(state) == detail::slot_owned ||
+                                    detail::slot_phase(state) == detail::slot_parked;
+            stray = stray || (old & detail::count_mask) != 0 || (owner_bits && detail::slot_owner(state) == i);
         }
         rec->incarnation.store(incarnation, std::memory_order_seq_cst);
         rec->owner.store(detail::make_owner(ParticipantState::active, self.pid, ns, tag), std::memory_order_seq_cst);
         participant_ = i;
         incarnation_ = incarnation;
+        owned_bits_ = static_cast<std::uint32_t>(detail::make_owned_state(0, i, incarnation));
         registered_ = true;
         if (stray) {
             sweep_orphans();
@@ -410,24 +481,47 @@ bool Arena::try_free(SlotIndex slot, std::uint64_t held_state) noexcept {
     return true;
 }
 
+void Arena::retire_owned(SlotIndex slot, std::uint64_t state) noexcept {
+    // Only this process has held the slot since it was taken, and its last
+    // reference just went. Nobody else frees or parks an owned slot of a
+    // live owner: a plain store.
+    const std::uint32_t next = detail::slot_generation(state) + 1;
+    if (parking_ && header_->waiters.load(std::memory_order_relaxed) == 0) {
+        ParkingSpot* spot = thread_parking.find(serial_);
+        if (spot != nullptr && spot->count < spot->slots.size()) {
+            // Parked: still marked as this process's, with no reference.
+            // seq_cst, paired with a waiter's count in `waiters` and its
+            // look at every slot: either the look finds this slot or the
+            // load below sees the waiter.
+            const std::uint64_t parked = detail::make_parked_state(next, participant_, incarnation_);
+            state_word(slot)->store(parked, std::memory_order_seq_cst);
+            spot->slots[spot->count] = slot;
+            spot->states[spot->count] = parked;
+            ++spot->count;
+            if (header_->waiters.load(std::memory_order_seq_cst) != 0) {
+                wake_waiters();
+            }
+            return;
+        }
+    }
+    // A release store: acquirers find the slot through the hint set below (a
+    // seq_cst read-modify-write), which orders this store.
+    state_word(slot)->store(detail::make_slot_state(next, detail::slot_free), std::memory_order_release);
+    publish_free(slot);
+}
+
 void Arena::release_last(SlotIndex slot) noexcept {
     const std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
     if (detail::slot_phase(state) == detail::slot_owned) {
-        if (detail::slot_owner(state) != participant_ || detail::slot_owner_tag(state) != (incarnation_ & 0xFFU)) {
+        if (static_cast<std::uint32_t>(state) != owned_bits_) {
             // Another participant owns it: this process was never credited
             // a reference (share() turns the slot shared first), so its
             // count was corrupt. Freeing would pull the slot from under its
             // owner; the owner's own release frees it.
             return;
         }
-        // Only this process has held the slot since it was taken, and its
-        // last reference just went (the fetch_sub chose exactly one thread).
-        // Nobody else frees an owned slot of a live owner: a plain store.
-        // A release store: acquirers find the slot through the hint set
-        // below (a seq_cst read-modify-write), which orders this store.
-        state_word(slot)->store(detail::make_slot_state(detail::slot_generation(state) + 1, detail::slot_free),
-                                std::memory_order_release);
-        publish_free(slot);
+        // The fetch_sub chose exactly one of this process's threads.
+        retire_owned(slot, state);
         return;
     }
     if (detail::slot_phase(state) != detail::slot_shared) {
@@ -440,20 +534,48 @@ void Arena::release_last(SlotIndex slot) noexcept {
     }
 }
 
-bool Arena::try_take(SlotIndex slot) noexcept {
-    std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
-    if (detail::slot_phase(state) != detail::slot_free) {
-        return false;
-    }
-    const std::uint32_t generation = detail::slot_generation(state);
+bool Arena::try_claim(SlotIndex slot, std::uint64_t expected) noexcept {
     if (!state_word(slot)->compare_exchange_strong(
-            state, detail::make_owned_state(generation, participant_, incarnation_), std::memory_order_seq_cst)) {
+            expected, detail::make_owned_state(detail::slot_generation(expected), participant_, incarnation_),
+            std::memory_order_seq_cst)) {
         return false;
     }
     // The slot is ours alone: nobody holds or credits references on a slot
-    // that was free, so a plain store counts our reference.
+    // that was free or parked, so a plain store counts our reference.
     count_word(slot, participant_)->store(detail::make_count_word(incarnation_ & 0xFFU, 1), std::memory_order_release);
     return true;
+}
+
+bool Arena::try_take(SlotIndex slot) noexcept {
+    const std::uint64_t state = state_word(slot)->load(std::memory_order_seq_cst);
+    return detail::slot_phase(state) == detail::slot_free && try_claim(slot, state);
+}
+
+SlotIndex Arena::take_slot() noexcept {
+    if (parking_) {
+        // This thread acquires from this arena: from now on it parks what
+        // it releases last of it.
+        ParkingSpot& spot = thread_parking.claim(serial_);
+        while (spot.count != 0) {
+            --spot.count;
+            // Fails when another acquirer took the slot meanwhile.
+            if (try_claim(spot.slots[spot.count], spot.states[spot.count])) {
+                return spot.slots[spot.count];
+            }
+        }
+    }
+    const SlotIndex slot = take_hinted_slot();
+    return slot == no_slot && parking_ ? take_parked_slot() : slot;
+}
+
+SlotIndex Arena::take_parked_slot() noexcept {
+    for (SlotIndex s = 0; s < slot_count_; ++s) {
+        const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
+        if (detail::slot_phase(state) == detail::slot_parked && try_claim(s, state)) {
+            return s;
+        }
+    }
+    return no_slot;
 }
 
 SlotIndex Arena::take_hinted_slot() noexcept {
@@ -599,14 +721,17 @@ bool Arena::reclaim_participant(ParticipantIndex who, std::uint64_t claimed, Rec
         const std::uint32_t old =
             count_word(s, who)->exchange(detail::make_count_word(retired_tag, 0), std::memory_order_seq_cst);
         const std::uint32_t refs = old & detail::count_mask;
-        if (refs != 0) {
-            report.references_dropped += refs;
-            const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
-            const bool held = detail::slot_phase(state) == detail::slot_shared ||
-                              (detail::slot_phase(state) == detail::slot_owned && detail::slot_owner(state) == who);
-            if (held && all_counts_zero(s) && try_free(s, state)) {
-                ++report.slots_freed;
-            }
+        report.references_dropped += refs;
+        const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
+        const std::uint64_t phase = detail::slot_phase(state);
+        const bool its_own =
+            (phase == detail::slot_owned || phase == detail::slot_parked) && detail::slot_owner(state) == who;
+        // A slot it parked holds no reference but is marked as its own.
+        const bool orphaned = phase == detail::slot_parked
+                                  ? its_own
+                                  : refs != 0 && (phase == detail::slot_shared || its_own) && all_counts_zero(s);
+        if (orphaned && try_free(s, state)) {
+            ++report.slots_freed;
         }
     }
     // Fails only if another reclaimer took over, judging this one dead.
@@ -645,14 +770,18 @@ std::uint32_t Arena::sweep_orphans() noexcept {
                 ++freed;
             }
             break;
-        case detail::slot_free:
+        case detail::slot_parked:
+            // Parked by a thread of a process that is gone (or replaced).
+            if (!owner_live(state) && try_free(s, state)) {
+                ++freed;
+            }
+            break;
+        default: // slot_free
             if ((leaves_[s / 64].load(std::memory_order_seq_cst) & bit(s)) == 0) {
                 // Free but not advertised: its releaser died before hint_set().
                 hint_set(s);
             }
             break;
-        default:
-            break; // phase 2 is never written: only a hostile writer produces it
         }
     }
     return freed;
@@ -838,8 +967,11 @@ bool Arena::is_sole_reference(SlotIndex slot) const noexcept {
 }
 
 bool Arena::is_held(SlotIndex slot) const noexcept {
-    return slot < slot_count_ &&
-           detail::slot_phase(state_word(slot)->load(std::memory_order_acquire)) != detail::slot_free;
+    if (slot >= slot_count_) {
+        return false;
+    }
+    const std::uint64_t phase = detail::slot_phase(state_word(slot)->load(std::memory_order_acquire));
+    return phase == detail::slot_owned || phase == detail::slot_shared;
 }
 
 ArenaStats Arena::stats() const noexcept {

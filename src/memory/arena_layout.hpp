@@ -12,7 +12,7 @@
 namespace parallax::detail {
 
 inline constexpr std::uint64_t arena_magic = 0x414E455241584C50ULL; // "PLXARENA" little-endian
-inline constexpr std::uint32_t arena_layout_version = 2;
+inline constexpr std::uint32_t arena_layout_version = 3;
 inline constexpr std::size_t cache_line = 64;
 
 inline constexpr std::uint32_t max_participants_limit = 64;
@@ -40,12 +40,17 @@ inline constexpr std::uint32_t make_count_word(std::uint32_t tag, std::uint32_t 
 //   owned  -> shared   share() credits another participant (one CAS)
 //   owned  -> free     the owner's last reference went (a plain store: nobody
 //                      else can hold or free an owned slot of a live owner)
+//   owned  -> parked   the same, but the releasing thread keeps the slot for
+//                      its next acquire (a store; the owner bits stay)
+//   parked -> owned    that thread's next acquire, or any acquirer of any
+//                      participant that finds no free slot (one CAS)
 //   shared -> free     the last reference of all participants went (one CAS)
-// An owned slot of an owner that is gone, and a shared slot without
+// An owned or parked slot of an owner that is gone, and a shared slot without
 // references, are orphans of a process that died mid-operation: reclaim
 // frees them.
 inline constexpr std::uint64_t slot_free = 0;
 inline constexpr std::uint64_t slot_shared = 1;
+inline constexpr std::uint64_t slot_parked = 2;
 inline constexpr std::uint64_t slot_owned = 3;
 inline constexpr std::uint64_t slot_phase(std::uint64_t state) {
     return state & 3U;
@@ -62,10 +67,18 @@ inline constexpr std::uint32_t slot_owner_tag(std::uint64_t state) {
 inline constexpr std::uint64_t make_slot_state(std::uint32_t generation, std::uint64_t phase) {
     return (std::uint64_t{generation} << 32U) | phase;
 }
+inline constexpr std::uint64_t make_held_state(std::uint32_t generation, std::uint32_t participant,
+                                               std::uint32_t tag, std::uint64_t phase) {
+    return (std::uint64_t{generation} << 32U) | (std::uint64_t{tag & 0xFFU} << 16U) |
+           (std::uint64_t{participant & 0xFFU} << 8U) | phase;
+}
 inline constexpr std::uint64_t make_owned_state(std::uint32_t generation, std::uint32_t participant,
                                                 std::uint32_t tag) {
-    return (std::uint64_t{generation} << 32U) | (std::uint64_t{tag & 0xFFU} << 16U) |
-           (std::uint64_t{participant & 0xFFU} << 8U) | slot_owned;
+    return make_held_state(generation, participant, tag, slot_owned);
+}
+inline constexpr std::uint64_t make_parked_state(std::uint32_t generation, std::uint32_t participant,
+                                                 std::uint32_t tag) {
+    return make_held_state(generation, participant, tag, slot_parked);
 }
 
 // Participant record states. The owner word names, atomically with the

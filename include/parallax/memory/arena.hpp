@@ -130,7 +130,7 @@ public:
     std::optional<SlotIndex> try_acquire() noexcept {
         // Inline, so that the optional lives in registers: returned from an
         // out-of-line call it goes through memory and stalls the load.
-        const SlotIndex slot = take_hinted_slot();
+        const SlotIndex slot = take_slot();
         return slot == no_slot ? std::nullopt : std::optional<SlotIndex>(slot);
     }
 
@@ -139,12 +139,27 @@ public:
     void retain(SlotIndex slot) noexcept { count_word(slot, participant_)->fetch_add(1, std::memory_order_relaxed); }
 
     /// Drops a reference held by this participant. The last reference over
-    /// all participants returns the slot to the free set at once.
+    /// all participants returns the slot to the free set at once (or keeps
+    /// it for this thread's next acquire: see docs/design/memory.md).
     void release(SlotIndex slot) noexcept {
+        std::atomic<std::uint32_t>* count = count_word(slot, participant_);
+        const std::uint32_t word = count->load(std::memory_order_acquire);
+        if ((word & count_mask) == 1U) {
+            // The only reference to a slot only this process has held: nobody
+            // can add one meanwhile (adding needs a reference), so no locked
+            // decrement. The acquire load orders the buffer's use by the
+            // threads that dropped the other references before the slot goes.
+            const std::uint64_t state = state_word(slot)->load(std::memory_order_acquire);
+            if (static_cast<std::uint32_t>(state) == owned_bits_) {
+                count->store(word - 1U, std::memory_order_relaxed);
+                retire_owned(slot, state);
+                return;
+            }
+        }
         // seq_cst: two participants dropping their last references at once
         // must each see the other's count (see docs/design/memory.md).
-        const std::uint32_t before = count_word(slot, participant_)->fetch_sub(1, std::memory_order_seq_cst);
-        if ((before & ((1U << 24U) - 1U)) == 1U) {
+        const std::uint32_t before = count->fetch_sub(1, std::memory_order_seq_cst);
+        if ((before & count_mask) == 1U) {
             release_last(slot);
         }
     }
@@ -229,8 +244,15 @@ private:
                                                              static_cast<std::size_t>(slot) * slot_header_stride_);
     }
     static constexpr SlotIndex no_slot = ~SlotIndex{0};
+    static constexpr std::uint32_t count_mask = (1U << 24U) - 1U;
+    SlotIndex take_slot() noexcept;
     SlotIndex take_hinted_slot() noexcept;
+    SlotIndex take_parked_slot() noexcept;
+    bool try_claim(SlotIndex slot, std::uint64_t expected) noexcept;
     void release_last(SlotIndex slot) noexcept;
+    // Frees, or parks for this thread, an owned slot whose last reference
+    // this process just dropped.
+    void retire_owned(SlotIndex slot, std::uint64_t state) noexcept;
     bool all_counts_zero(SlotIndex slot) const noexcept;
     bool try_free(SlotIndex slot, std::uint64_t held_state) noexcept;
     void publish_free(SlotIndex slot) noexcept;
@@ -263,6 +285,14 @@ private:
     ArenaId id_;
     ParticipantIndex participant_ = 0;
     std::uint32_t incarnation_ = 0;
+    // The low 32 bits of the state word of a slot this process owns
+    // (phase, participant index, incarnation tag).
+    std::uint32_t owned_bits_ = ~std::uint32_t{0};
+    // Unique among this process's arenas, ever: names the arena in the
+    // threads' parking spots, which may outlive it.
+    std::uint64_t serial_ = 0;
+    // Whether released slots may be parked for the releasing thread.
+    bool parking_ = false;
     bool creator_ = false;
     bool registered_ = false;
 };

@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
+#include <optional>
 #include <set>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -294,30 +296,41 @@ TEST(ArenaTest, ArenaWithOutstandingReferencesStaysMapped) {
     EXPECT_FALSE(raw->is_held(*slot));
 }
 
-TEST(ArenaTest, ReclaimReturnsTheSlotsOfAKilledProcess) {
-    auto owner = make_arena(8);
+// A child process that attaches to `arena`, does `work` with it, and waits
+// to be killed: its pid, or -1 when it could not be started or attach.
+pid_t child_that(Arena& arena, const std::function<void(Arena&)>& work) {
     int ready[2];
-    ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+    if (::pipe2(ready, O_CLOEXEC) != 0) {
+        return -1;
+    }
     const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
     if (child == 0) {
-        auto mine = Arena::attach(*owner->dup_fd());
+        auto mine = Arena::attach(*arena.dup_fd());
         if (!mine) {
             ::_exit(2);
         }
-        for (int i = 0; i < 3; ++i) {
-            auto s = (*mine)->acquire();
-            (*mine)->retain(*s);
-        }
-        char byte = 1;
+        work(**mine);
+        const char byte = 1;
         (void)::write(ready[1], &byte, 1);
         ::pause();
         ::_exit(0);
     }
     ::close(ready[1]);
     char byte = 0;
-    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+    const bool started = child > 0 && ::read(ready[0], &byte, 1) == 1;
     ::close(ready[0]);
+    return started ? child : -1;
+}
+
+TEST(ArenaTest, ReclaimReturnsTheSlotsOfAKilledProcess) {
+    auto owner = make_arena(8);
+    const pid_t child = child_that(*owner, [](Arena& mine) {
+        for (int i = 0; i < 3; ++i) {
+            auto s = mine.acquire();
+            mine.retain(*s);
+        }
+    });
+    ASSERT_GT(child, 0);
     EXPECT_EQ(owner->stats().held_slots, 3U);
 
     // Alive: nothing to reclaim.
@@ -689,6 +702,203 @@ TEST(ArenaTest, WakeWaitersWakesASleeper) {
     auto next = arena->try_acquire_or_wait(std::chrono::hours(1));
     waker.join();
     EXPECT_FALSE(next);
+}
+
+// Parking: the last reference a thread drops to a slot of an arena it
+// acquires from keeps the slot marked as its process's, for the thread's
+// next acquire. Everybody else still sees the slot as free and can take it.
+
+std::uint64_t phase_of(RawArena& raw, SlotIndex slot) {
+    return detail::slot_phase(raw.state(slot).load());
+}
+
+TEST(ArenaParkingTest, TheReleasingThreadGetsItsSlotBack) {
+    auto arena = make_arena(16);
+    RawArena raw(*arena);
+    auto slot = arena->acquire();
+    ASSERT_TRUE(slot);
+    arena->release(*slot);
+    EXPECT_EQ(phase_of(raw, *slot), detail::slot_parked);
+    EXPECT_FALSE(arena->is_held(*slot));
+    EXPECT_EQ(arena->ref_count(*slot), 0U);
+    EXPECT_EQ(arena->stats().free_slots, 16U);
+    EXPECT_FALSE(arena->holds_references());
+    auto again = arena->try_acquire();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, *slot);
+    EXPECT_EQ(phase_of(raw, *again), detail::slot_owned);
+    EXPECT_EQ(arena->ref_count(*again), 1U);
+    arena->release(*again);
+}
+
+TEST(ArenaParkingTest, AThreadThatNeverAcquiredFreesWhatItReleases) {
+    auto arena = make_arena(16);
+    RawArena raw(*arena);
+    auto slot = arena->acquire();
+    ASSERT_TRUE(slot);
+    std::thread([&] { arena->release(*slot); }).join();
+    EXPECT_EQ(phase_of(raw, *slot), detail::slot_free);
+}
+
+TEST(ArenaParkingTest, AnotherThreadTakesAParkedSlotWhenNoOtherIsFree) {
+    auto arena = make_arena(8);
+    std::vector<SlotIndex> held;
+    for (int i = 0; i < 8; ++i) {
+        held.push_back(*arena->acquire());
+    }
+    arena->release(held.back()); // parked for this thread
+    std::optional<SlotIndex> taken;
+    std::thread([&] { taken = arena->try_acquire(); }).join();
+    ASSERT_TRUE(taken.has_value());
+    EXPECT_EQ(*taken, held.back());
+    // This thread's next acquire finds its parked slot gone, and nothing free.
+    EXPECT_FALSE(arena->try_acquire());
+    std::thread([&] { arena->release(*taken); }).join();
+    held.pop_back();
+    for (SlotIndex s : held) {
+        arena->release(s);
+    }
+    EXPECT_EQ(arena->stats().free_slots, 8U);
+}
+
+TEST(ArenaParkingTest, AnotherParticipantTakesAParkedSlot) {
+    auto owner = make_arena(8);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other) << other.error().to_string();
+    std::vector<SlotIndex> held;
+    for (int i = 0; i < 8; ++i) {
+        held.push_back(*owner->acquire());
+    }
+    owner->release(held[3]);
+    auto taken = (*other)->try_acquire();
+    ASSERT_TRUE(taken.has_value());
+    EXPECT_EQ(*taken, held[3]);
+    EXPECT_EQ((*other)->held_by(*taken, (*other)->participant()), 1U);
+    EXPECT_EQ(owner->held_by(*taken, owner->participant()), 0U);
+    (*other)->release(*taken);
+}
+
+TEST(ArenaParkingTest, AWaiterIsWokenByASlotParkedWhileItLooks) {
+    // The releasing thread parks only while nobody waits, and wakes a waiter
+    // that began to wait as it parked: the waiter always gets the slot.
+    auto arena = make_arena(8);
+    std::vector<SlotIndex> held;
+    for (int i = 0; i < 8; ++i) {
+        held.push_back(*arena->acquire());
+    }
+    for (int round = 0; round < 200; ++round) {
+        std::optional<SlotIndex> got;
+        std::thread waiter([&] { got = arena->try_acquire_or_wait(std::chrono::seconds(30)); });
+        arena->release(held[0]);
+        waiter.join();
+        ASSERT_TRUE(got.has_value()) << "round " << round;
+        EXPECT_EQ(*got, held[0]);
+        // The waiter's thread dropped nothing: the slot is held for us again.
+        arena->retain(*got);
+        std::thread([&] { arena->release(*got); }).join();
+    }
+    for (SlotIndex s : held) {
+        arena->release(s);
+    }
+    EXPECT_EQ(arena->stats().free_slots, 8U);
+}
+
+TEST(ArenaParkingTest, ASlotParkedForAnArenaThisThreadLeftStaysAvailable) {
+    // A thread keeps parking spots for a few arenas; one that uses more
+    // forgets the oldest, whose parked slots any acquirer still finds.
+    auto arena = make_arena(8);
+    std::vector<SlotIndex> held;
+    for (int i = 0; i < 8; ++i) {
+        held.push_back(*arena->acquire());
+    }
+    arena->release(held[5]);
+    std::vector<std::shared_ptr<Arena>> others;
+    for (int i = 0; i < 10; ++i) {
+        others.push_back(make_arena(8));
+        auto slot = others.back()->acquire();
+        ASSERT_TRUE(slot);
+        others.back()->release(*slot);
+    }
+    auto taken = arena->try_acquire();
+    ASSERT_TRUE(taken.has_value());
+    EXPECT_EQ(*taken, held[5]);
+}
+
+TEST(ArenaParkingTest, ANewArenaNeverGetsASlotParkedForAGoneOne) {
+    for (int i = 0; i < 20; ++i) {
+        auto arena = make_arena(8);
+        auto slot = arena->acquire();
+        ASSERT_TRUE(slot);
+        arena->release(*slot); // parked; the arena goes with it still parked
+    }
+    auto arena = make_arena(8);
+    RawArena raw(*arena);
+    for (int i = 0; i < 8; ++i) {
+        auto slot = arena->try_acquire();
+        ASSERT_TRUE(slot.has_value());
+        EXPECT_EQ(phase_of(raw, *slot), detail::slot_owned);
+        EXPECT_EQ(arena->ref_count(*slot), 1U);
+    }
+}
+
+TEST(ArenaParkingTest, DestroyingAParticipantFreesWhatItParked) {
+    auto owner = make_arena(8);
+    RawArena raw(*owner);
+    SlotIndex parked = 0;
+    {
+        auto other = Arena::attach(*owner->dup_fd());
+        ASSERT_TRUE(other);
+        parked = *(*other)->acquire();
+        (*other)->release(parked);
+        EXPECT_EQ(phase_of(raw, parked), detail::slot_parked);
+    }
+    EXPECT_EQ(phase_of(raw, parked), detail::slot_free);
+    for (int i = 0; i < 8; ++i) {
+        EXPECT_TRUE(owner->try_acquire().has_value());
+    }
+}
+
+TEST(ArenaParkingTest, ReclaimFreesWhatAKilledProcessParked) {
+    auto owner = make_arena(8);
+    RawArena raw(*owner);
+    const pid_t child = child_that(*owner, [](Arena& mine) {
+        const SlotIndex a = *mine.acquire();
+        const SlotIndex b = *mine.acquire();
+        mine.release(a);
+        mine.release(b);
+    });
+    ASSERT_GT(child, 0);
+    std::uint32_t parked = 0;
+    for (SlotIndex s = 0; s < 8; ++s) {
+        parked += phase_of(raw, s) == detail::slot_parked ? 1U : 0U;
+    }
+    EXPECT_EQ(parked, 2U);
+    EXPECT_EQ(owner->stats().free_slots, 8U);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    const ReclaimReport report = owner->reclaim_dead();
+    ASSERT_EQ(report.dead_pids.size(), 1U);
+    EXPECT_EQ(report.references_dropped, 0U);
+    EXPECT_EQ(report.slots_freed, 2U);
+    for (SlotIndex s = 0; s < 8; ++s) {
+        EXPECT_EQ(phase_of(raw, s), detail::slot_free) << "slot " << s;
+    }
+}
+
+TEST(ArenaParkingTest, SweepFreesASlotParkedByAFormerIncarnation) {
+    auto arena = make_arena(8);
+    RawArena raw(*arena);
+    auto slot = arena->acquire();
+    ASSERT_TRUE(slot);
+    // Forge a slot parked by participant 2, whose record is free.
+    arena->release(*slot);
+    auto again = arena->acquire();
+    ASSERT_EQ(*again, *slot);
+    raw.count(*slot, arena->participant()).store(detail::make_count_word(arena->handle().incarnation & 0xFFU, 0));
+    raw.state(*slot).store(detail::make_parked_state(7, 2, 1));
+    const ReclaimReport report = arena->reclaim_dead();
+    EXPECT_EQ(report.slots_freed, 1U);
+    EXPECT_EQ(phase_of(raw, *slot), detail::slot_free);
 }
 
 class ArenaAttachTest : public ::testing::Test {
