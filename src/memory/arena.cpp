@@ -76,7 +76,8 @@ Result<ArenaGeometry> compute_geometry(std::uint64_t slot_size, std::uint32_t sl
     g.participants_offset = sizeof(ArenaHeader);
     g.hints_offset = g.participants_offset + std::uint64_t{sizeof(ParticipantRecord)} * max_participants;
     const std::uint64_t hint_words = 1 + g.summary_words + g.leaf_words;
-    g.slot_headers_offset = align_up(g.hints_offset + 8 * hint_words, detail::cache_line);
+    g.parked_map_offset = align_up(g.hints_offset + 8 * hint_words, detail::cache_line);
+    g.slot_headers_offset = align_up(g.parked_map_offset + slot_count, detail::cache_line);
     g.data_offset = align_up(g.slot_headers_offset + std::uint64_t{g.slot_header_stride} * slot_count, alignment);
     g.total_size = g.data_offset + g.slot_stride * slot_count;
     return g;
@@ -189,6 +190,7 @@ struct Arena::Layout {
         arena.top_ = hints;
         arena.summary_ = hints + 1;
         arena.leaves_ = hints + 1 + g.summary_words;
+        arena.parked_map_ = reinterpret_cast<std::atomic<std::uint8_t>*>(base + g.parked_map_offset);
         arena.slot_headers_ = base + g.slot_headers_offset;
         arena.data_ = base + g.data_offset;
         arena.slot_size_ = g.slot_size;
@@ -494,6 +496,13 @@ void Arena::retire_owned(SlotIndex slot, std::uint64_t state) noexcept {
             // look at every slot: either the look finds this slot or the
             // load below sees the waiter.
             const std::uint64_t parked = detail::make_parked_state(next, participant_, incarnation_);
+            // The map byte stays set while the thread takes the slot back
+            // and parks it again: stored only when it changes, its line is
+            // not written at every loan (threads parking neighbouring slots
+            // would fight over it).
+            if (parked_map_[slot].load(std::memory_order_relaxed) == 0) {
+                parked_map_[slot].store(1, std::memory_order_relaxed);
+            }
             state_word(slot)->store(parked, std::memory_order_seq_cst);
             spot->slots[spot->count] = slot;
             spot->states[spot->count] = parked;
@@ -559,19 +568,53 @@ SlotIndex Arena::take_slot() noexcept {
         while (spot.count != 0) {
             --spot.count;
             // Fails when another acquirer took the slot meanwhile.
-            if (try_claim(spot.slots[spot.count], spot.states[spot.count])) {
-                return spot.slots[spot.count];
+            const SlotIndex slot = spot.slots[spot.count];
+            if (try_claim(slot, spot.states[spot.count])) {
+                return slot; // its map byte stays set: see retire_owned()
             }
         }
     }
     const SlotIndex slot = take_hinted_slot();
-    return slot == no_slot && parking_ ? take_parked_slot() : slot;
+    if (!parking_) {
+        return slot;
+    }
+    if (slot == no_slot) {
+        return take_parked_slot();
+    }
+    // A byte left set by a slot that was parked, then taken back and freed.
+    if (parked_map_[slot].load(std::memory_order_relaxed) != 0) {
+        parked_map_[slot].store(0, std::memory_order_relaxed);
+    }
+    return slot;
 }
 
 SlotIndex Arena::take_parked_slot() noexcept {
+    // The parked map: one byte per slot, set before a slot is parked, so one
+    // cache line covers 64 slots. A byte may be stale (the slot was taken
+    // back by its thread, or freed since): the state word decides, and a
+    // free slot found this way is taken too. Bytes are cleared when another
+    // acquirer takes the slot, here or through the hints.
+    for (SlotIndex s = 0; s < slot_count_; ++s) {
+        if (parked_map_[s].load(std::memory_order_relaxed) == 0) {
+            continue;
+        }
+        const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
+        const std::uint64_t phase = detail::slot_phase(state);
+        if ((phase == detail::slot_parked || phase == detail::slot_free) && try_claim(s, state)) {
+            parked_map_[s].store(0, std::memory_order_relaxed);
+            return s;
+        }
+    }
+    return no_slot;
+}
+
+SlotIndex Arena::take_any_parked_slot() noexcept {
+    // Every state word, not the map: a waiter must find a slot parked before
+    // it counted itself (see try_acquire_or_wait).
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
         if (detail::slot_phase(state) == detail::slot_parked && try_claim(s, state)) {
+            parked_map_[s].store(0, std::memory_order_relaxed);
             return s;
         }
     }
@@ -880,6 +923,13 @@ std::optional<SlotIndex> Arena::try_acquire_or_wait(std::chrono::nanoseconds tim
     header_->waiters.fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t epoch = header_->release_epoch.load(std::memory_order_seq_cst);
     auto slot = try_acquire();
+    if (!slot && parking_) {
+        // A slot parked before this thread counted itself (seq_cst both
+        // sides) shows in its state word; its map byte is only a hint.
+        if (const SlotIndex parked = take_any_parked_slot(); parked != no_slot) {
+            slot = parked;
+        }
+    }
     if (!slot && (cancel == nullptr || !cancel->load(std::memory_order_seq_cst))) {
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
         const timespec ts{static_cast<time_t>(secs.count()), static_cast<long>((timeout - secs).count())};

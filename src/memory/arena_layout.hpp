@@ -204,6 +204,7 @@ struct ArenaGeometry {
     std::uint32_t summary_words = 0;
     std::uint64_t participants_offset = 0;
     std::uint64_t hints_offset = 0;
+    std::uint64_t parked_map_offset = 0; // derived only: not in the header
     std::uint64_t slot_headers_offset = 0;
     std::uint64_t data_offset = 0;
     std::uint64_t total_size = 0;

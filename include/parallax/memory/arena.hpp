@@ -248,6 +248,7 @@ private:
     SlotIndex take_slot() noexcept;
     SlotIndex take_hinted_slot() noexcept;
     SlotIndex take_parked_slot() noexcept;
+    SlotIndex take_any_parked_slot() noexcept;
     bool try_claim(SlotIndex slot, std::uint64_t expected) noexcept;
     void release_last(SlotIndex slot) noexcept;
     // Frees, or parks for this thread, an owned slot whose last reference
@@ -271,6 +272,7 @@ private:
     std::atomic<std::uint64_t>* top_ = nullptr;
     std::atomic<std::uint64_t>* summary_ = nullptr;
     std::atomic<std::uint64_t>* leaves_ = nullptr;
+    std::atomic<std::uint8_t>* parked_map_ = nullptr;
     std::byte* slot_headers_ = nullptr;
     std::byte* data_ = nullptr;
     // Geometry, copied once and validated: never re-read from shared memory.
