@@ -37,7 +37,7 @@ constexpr std::uint64_t bit(std::uint32_t index) {
 }
 
 // Arenas whose slots may be parked (see ThreadParking): at least this many
-// slots, and at most so many that a look at every slot's state stays short.
+// slots, and at most so many that a look through all of them stays short.
 constexpr std::uint32_t parking_min_slots = 8;
 constexpr std::uint32_t parking_max_slots = 4096;
 
@@ -201,9 +201,10 @@ struct Arena::Layout {
         arena.max_participants_ = g.max_participants;
         arena.leaf_words_ = g.leaf_words;
         arena.summary_words_ = g.summary_words;
-        // An acquirer that finds no free slot looks at every slot for parked
-        // ones: parking stays off where that look would be long, and where
-        // slots are so few that two parked per thread would starve others.
+        // An acquirer that finds no free slot looks through the parked map,
+        // and a waiter through every state word: parking stays off where
+        // that look would be long, and where slots are so few that two
+        // parked per thread would crowd out other threads.
         arena.parking_ = g.slot_count >= parking_min_slots && g.slot_count <= parking_max_slots;
     }
 };
