@@ -484,6 +484,35 @@ bool Arena::try_free(SlotIndex slot, std::uint64_t held_state) noexcept {
     return true;
 }
 
+void Arena::release(SlotIndex slot) noexcept {
+    std::atomic<std::uint32_t>* count = count_word(slot, participant_);
+    // A thread that acquires from this arena mostly drops buffers it took
+    // itself, whose slot header is in its cache: there, look whether the
+    // reference is the only one. Elsewhere (the consumer of a queue) the
+    // look would fetch the line only to fetch it again for the decrement.
+    if (thread_parking.find(serial_) != nullptr) {
+        const std::uint32_t word = count->load(std::memory_order_acquire);
+        if ((word & detail::count_mask) == 1U) {
+            // The only reference to a slot only this process has held: nobody
+            // can add one meanwhile (adding needs a reference), so no locked
+            // decrement. The acquire load orders the buffer's use by the
+            // threads that dropped the other references before the slot goes.
+            const std::uint64_t state = state_word(slot)->load(std::memory_order_acquire);
+            if (static_cast<std::uint32_t>(state) == owned_bits_) {
+                count->store(word - 1U, std::memory_order_relaxed);
+                retire_owned(slot, state);
+                return;
+            }
+        }
+    }
+    // seq_cst: two participants dropping their last references at once
+    // must each see the other's count (see docs/design/memory.md).
+    const std::uint32_t before = count->fetch_sub(1, std::memory_order_seq_cst);
+    if ((before & detail::count_mask) == 1U) {
+        release_last(slot);
+    }
+}
+
 void Arena::retire_owned(SlotIndex slot, std::uint64_t state) noexcept {
     // Only this process has held the slot since it was taken, and its last
     // reference just went. Nobody else frees or parks an owned slot of a
@@ -562,10 +591,10 @@ bool Arena::try_take(SlotIndex slot) noexcept {
 }
 
 SlotIndex Arena::take_slot() noexcept {
+    // This thread acquires from this arena: from now on it parks what it
+    // releases last of it, and looks for sole references when it releases.
+    ParkingSpot& spot = thread_parking.claim(serial_);
     if (parking_) {
-        // This thread acquires from this arena: from now on it parks what
-        // it releases last of it.
-        ParkingSpot& spot = thread_parking.claim(serial_);
         while (spot.count != 0) {
             --spot.count;
             // Fails when another acquirer took the slot meanwhile.

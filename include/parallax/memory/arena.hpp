@@ -141,28 +141,7 @@ public:
     /// Drops a reference held by this participant. The last reference over
     /// all participants returns the slot to the free set at once (or keeps
     /// it for this thread's next acquire: see docs/design/memory.md).
-    void release(SlotIndex slot) noexcept {
-        std::atomic<std::uint32_t>* count = count_word(slot, participant_);
-        const std::uint32_t word = count->load(std::memory_order_acquire);
-        if ((word & count_mask) == 1U) {
-            // The only reference to a slot only this process has held: nobody
-            // can add one meanwhile (adding needs a reference), so no locked
-            // decrement. The acquire load orders the buffer's use by the
-            // threads that dropped the other references before the slot goes.
-            const std::uint64_t state = state_word(slot)->load(std::memory_order_acquire);
-            if (static_cast<std::uint32_t>(state) == owned_bits_) {
-                count->store(word - 1U, std::memory_order_relaxed);
-                retire_owned(slot, state);
-                return;
-            }
-        }
-        // seq_cst: two participants dropping their last references at once
-        // must each see the other's count (see docs/design/memory.md).
-        const std::uint32_t before = count->fetch_sub(1, std::memory_order_seq_cst);
-        if ((before & count_mask) == 1U) {
-            release_last(slot);
-        }
-    }
+    void release(SlotIndex slot) noexcept;
 
     /// Credits one reference on `slot` to another participant, for a buffer
     /// that is being handed to that process. The caller must hold a reference.
@@ -244,7 +223,6 @@ private:
                                                              static_cast<std::size_t>(slot) * slot_header_stride_);
     }
     static constexpr SlotIndex no_slot = ~SlotIndex{0};
-    static constexpr std::uint32_t count_mask = (1U << 24U) - 1U;
     SlotIndex take_slot() noexcept;
     SlotIndex take_hinted_slot() noexcept;
     SlotIndex take_parked_slot() noexcept;
