@@ -127,7 +127,7 @@ constexpr const char* error_message<grammar::end> = "expected ',', ';' or the en
 
 // --- Values ------------------------------------------------------------------
 
-enum class Kind { integer, real, boolean, string, fraction, bitmask };
+enum class Kind { integer, real, boolean, string, fraction, bitmask, buffer };
 
 std::string_view kind_article(Kind kind) {
     switch (kind) {
@@ -143,6 +143,8 @@ std::string_view kind_article(Kind kind) {
         return "a fraction";
     case Kind::bitmask:
         return "a bitmask";
+    case Kind::buffer:
+        return "a buffer";
     }
     return "a value";
 }
@@ -175,6 +177,8 @@ std::optional<Kind> kind_of(std::string_view name) {
         {"GstFraction", Kind::fraction},
         {"bitmask", Kind::bitmask},
         {"GstBitmask", Kind::bitmask},
+        {"buffer", Kind::buffer},
+        {"GstBuffer", Kind::buffer},
     };
     for (const Alias& alias : aliases) {
         if (alias.name == name) {
@@ -371,9 +375,30 @@ std::string unescape(std::string_view raw, std::size_t pos) {
     return out;
 }
 
+// `(buffer)` text: two hexadecimal digits per byte.
+Bytes to_bytes(std::string_view raw, std::size_t pos) {
+    if (raw.size() % 2 != 0) {
+        throw SyntaxError{"expected a buffer: an even number of hexadecimal digits", pos};
+    }
+    Bytes bytes;
+    bytes.data.reserve(raw.size() / 2);
+    for (std::size_t i = 0; i < raw.size(); i += 2) {
+        std::uint8_t byte = 0;
+        auto [end, ec] = std::from_chars(raw.data() + i, raw.data() + i + 2, byte, 16);
+        if (ec != std::errc() || end != raw.data() + i + 2) {
+            throw SyntaxError{"expected a buffer: hexadecimal digits only", pos + i};
+        }
+        bytes.data.push_back(byte);
+    }
+    return bytes;
+}
+
 // A token's value: of type `kind` when the caps say so, otherwise inferred
 // as GStreamer does (int, double, fraction, boolean, string, in that order).
 CapsValue to_value(std::string_view raw, std::size_t pos, std::optional<Kind> kind) {
+    if (raw == "\"\"" && kind == Kind::buffer) {
+        return CapsValue(Bytes{});
+    }
     if (raw.front() == '"') {
         if (kind && *kind != Kind::string) {
             throw SyntaxError{fmt::format("expected {}: only strings are quoted", kind_article(*kind)), pos};
@@ -439,6 +464,8 @@ CapsValue to_value(std::string_view raw, std::size_t pos, std::optional<Kind> ki
         }
         return CapsValue(Bitmask{bits});
     }
+    case Kind::buffer:
+        return CapsValue(to_bytes(raw, pos));
     }
     throw SyntaxError{"expected a value", pos};
 }

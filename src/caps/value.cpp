@@ -49,6 +49,13 @@ void append_scalar(std::string& out, const CapsValue& v) {
         out += f->to_string();
     } else if (const auto* m = v.get_if<Bitmask>()) {
         fmt::format_to(std::back_inserter(out), "0x{:016x}", m->bits);
+    } else if (const auto* bytes = v.get_if<Bytes>()) {
+        if (bytes->data.empty()) {
+            out += "\"\""; // no digits: quoted, so that it reads back
+        }
+        for (const std::uint8_t byte : bytes->data) {
+            fmt::format_to(std::back_inserter(out), "{:02x}", byte);
+        }
     }
 }
 
@@ -123,7 +130,8 @@ Result<CapsValue> CapsValue::list(List items) {
 
 std::string_view CapsValue::type_name() const noexcept {
     static constexpr std::string_view names[] = {"int",     "double",    "boolean",      "string",         "fraction",
-                                                 "bitmask", "int_range", "double_range", "fraction_range", "list"};
+                                                 "bitmask", "int_range", "double_range", "fraction_range", "buffer",
+                                                 "list"};
     static_assert(std::size(names) == std::variant_size_v<decltype(value_)>);
     return names[value_.index()];
 }

@@ -87,6 +87,14 @@ using IntRange = Range<std::int32_t>;  ///< GstIntRange, printed `(int)[ 1, 100 
 using DoubleRange = Range<double>;     ///< GstDoubleRange, printed `(double)[ 0.5, 2 ]`.
 using FractionRange = Range<Fraction>; ///< GstFractionRange, printed `(fraction)[ 0/1, 30/1 ]`.
 
+/// Binary data in a caps field, such as a codec's `codec_data` (GStreamer's
+/// `(buffer)` values, written as hexadecimal: `(buffer)0a0b0c`).
+struct Bytes {
+    std::vector<std::uint8_t> data;
+
+    friend bool operator==(const Bytes&, const Bytes&) = default;
+};
+
 /// The value of a caps field. A small value type; copies are independent.
 ///
 /// Ints are 32-bit, like GStreamer's `(int)` (gint); there is no separate
@@ -113,20 +121,21 @@ public:
     CapsValue(IntRange v) : value_(v) {}                 // NOLINT(google-explicit-constructor)
     CapsValue(DoubleRange v) : value_(v) {}              // NOLINT(google-explicit-constructor)
     CapsValue(FractionRange v) : value_(v) {}            // NOLINT(google-explicit-constructor)
+    CapsValue(Bytes v) : value_(std::move(v)) {}         // NOLINT(google-explicit-constructor)
 
     /// A list value. Fails when `items` is empty, when its items do not all
     /// have the same type, or when one of them is a list or a range.
     static Result<CapsValue> list(List items);
 
     /// "int", "double", "boolean", "string", "fraction", "bitmask",
-    /// "int_range", "double_range", "fraction_range" or "list".
+    /// "int_range", "double_range", "fraction_range", "buffer" or "list".
     [[nodiscard]] std::string_view type_name() const noexcept;
 
     /// True unless the value is a range or a list (a single, exact value).
     [[nodiscard]] bool is_fixed() const noexcept;
 
     /// True when the value is a T: std::int32_t, double, bool, std::string,
-    /// Fraction, Bitmask, IntRange, DoubleRange, FractionRange or List.
+    /// Fraction, Bitmask, IntRange, DoubleRange, FractionRange, Bytes or List.
     template <typename T>
     [[nodiscard]] bool holds() const noexcept {
         return std::holds_alternative<T>(value_);
@@ -152,7 +161,8 @@ public:
 private:
     explicit CapsValue(List items) : value_(std::move(items)) {}
 
-    std::variant<std::int32_t, double, bool, std::string, Fraction, Bitmask, IntRange, DoubleRange, FractionRange, List>
+    std::variant<std::int32_t, double, bool, std::string, Fraction, Bitmask, IntRange, DoubleRange, FractionRange, Bytes,
+                 List>
         value_;
 };
 

@@ -1,4 +1,5 @@
 #include <parallax/caps/caps.hpp>
+#include <parallax/caps/caps_ops.hpp>
 
 #include "support/caps_helpers.hpp"
 
@@ -185,6 +186,25 @@ TEST(CapsTest, ParsesEveryTypePrefix) {
     EXPECT_EQ(field_of("a/b, v=(fraction)-6/4", "v"), CapsValue(frac(-3, 2)));
     EXPECT_EQ(field_of("a/b, v=(bitmask)18446744073709551615", "v"), CapsValue(Bitmask{~std::uint64_t{0}}));
     EXPECT_EQ(field_of("a/b, v=(int)-2147483648", "v"), CapsValue(-2147483647 - 1));
+    for (const char* t : {"buffer", "GstBuffer"}) {
+        EXPECT_EQ(field_of(std::string("a/b, v=(") + t + ")0aFf81", "v"), CapsValue(Bytes{{0x0a, 0xff, 0x81}})) << t;
+    }
+    EXPECT_EQ(field_of("a/b, v=(buffer)\"\"", "v"), CapsValue(Bytes{}));
+}
+
+TEST(CapsTest, PrintsBuffersAsHexadecimalThatReadsBack) {
+    Structure s("video/x-av1");
+    s.set("codec_data", Bytes{{0x81, 0x00, 0x0c, 0x00}});
+    s.set("empty", Bytes{});
+    Caps caps;
+    caps.append(s);
+    EXPECT_EQ(caps.to_string(), "video/x-av1, codec_data=(buffer)81000c00, empty=(buffer)\"\"");
+    EXPECT_EQ(parsed(caps.to_string()), caps);
+    // A buffer is fixed and intersects only with an equal buffer.
+    EXPECT_TRUE(caps.is_fixed());
+    EXPECT_FALSE(can_intersect(parsed("video/x-av1, codec_data=(buffer)81000c00"),
+                               parsed("video/x-av1, codec_data=(buffer)81000c01")));
+    EXPECT_TRUE(can_intersect(caps, parsed("video/x-av1")));
 }
 
 TEST(CapsTest, UnescapesQuotedStrings) {
@@ -291,6 +311,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCaps{"video/x-raw, b=(boolean)maybe", 24, "expected a boolean"},
         BadCaps{"video/x-raw, m=(bitmask)-1", 24, "expected a bitmask"},
         BadCaps{"video/x-raw, m=(bitmask)0x10000000000000000", 24, "bitmask out of range"},
+        BadCaps{"video/x-av1, codec_data=(buffer)abc", 32, "an even number of hexadecimal digits"},
+        BadCaps{"video/x-av1, codec_data=(buffer)ab0x", 34, "hexadecimal digits only"},
+        BadCaps{"video/x-av1, codec_data=(buffer)\"ab\"", 32, "only strings are quoted"},
         BadCaps{"video/x-raw(", 12, "expected a caps feature"},
         BadCaps{"video/x-raw(memory:X", 20, "expected ',' or ')'"},
         BadCaps{"video/x-raw(memory:X,)", 21, "expected a caps feature"},
@@ -381,7 +404,8 @@ INSTANTIATE_TEST_SUITE_P(
         "meta/x-klv, parsed=(boolean)true, sparse=(boolean)true",
         "a/b, d=(double)0.1, e=(double)-1e+300, f=(double)[ -0.5, 1e-300 ], s=(string)\"tab\\011and\\ \\\"quote\\\"\"",
         "a/b(x:y), m=(bitmask)0xffffffffffffffff, l=(fraction){ 1/2, 2/3 }, b=(boolean){ true, false }",
-        "x/y, s=(string)\"\"; x/y; x/y, r=(double){ 1, 2.5 }", "x/y, z=-0e4, h=(double)-0x10"));
+        "x/y, s=(string)\"\"; x/y; x/y, r=(double){ 1, 2.5 }", "x/y, z=-0e4, h=(double)-0x10",
+        "video/x-av1, codec_data=(buffer)81000c00, l=(buffer){ 00, ff01 }"));
 
 } // namespace
 } // namespace parallax
