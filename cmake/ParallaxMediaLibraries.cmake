@@ -23,3 +23,13 @@ if(NOT TARGET PkgConfig::AOM)
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(AOM REQUIRED IMPORTED_TARGET aom)
 endif()
+# Opus: libopus encodes and decodes (opusenc, opusdec).
+if(NOT TARGET PkgConfig::OPUS)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus)
+endif()
+# Ogg: libogg frames pages (oggmux, oggdemux).
+if(NOT TARGET PkgConfig::OGG)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(OGG REQUIRED IMPORTED_TARGET ogg)
+endif()
