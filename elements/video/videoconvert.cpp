@@ -22,7 +22,7 @@ int conversion_loss(const VideoFormatInfo& from, const VideoFormatInfo& to) {
     if (from.format == to.format) {
         return 0;
     }
-    int loss = 0;
+    int loss = 1; // a pass over every pixel, even when nothing is lost (ABGR to RGBA)
     if (to.is_gray() && !from.is_gray()) {
         loss += 64; // colour lost
     }

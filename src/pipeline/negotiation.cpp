@@ -240,7 +240,11 @@ private:
             const Link& l = links_[i];
             switch (way) {
             case Way::both:
-                d.caps[i] = simplify(intersect(allowed(*l.src), allowed(*l.sink)));
+                // The order of preference on a link is downstream's, as in
+                // GStreamer (videotestsrc ! jpegenc gives I420, jpegenc's
+                // first); a capsfilter only narrows and keeps upstream's.
+                d.caps[i] = simplify(keeps_upstream_order(*l.sink) ? intersect(allowed(*l.src), allowed(*l.sink))
+                                                                   : intersect(allowed(*l.sink), allowed(*l.src)));
                 break;
             case Way::downstream:
                 d.caps[i] = allowed(*l.src);
@@ -260,6 +264,11 @@ private:
             }
         }
         return d;
+    }
+
+    // A capsfilter narrows what passes without stating a preference.
+    static bool keeps_upstream_order(const Pad& sink) {
+        return sink.element().factory().name() == "capsfilter";
     }
 
     // An element whose settings (a caps property) narrow its pad says so.
@@ -310,7 +319,11 @@ private:
                     }
                     const std::size_t t = to_link->second;
                     const Caps& before = d.caps[t];
-                    Caps narrowed = simplify(intersect(before, transform(*from, *to, d.caps[from_link->second])));
+                    Caps carried = transform(*from, *to, d.caps[from_link->second]);
+                    // What comes from downstream sets the order (see initial()).
+                    const bool downstream_first =
+                        to->direction() == PadDirection::sink && !keeps_upstream_order(*to);
+                    Caps narrowed = simplify(downstream_first ? intersect(carried, before) : intersect(before, carried));
                     if (is_subset(before, narrowed)) {
                         continue; // nothing new
                     }

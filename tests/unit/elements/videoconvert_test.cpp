@@ -443,6 +443,19 @@ TEST(VideoConvertTest, EqualCapsPassTheSameSlotThrough) {
                                     12);
 }
 
+TEST(VideoConvertTest, WithNothingDownstreamToPleaseItPassesTheInputThrough) {
+    // ABGR and RGBA lose nothing either way; converting would still cost a
+    // pass over every pixel.
+    auto p = Pipeline::parse("videotestsrc num-buffers=1 ! video/x-raw,format=ABGR ! videoconvert name=c ! fakesink");
+    ASSERT_TRUE(p) << p.error().to_string();
+    ASSERT_TRUE((*p)->set_state(State::idle));
+    Element* c = (*p)->find("c");
+    ASSERT_NE(c, nullptr);
+    const Caps in = c->pad("sink")->negotiated_caps();
+    const Caps out = c->pad("src")->negotiated_caps();
+    EXPECT_TRUE(is_equal(in, out)) << in.to_string() << " -> " << out.to_string();
+}
+
 TEST(VideoConvertTest, AShortBufferIsAnErrorNamingTheElement) {
     check::expect_short_buffer_error("appsrc name=src caps=\"video/x-raw, format=I420, width=320, height=240\" ! "
                                      "videoconvert name=conv ! appsink name=sink caps=\"video/x-raw, format=RGBA\"",

@@ -244,6 +244,35 @@ TEST(NegotiationTest, ACapsFilterNarrowsBothSides) {
     EXPECT_TRUE(is_equal(caps_of(*p, "sink:sink"), parsed("video/x-raw, width=(int)640, height=(int)16")));
 }
 
+TEST(NegotiationTest, DownstreamsOrderOfPreferenceWins) {
+    // As in GStreamer (videotestsrc ! jpegenc gives jpegenc's first format):
+    // the source lists NV12 first, the sink prefers I420.
+    auto p = make("neg-src name=src caps=\"video/x-raw, format={ NV12, RGBA, I420 }, width=16, height=16\" "
+                  "! neg-sink name=sink caps=\"video/x-raw, format={ I420, NV12 }\"");
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->set_state(State::idle));
+    EXPECT_TRUE(is_equal(caps_of(*p, "src:src"), parsed("video/x-raw, format=(string)I420, width=(int)16, height=(int)16")))
+        << caps_of(*p, "src:src").to_string();
+    // Through an element that accepts anything, too.
+    auto q = make("neg-src name=src caps=\"video/x-raw, format={ NV12, RGBA, I420 }, width=16, height=16\" "
+                  "! queue ! identity ! neg-sink name=sink caps=\"video/x-raw, format={ I420, NV12 }\"");
+    ASSERT_TRUE(q);
+    ASSERT_TRUE(q->set_state(State::idle));
+    EXPECT_TRUE(is_equal(caps_of(*q, "src:src"), parsed("video/x-raw, format=(string)I420, width=(int)16, height=(int)16")))
+        << caps_of(*q, "src:src").to_string();
+}
+
+TEST(NegotiationTest, ACapsFilterNarrowsWithoutImposingItsOrder) {
+    // gst-launch-1.0 videotestsrc ! "video/x-raw,format={ I420, RGBA }" gives
+    // RGBA, the source's preference of the two.
+    auto p = make("neg-src name=src caps=\"video/x-raw, format={ NV12, RGBA, I420 }, width=16, height=16\" "
+                  "! video/x-raw,format={ I420, RGBA } ! neg-sink name=sink");
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->set_state(State::idle));
+    EXPECT_TRUE(is_equal(caps_of(*p, "src:src"), parsed("video/x-raw, format=(string)RGBA, width=(int)16, height=(int)16")))
+        << caps_of(*p, "src:src").to_string();
+}
+
 TEST(NegotiationTest, ALinkThatNothingConstrainsStaysAny) {
     auto p = make("fakesrc num-buffers=2 name=src ! fakesink");
     ASSERT_TRUE(p);
