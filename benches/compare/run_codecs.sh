@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# AV1 decoding and encoding: libparallax's elements beside the reference
+# command lines (and GStreamer's av1enc), on the same files, in one run,
+# alternating. Prints each case's median wall time over the repetitions and
+# the frame rate, and libparallax's overhead against the reference.
+#
+#   decode: 600 frames of 1280x720 AV1 (ffmpeg's testsrc2 through libaom,
+#           real-time mode, 2 Mbit/s) from an IVF file:
+#             plx-launch -q filesrc ! ivfparse ! dav1ddec n-threads=T ! fakesink
+#             dav1d --threads T --muxer null       (decodes, writes nothing)
+#             dav1d --threads T --muxer yuv -o /dev/null
+#                                                  (decodes and copies every
+#                                                  picture out, as dav1ddec does)
+#   encode: 60 frames of 1280x720 (videotestsrc pattern=ball), real time,
+#           cpu-used 8, 2000 kbit/s, two threads:
+#             plx-launch -q videotestsrc ! av1enc ! fakesink
+#             gst-launch-1.0 -q videotestsrc ! av1enc ! fakesink
+#             aomenc --rt on the same frames, read from a raw file
+#           and the sources alone (videotestsrc ! fakesink), whose time the
+#           encode figures include.
+#
+# Usage: benches/compare/run_codecs.sh [repetitions]   (from anywhere in the tree)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+reps="${1:-5}"
+cmake --preset release >/dev/null
+cmake --build --preset release --target plx-launch >/dev/null
+plx=build/release/tools/plx-launch
+work="$(mktemp -d)"
+trap 'rm -rf "${work}"' EXIT
+
+# Wall time of a command in microseconds (its output discarded).
+micros() {
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000))
+}
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# name, frames, file of samples (microseconds)
+report() {
+    local m
+    m=$(median <"$3")
+    awk -v n="$1" -v f="$2" -v m="$m" 'BEGIN {printf "  %-44s %9.1f ms %8.1f fps\n", n, m / 1000, f / (m / 1e6)}'
+}
+ratio() { # label, file a, file b: median a / median b - 1, in percent
+    local a b
+    a=$(median <"$2")
+    b=$(median <"$3")
+    awk -v l="$1" -v a="$a" -v b="$b" 'BEGIN {printf "  %-44s %+8.1f %%\n", l, (a / b - 1) * 100}'
+}
+
+echo "AV1 decode, 600 frames 1280x720 (median of ${reps})"
+ffmpeg -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -frames:v 600 -c:v libaom-av1 -usage realtime \
+    -cpu-used 8 -b:v 2M -g 60 -f ivf "${work}/720p.ivf"
+for threads in 1 2; do
+    : >"${work}/plx" && : >"${work}/null" && : >"${work}/yuv"
+    for _ in $(seq "${reps}"); do
+        micros "${plx}" -q filesrc location="${work}/720p.ivf" ! ivfparse ! dav1ddec n-threads="${threads}" \
+            ! fakesink >>"${work}/plx"
+        micros dav1d -q -i "${work}/720p.ivf" --threads "${threads}" --muxer null -o /dev/null >>"${work}/null"
+        micros dav1d -q -i "${work}/720p.ivf" --threads "${threads}" --muxer yuv -o /dev/null >>"${work}/yuv"
+    done
+    echo " ${threads} thread(s):"
+    report "plx-launch filesrc ! ivfparse ! dav1ddec" 600 "${work}/plx"
+    report "dav1d --muxer null" 600 "${work}/null"
+    report "dav1d --muxer yuv -o /dev/null" 600 "${work}/yuv"
+    ratio "libparallax against dav1d --muxer null" "${work}/plx" "${work}/null"
+    ratio "libparallax against dav1d --muxer yuv" "${work}/plx" "${work}/yuv"
+done
+
+echo
+echo "AV1 encode, 60 frames 1280x720, real time, cpu-used 8, 2000 kbit/s, 2 threads (median of ${reps})"
+caps="video/x-raw,format=I420,width=1280,height=720,framerate=30/1"
+"${plx}" -q videotestsrc pattern=ball num-buffers=60 ! "${caps}" ! filesink location="${work}/ball.yuv"
+have_gst_av1enc=0
+if gst-inspect-1.0 av1enc >/dev/null 2>&1; then
+    have_gst_av1enc=1
+fi
+: >"${work}/plx" && : >"${work}/gst" && : >"${work}/aom" && : >"${work}/plx_src" && : >"${work}/gst_src"
+for _ in $(seq "${reps}"); do
+    micros "${plx}" -q videotestsrc pattern=ball num-buffers=60 ! "${caps}" ! av1enc usage-profile=realtime \
+        cpu-used=8 target-bitrate=2000 threads=2 ! fakesink >>"${work}/plx"
+    micros "${plx}" -q videotestsrc pattern=ball num-buffers=60 ! "${caps}" ! fakesink >>"${work}/plx_src"
+    if [[ ${have_gst_av1enc} == 1 ]]; then
+        micros gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=60 ! "${caps}" ! av1enc \
+            usage-profile=realtime cpu-used=8 target-bitrate=2000 threads=2 ! fakesink >>"${work}/gst"
+        micros gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=60 ! "${caps}" ! fakesink >>"${work}/gst_src"
+    fi
+    micros aomenc --rt --cpu-used=8 --target-bitrate=2000 --threads=2 --limit=60 -w 1280 -h 720 --fps=30/1 \
+        --i420 --ivf -o /dev/null "${work}/ball.yuv" >>"${work}/aom"
+done
+report "plx-launch videotestsrc ! av1enc" 60 "${work}/plx"
+report "plx-launch videotestsrc (source alone)" 60 "${work}/plx_src"
+report "aomenc --rt (raw file)" 60 "${work}/aom"
+ratio "libparallax against aomenc" "${work}/plx" "${work}/aom"
+if [[ ${have_gst_av1enc} == 1 ]]; then
+    report "gst-launch-1.0 videotestsrc ! av1enc" 60 "${work}/gst"
+    report "gst-launch-1.0 videotestsrc (source alone)" 60 "${work}/gst_src"
+    ratio "libparallax against GStreamer" "${work}/plx" "${work}/gst"
+fi

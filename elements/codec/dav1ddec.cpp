@@ -1,0 +1,520 @@
+// dav1ddec: decodes AV1 with dav1d. Input temporal units (or frames) go to
+// dav1d without a copy: dav1d reads the arena slot and drops its reference
+// when done. Each picture dav1d returns is copied once into a buffer of the
+// negotiated raw layout (dav1d's pictures are padded to 128 rows and
+// columns, which no raw caps describe). The output caps come from the
+// pictures themselves: size, format (I420, Y42B, Y444, GRAY8, I420_10LE)
+// and, when the sequence header describes them, colorimetry and chroma site;
+// a picture of another size or format sends new caps first.
+
+#include <parallax/base/log.hpp>
+#include <parallax/caps/caps_ops.hpp>
+#include <parallax/element.hpp>
+#include <parallax/video/video_frame.hpp>
+#include <parallax/video/video_info.hpp>
+
+#include <dav1d/dav1d.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace parallax {
+namespace {
+
+LogCategory dav1ddec_log("dav1ddec", "dav1ddec: AV1 decoding with dav1d");
+
+// dav1d's error codes are negative errno values.
+std::string dav1d_error_text(int code) {
+    return fmt::format("{} ({})", std::strerror(-code), code);
+}
+
+// AV1's colour description (ITU-T H.273 code points) in GStreamer's terms;
+// unknown for code points GStreamer has no name for.
+VideoColorPrimaries primaries_of(Dav1dColorPrimaries p) {
+    switch (p) {
+    case DAV1D_COLOR_PRI_BT709:
+        return VideoColorPrimaries::bt709;
+    case DAV1D_COLOR_PRI_BT470M:
+        return VideoColorPrimaries::bt470m;
+    case DAV1D_COLOR_PRI_BT470BG:
+        return VideoColorPrimaries::bt470bg;
+    case DAV1D_COLOR_PRI_BT601:
+        return VideoColorPrimaries::smpte170m;
+    case DAV1D_COLOR_PRI_SMPTE240:
+        return VideoColorPrimaries::smpte240m;
+    case DAV1D_COLOR_PRI_FILM:
+        return VideoColorPrimaries::film;
+    case DAV1D_COLOR_PRI_BT2020:
+        return VideoColorPrimaries::bt2020;
+    case DAV1D_COLOR_PRI_SMPTE431:
+        return VideoColorPrimaries::smpterp431;
+    case DAV1D_COLOR_PRI_SMPTE432:
+        return VideoColorPrimaries::smpteeg432;
+    case DAV1D_COLOR_PRI_EBU3213:
+        return VideoColorPrimaries::ebu3213;
+    default:
+        return VideoColorPrimaries::unknown;
+    }
+}
+
+VideoTransferFunction transfer_of(Dav1dTransferCharacteristics t) {
+    switch (t) {
+    case DAV1D_TRC_BT709:
+        return VideoTransferFunction::bt709;
+    case DAV1D_TRC_BT470M:
+        return VideoTransferFunction::gamma22;
+    case DAV1D_TRC_BT470BG:
+        return VideoTransferFunction::gamma28;
+    case DAV1D_TRC_BT601:
+        return VideoTransferFunction::bt601;
+    case DAV1D_TRC_SMPTE240:
+        return VideoTransferFunction::smpte240m;
+    case DAV1D_TRC_LINEAR:
+        return VideoTransferFunction::gamma10;
+    case DAV1D_TRC_SRGB:
+        return VideoTransferFunction::srgb;
+    case DAV1D_TRC_BT2020_10BIT:
+        return VideoTransferFunction::bt2020_10;
+    case DAV1D_TRC_BT2020_12BIT:
+        return VideoTransferFunction::bt2020_12;
+    case DAV1D_TRC_SMPTE2084:
+        return VideoTransferFunction::smpte2084;
+    case DAV1D_TRC_HLG:
+        return VideoTransferFunction::arib_std_b67;
+    default:
+        return VideoTransferFunction::unknown;
+    }
+}
+
+VideoColorMatrix matrix_of(Dav1dMatrixCoefficients m) {
+    switch (m) {
+    case DAV1D_MC_IDENTITY:
+        return VideoColorMatrix::rgb;
+    case DAV1D_MC_BT709:
+        return VideoColorMatrix::bt709;
+    case DAV1D_MC_FCC:
+        return VideoColorMatrix::fcc;
+    case DAV1D_MC_BT470BG:
+    case DAV1D_MC_BT601:
+        return VideoColorMatrix::bt601;
+    case DAV1D_MC_SMPTE240:
+        return VideoColorMatrix::smpte240m;
+    case DAV1D_MC_BT2020_NCL:
+        return VideoColorMatrix::bt2020;
+    default:
+        return VideoColorMatrix::unknown;
+    }
+}
+
+// The raw format of a picture's layout and depth; nullopt when no raw
+// format of this build holds it.
+std::optional<VideoFormat> format_of(Dav1dPixelLayout layout, int bpc) {
+    if (bpc == 8) {
+        switch (layout) {
+        case DAV1D_PIXEL_LAYOUT_I400:
+            return VideoFormat::gray8;
+        case DAV1D_PIXEL_LAYOUT_I420:
+            return VideoFormat::i420;
+        case DAV1D_PIXEL_LAYOUT_I422:
+            return VideoFormat::y42b;
+        case DAV1D_PIXEL_LAYOUT_I444:
+            return VideoFormat::y444;
+        }
+    }
+    if (bpc == 10 && layout == DAV1D_PIXEL_LAYOUT_I420) {
+        return VideoFormat::i420_10le;
+    }
+    return std::nullopt;
+}
+
+std::string_view layout_name(Dav1dPixelLayout layout) {
+    switch (layout) {
+    case DAV1D_PIXEL_LAYOUT_I400:
+        return "4:0:0";
+    case DAV1D_PIXEL_LAYOUT_I420:
+        return "4:2:0";
+    case DAV1D_PIXEL_LAYOUT_I422:
+        return "4:2:2";
+    case DAV1D_PIXEL_LAYOUT_I444:
+        return "4:4:4";
+    }
+    return "?";
+}
+
+// The raw formats an AV1 stream of these caps decodes to (every one when the
+// caps do not say).
+CapsValue formats_for(const Structure& s) {
+    const auto depth = s.get_int("bit-depth-luma");
+    const auto chroma = s.get_string("chroma-format");
+    CapsValue::List formats;
+    auto add = [&](std::string_view name, int bits, std::string_view sampling) {
+        if ((!depth || *depth == bits) && (!chroma || *chroma == sampling)) {
+            formats.emplace_back(name);
+        }
+    };
+    add("I420", 8, "4:2:0");
+    add("Y42B", 8, "4:2:2");
+    add("Y444", 8, "4:4:4");
+    add("GRAY8", 8, "4:0:0");
+    add("I420_10LE", 10, "4:2:0");
+    if (formats.empty()) {
+        return CapsValue("none");
+    }
+    if (formats.size() == 1) {
+        return formats.front();
+    }
+    return CapsValue::list(std::move(formats)).value();
+}
+
+constexpr std::string_view raw_caps = "video/x-raw, format=(string){ I420, Y42B, Y444, GRAY8, I420_10LE }, "
+                                      "width=(int)[ 1, 65536 ], height=(int)[ 1, 65536 ], "
+                                      "framerate=(fraction)[ 0/1, 2147483647/1 ]";
+constexpr std::string_view av1_caps = "video/x-av1, stream-format=(string)obu-stream, alignment=(string){ tu, frame }";
+
+class Dav1dDec final : public Element {
+public:
+    static constexpr ElementInfo info{
+        .factory = "dav1ddec",
+        .klass = "Codec/Decoder/Video",
+        .summary = "Decodes AV1 video with dav1d",
+        .description =
+            "Decodes an AV1 OBU stream (temporal units or frames, e.g. from av1parse, ivfparse or qtdemux) into raw "
+            "video: I420, Y42B, Y444 and GRAY8 for 8-bit streams, I420_10LE for 10-bit 4:2:0. The output caps "
+            "follow the pictures: a change of size or format mid-stream sends new caps before the first picture "
+            "that has them. Timestamps go through the decoder with each picture. n-threads=0 lets dav1d use "
+            "every core; max-frame-delay bounds the pictures in flight (1: lowest latency).",
+        .rank = rank_primary};
+    static constexpr ExecutionHints hints = [] {
+        ExecutionHints h = ExecutionHints::cpu_intensive();
+        h.uses_native_code = true;
+        return h;
+    }();
+
+    static std::vector<PadTemplate> pad_templates() {
+        return {{"sink", PadDirection::sink, PadPresence::always, Caps::parse_static(av1_caps)},
+                {"src", PadDirection::src, PadPresence::always, Caps::parse_static(raw_caps)}};
+    }
+
+    ~Dav1dDec() override { close_decoder(); }
+
+    // AV1 caps with a size, depth or sampling narrow the raw caps to match;
+    // raw caps leave the AV1 side open.
+    [[nodiscard]] Caps transform_caps(const Pad& from, const Pad& to, const Caps& caps) const override {
+        if (from.direction() == to.direction()) {
+            return Caps::any();
+        }
+        if (from.direction() == PadDirection::src || caps.is_any() || caps.is_empty()) {
+            return to.pad_template().caps;
+        }
+        Caps out = Caps::empty();
+        for (std::size_t i = 0; i < caps.size(); ++i) {
+            const Structure& in = caps.structure(i);
+            Structure s("video/x-raw");
+            s.set("format", formats_for(in));
+            for (const char* field : {"width", "height", "framerate", "pixel-aspect-ratio"}) {
+                if (const CapsValue* v = in.get(field)) {
+                    s.set(field, *v);
+                }
+            }
+            out.append(std::move(s));
+        }
+        return intersect(out, to.pad_template().caps);
+    }
+
+protected:
+    void init() override {
+        sink_ = pad("sink");
+        src_ = pad("src");
+    }
+
+    Result<void> start() override {
+        out_info_.reset();
+        last_seq_ = nullptr;
+        return open_decoder();
+    }
+
+    Result<void> stop() override {
+        close_decoder();
+        input_caps_ = Caps::empty();
+        return {};
+    }
+
+    bool sink_event(Pad& pad, Event&& event) override {
+        switch (event.type()) {
+        case EventType::caps:
+            // The output caps go out with the first picture, once its size
+            // and format are known.
+            input_caps_ = *event.caps_value();
+            return true;
+        case EventType::eos:
+            if (decoder_ != nullptr) {
+                static_cast<void>(drain());
+            }
+            break;
+        case EventType::flush_stop:
+            if (decoder_ != nullptr) {
+                dav1d_flush(decoder_);
+            }
+            break;
+        default:
+            break;
+        }
+        return Element::sink_event(pad, std::move(event));
+    }
+
+    Flow chain(Pad&, Buffer&& buffer) override {
+        if (buffer.size() == 0) {
+            return Flow::ok;
+        }
+        // dav1d reads the bytes where they are; the heap copy of the Buffer
+        // keeps the slot until dav1d says it is done with them.
+        auto* held = new Buffer(std::move(buffer));
+        Dav1dData data{};
+        const int wrapped = dav1d_data_wrap(
+            &data, reinterpret_cast<const std::uint8_t*>(held->data().data()), held->size(),
+            [](const std::uint8_t*, void* cookie) { delete static_cast<Buffer*>(cookie); }, held);
+        if (wrapped < 0) {
+            delete held;
+            return context().error(Error(Errc::failed, fmt::format("{}: dav1d could not take the buffer: {}", name(),
+                                                                    dav1d_error_text(wrapped))));
+        }
+        const Metadata& m = held->meta();
+        data.m.timestamp = m.pts().is_valid() ? static_cast<std::int64_t>(m.pts().ns()) : INT64_MIN;
+        data.m.duration = m.duration().is_valid() ? static_cast<std::int64_t>(m.duration().ns()) : 0;
+        data.m.offset = static_cast<std::int64_t>(m.byte_offset());
+        data.m.size = held->size();
+
+        Flow flow = Flow::ok;
+        while (data.sz > 0) {
+            const int sent = dav1d_send_data(decoder_, &data);
+            if (sent < 0 && sent != DAV1D_ERR(EAGAIN)) {
+                dav1d_data_unref(&data);
+                return decode_error(sent);
+            }
+            // EAGAIN: dav1d holds pictures to give back first; so may it
+            // after taking the data.
+            flow = output_pictures(sent == DAV1D_ERR(EAGAIN));
+            if (flow != Flow::ok) {
+                dav1d_data_unref(&data);
+                return flow;
+            }
+        }
+        return flow;
+    }
+
+private:
+    Result<void> open_decoder() {
+        close_decoder();
+        Dav1dSettings settings;
+        dav1d_default_settings(&settings);
+        settings.n_threads = static_cast<int>(n_threads_.get());
+        settings.max_frame_delay = std::max(0, max_frame_delay_.get());
+        settings.apply_grain = apply_grain_.get() ? 1 : 0;
+        settings.inloop_filters = inloop_filters_.get() ? DAV1D_INLOOPFILTER_ALL : DAV1D_INLOOPFILTER_NONE;
+        settings.logger.callback = nullptr; // dav1d's own messages: none on stderr
+        if (const int r = dav1d_open(&decoder_, &settings); r < 0) {
+            decoder_ = nullptr;
+            return fail(Error(Errc::failed, fmt::format("{}: dav1d_open failed: {}", name(), dav1d_error_text(r)))
+                            .at_element(name()));
+        }
+        PARALLAX_DEBUG(dav1ddec_log, "{}: dav1d {} open, {} threads, frame delay {}", name(), dav1d_version(),
+                       settings.n_threads, settings.max_frame_delay);
+        return {};
+    }
+
+    void close_decoder() {
+        if (decoder_ != nullptr) {
+            dav1d_close(&decoder_);
+            decoder_ = nullptr;
+        }
+    }
+
+    Flow decode_error(int code) {
+        Dav1dDataProps props{};
+        std::string where;
+        if (dav1d_get_decode_error_data_props(decoder_, &props) == 0) {
+            if (props.timestamp != INT64_MIN) {
+                where = fmt::format(" in the data of pts {}", ClockTime::from_ns(static_cast<std::uint64_t>(props.timestamp)).to_string());
+            }
+            dav1d_data_props_unref(&props);
+        }
+        return context().error(
+            Error(Errc::corrupt, fmt::format("{}: dav1d could not decode the stream{}: {}", name(), where,
+                                             dav1d_error_text(code)))
+                .at_pad("sink"));
+    }
+
+    // Pushes every picture dav1d has ready. With `until_one`, keeps asking
+    // until one comes (dav1d refused data until a picture leaves).
+    Flow output_pictures(bool until_one) {
+        for (;;) {
+            Dav1dPicture picture{};
+            const int got = dav1d_get_picture(decoder_, &picture);
+            if (got == DAV1D_ERR(EAGAIN)) {
+                return Flow::ok;
+            }
+            if (got < 0) {
+                return decode_error(got);
+            }
+            const Flow f = push_picture(picture);
+            dav1d_picture_unref(&picture);
+            if (f != Flow::ok) {
+                return f;
+            }
+            if (until_one) {
+                return Flow::ok;
+            }
+        }
+    }
+
+    // At EOS: what dav1d still holds comes out.
+    Flow drain() {
+        for (;;) {
+            Dav1dPicture picture{};
+            const int got = dav1d_get_picture(decoder_, &picture);
+            if (got == DAV1D_ERR(EAGAIN)) {
+                return Flow::ok;
+            }
+            if (got < 0) {
+                return decode_error(got);
+            }
+            const Flow f = push_picture(picture);
+            dav1d_picture_unref(&picture);
+            if (f != Flow::ok) {
+                return f;
+            }
+        }
+    }
+
+    // The raw layout of `picture`, with the input's rate and aspect ratio
+    // and the stream's colour description.
+    Result<VideoInfo> info_for(const Dav1dPicture& picture) const {
+        const auto format = format_of(picture.p.layout, picture.p.bpc);
+        if (!format) {
+            return fail(Error(Errc::unsupported,
+                              fmt::format("{}: the stream is {} with {} bits per sample; dav1ddec outputs 8-bit "
+                                          "4:0:0, 4:2:0, 4:2:2 and 4:4:4, and 10-bit 4:2:0",
+                                          name(), layout_name(picture.p.layout), picture.p.bpc))
+                            .at_pad("src"));
+        }
+        auto vi = VideoInfo::make(*format, static_cast<std::uint32_t>(picture.p.w),
+                                    static_cast<std::uint32_t>(picture.p.h));
+        if (!vi) {
+            return fail(std::move(vi.error()));
+        }
+        if (input_caps_.size() == 1) {
+            const Structure& in = input_caps_.structure(0);
+            if (auto rate = in.get_fraction("framerate")) {
+                static_cast<void>(vi->set_framerate(*rate));
+            }
+            if (auto par = in.get_fraction("pixel-aspect-ratio")) {
+                static_cast<void>(vi->set_pixel_aspect_ratio(*par));
+            }
+        }
+        if (const Dav1dSequenceHeader* seq = picture.seq_hdr; seq != nullptr && *format != VideoFormat::gray8) {
+            VideoColorimetry c = vi->colorimetry();
+            c.range = seq->color_range != 0 ? VideoColorRange::full : VideoColorRange::limited;
+            if (seq->color_description_present != 0) {
+                c.primaries = primaries_of(seq->pri);
+                c.transfer = transfer_of(seq->trc);
+                if (const VideoColorMatrix m = matrix_of(seq->mtrx); m != VideoColorMatrix::unknown) {
+                    c.matrix = m;
+                }
+            }
+            vi->set_colorimetry(c);
+            if (seq->chr == DAV1D_CHR_VERTICAL) {
+                vi->set_chroma_site(VideoChromaSite::mpeg2);
+            } else if (seq->chr == DAV1D_CHR_COLOCATED) {
+                vi->set_chroma_site(VideoChromaSite::cosited);
+            }
+        }
+        return vi;
+    }
+
+    Flow push_picture(const Dav1dPicture& picture) {
+        if (!out_info_ || out_info_->width() != static_cast<std::uint32_t>(picture.p.w) ||
+            out_info_->height() != static_cast<std::uint32_t>(picture.p.h) ||
+            out_info_->format() != format_of(picture.p.layout, picture.p.bpc).value_or(VideoFormat::i420) ||
+            picture.seq_hdr != last_seq_) {
+            auto vi = info_for(picture);
+            if (!vi) {
+                return context().error(std::move(vi.error()));
+            }
+            last_seq_ = picture.seq_hdr;
+            if (!out_info_ || vi->to_caps() != out_info_->to_caps()) {
+                out_info_ = std::move(*vi);
+                PARALLAX_INFO(dav1ddec_log, "{}: output caps {}", name(), out_info_->to_caps().to_string());
+                if (!src_->push_event(Event::caps(out_info_->to_caps()))) {
+                    return context().error(Error(Errc::not_negotiated,
+                                                 fmt::format("{}: downstream refused {}", name(),
+                                                             out_info_->to_caps().to_string()))
+                                               .at_pad("src"));
+                }
+            }
+        }
+        const VideoInfo& vi = *out_info_;
+        auto out = context().allocate(vi.size());
+        if (!out) {
+            return context().error(std::move(out.error()));
+        }
+        auto frame = WritableVideoFrame::map(vi, *out);
+        if (!frame) {
+            return context().error(std::move(frame.error()));
+        }
+        const std::size_t sample_bytes = picture.p.bpc > 8 ? 2 : 1;
+        for (std::size_t plane = 0; plane < vi.n_planes(); ++plane) {
+            const auto* src = static_cast<const std::byte*>(picture.data[plane]);
+            const std::ptrdiff_t src_stride = picture.stride[plane == 0 ? 0 : 1];
+            const std::size_t rows = vi.plane_rows(plane);
+            const std::size_t row_bytes = std::min<std::size_t>(
+                vi.row_size(plane), static_cast<std::size_t>(plane == 0 ? picture.p.w : chroma_width(picture)) *
+                                          sample_bytes);
+            for (std::size_t y = 0; y < rows; ++y) {
+                std::memcpy(frame->row(plane, y).data(), src + static_cast<std::ptrdiff_t>(y) * src_stride,
+                            row_bytes);
+            }
+        }
+        Metadata& m = out->meta();
+        if (picture.m.timestamp != INT64_MIN) {
+            m.set_pts(ClockTime::from_ns(static_cast<std::uint64_t>(picture.m.timestamp)));
+        }
+        if (picture.m.duration > 0) {
+            m.set_duration(ClockTime::from_ns(static_cast<std::uint64_t>(picture.m.duration)));
+        }
+        return src_->push(std::move(*out));
+    }
+
+    static int chroma_width(const Dav1dPicture& picture) {
+        return picture.p.layout == DAV1D_PIXEL_LAYOUT_I444 ? picture.p.w : (picture.p.w + 1) / 2;
+    }
+
+    Pad* sink_ = nullptr;
+    Pad* src_ = nullptr;
+    Dav1dContext* decoder_ = nullptr;
+    Caps input_caps_ = Caps::empty();
+    std::optional<VideoInfo> out_info_;
+    const Dav1dSequenceHeader* last_seq_ = nullptr;
+
+    Property<std::uint32_t> n_threads_{this, "n-threads", 0,
+                                       "Threads dav1d decodes with (0 = one per core)", {0, 256}};
+    Property<std::int32_t> max_frame_delay_{
+        this, "max-frame-delay", -1,
+        "Pictures dav1d may hold before it gives one out (1 = lowest latency, -1 or 0 = chosen from n-threads)",
+        {-1, 256}};
+    Property<bool> apply_grain_{this, "apply-grain", true, "Apply the film grain the stream describes"};
+    Property<bool> inloop_filters_{this, "inloop-filters", true,
+                                   "Run the in-loop filters (deblocking, CDEF, loop restoration); off is faster and "
+                                   "not conformant"};
+};
+
+} // namespace
+} // namespace parallax
+
+PARALLAX_REGISTER_ELEMENT(parallax::Dav1dDec);
