@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -218,6 +219,18 @@ struct Pipeline::Impl {
         return link_pads(*src_p, *sink_p, filter);
     }
 
+    // Whether a waiting link names this sink pad, or one of its element
+    // whose free sink pads it would pick.
+    bool awaits_link(const Pad& p) {
+        if (p.direction() != PadDirection::sink) {
+            return false;
+        }
+        std::lock_guard lock(link_mutex);
+        return std::any_of(pending.begin(), pending.end(), [&](const PendingLink& l) {
+            return l.sink == &p.element() && (l.sink_pad.empty() || l.sink_pad == p.name());
+        });
+    }
+
     // A sometimes pad appeared: make the links that waited for it.
     void pad_added(Element& e, Pad& pad) {
         std::lock_guard lock(link_mutex);
@@ -260,6 +273,7 @@ struct Pipeline::Impl {
 Pipeline::Pipeline(std::string name) : impl_(std::make_unique<Impl>()) {
     impl_->core.name = std::move(name);
     impl_->core.on_pad_added = [this](Element& e, Pad& p) { impl_->pad_added(e, p); };
+    impl_->core.awaits_link = [this](const Pad& p) { return impl_->awaits_link(p); };
     impl_->core.on_state_changed = [this](State from, State to) { impl_->dump_dot(from, to); };
     impl_->runner = detail::make_runner(impl_->core);
 }

@@ -33,6 +33,9 @@ struct PipelineCore {
     NegotiationReport negotiation;
     /// Called on the control thread when an element added a sometimes pad.
     std::function<void(Element&, Pad&)> on_pad_added;
+    /// Whether a link that waits for a sometimes pad will link this pad
+    /// (so that it need not be linked before data flows).
+    std::function<bool(const Pad&)> awaits_link;
     /// Called after every state change of the pipeline (dot dumps).
     std::function<void(State, State)> on_state_changed;
 };

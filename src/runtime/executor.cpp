@@ -330,7 +330,8 @@ private:
         }
         for (Element* e : core_.graph.elements()) {
             for (Pad* p : e->pads()) {
-                if (p->pad_template().presence == PadPresence::always && !p->is_linked()) {
+                if (p->pad_template().presence == PadPresence::always && !p->is_linked() &&
+                    !(core_.awaits_link && core_.awaits_link(*p))) {
                     return fail(Error(Errc::not_linked,
                                       p->direction() == PadDirection::src
                                           ? fmt::format("{} is not linked: its data would go nowhere", p->path())
