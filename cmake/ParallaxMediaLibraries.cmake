@@ -1,6 +1,7 @@
 # The libraries of the media element families, as imported targets:
 # parallax::yuv (libyuv: Debian's libyuv-dev has no pkg-config or CMake
-# file) and PkgConfig::SOXR (libsoxr). Also included by the installed
+# file), PkgConfig::SOXR (libsoxr) and the codec and container libraries
+# below. Also included by the installed
 # package config, which needs the same targets.
 if(NOT TARGET parallax::yuv)
   find_library(PARALLAX_YUV_LIBRARY NAMES yuv REQUIRED)
