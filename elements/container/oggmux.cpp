@@ -47,12 +47,12 @@ public:
                        "the OpusTags page(s) (vendor \"libparallax\"), then audio pages with granule positions "
                        "from the packets' timestamps (pre-skip and end trimming kept), a page at least every "
                        "max-page-delay, and the end-of-stream flag on each stream's last page. Streams are "
-                       "interleaved by time. Other codecs are refused.",
+                       "interleaved by time.",
         .rank = rank_primary};
     static std::vector<PadTemplate> pad_templates() {
         return {{"src", PadDirection::src, PadPresence::always, Caps::parse_static("application/ogg")},
                 {"audio_%u", PadDirection::sink, PadPresence::request,
-                 Caps::parse_static("audio/x-opus; audio/x-vorbis; audio/x-flac; audio/x-speex")}};
+                 Caps::parse_static("audio/x-opus")}};
     }
 
 protected:
