@@ -18,6 +18,12 @@
 #             aomenc --rt on the same frames, read from a raw file
 #           and the sources alone (videotestsrc ! fakesink), whose time the
 #           encode figures include.
+#   opus:   60 s of a stereo 48 kHz sine to Opus in Ogg, 64 kbit/s
+#           constrained VBR, complexity 10, 20 ms frames:
+#             plx-launch -q audiotestsrc ! opusenc ! oggmux ! fakesink
+#             gst-launch-1.0 -q audiotestsrc ! opusenc ! oggmux ! fakesink
+#             opusenc (opus-tools) on the same samples from a raw file
+#           and the sources alone.
 #
 # Usage: benches/compare/run_codecs.sh [repetitions]   (from anywhere in the tree)
 set -euo pipefail
@@ -100,3 +106,33 @@ if [[ ${have_gst_av1enc} == 1 ]]; then
     report "gst-launch-1.0 videotestsrc (source alone)" 60 "${work}/gst_src"
     ratio "libparallax against GStreamer" "${work}/plx" "${work}/gst"
 fi
+
+echo
+echo "Opus encode, 60 s stereo 48 kHz, 64 kbit/s constrained VBR, complexity 10 (median of ${reps})"
+acaps="audio/x-raw,format=S16LE,rate=48000,channels=2"
+asrc=(audiotestsrc num-buffers=3000 samplesperbuffer=960 freq=440)
+"${plx}" -q "${asrc[@]}" ! "${acaps}" ! filesink location="${work}/tone.raw"
+: >"${work}/plx" && : >"${work}/gst" && : >"${work}/cli" && : >"${work}/plx_src" && : >"${work}/gst_src"
+for _ in $(seq "${reps}"); do
+    micros "${plx}" -q "${asrc[@]}" ! "${acaps}" ! opusenc bitrate=64000 bitrate-type=constrained-vbr complexity=10 \
+        frame-size=20 ! oggmux ! fakesink >>"${work}/plx"
+    micros "${plx}" -q "${asrc[@]}" ! "${acaps}" ! fakesink >>"${work}/plx_src"
+    micros gst-launch-1.0 -q "${asrc[@]}" ! "${acaps}" ! opusenc bitrate=64000 bitrate-type=constrained-vbr \
+        complexity=10 frame-size=20 ! oggmux ! fakesink >>"${work}/gst"
+    micros gst-launch-1.0 -q "${asrc[@]}" ! "${acaps}" ! fakesink >>"${work}/gst_src"
+    micros opusenc --quiet --raw --raw-rate 48000 --raw-chan 2 --raw-bits 16 --bitrate 64 --cvbr --comp 10 \
+        --framesize 20 "${work}/tone.raw" /dev/null >>"${work}/cli"
+done
+# name, file: median and how many times faster than real time (60 s)
+realtime() {
+    local m
+    m=$(median <"$2")
+    awk -v n="$1" -v m="$m" 'BEGIN {printf "  %-44s %9.1f ms %8.0fx real time\n", n, m / 1000, 60 / (m / 1e6)}'
+}
+realtime "plx-launch audiotestsrc ! opusenc ! oggmux" "${work}/plx"
+realtime "plx-launch audiotestsrc (source alone)" "${work}/plx_src"
+realtime "gst-launch-1.0 audiotestsrc ! opusenc ! oggmux" "${work}/gst"
+realtime "gst-launch-1.0 audiotestsrc (source alone)" "${work}/gst_src"
+realtime "opusenc (opus-tools, raw file)" "${work}/cli"
+ratio "libparallax against GStreamer" "${work}/plx" "${work}/gst"
+ratio "libparallax against opusenc (opus-tools)" "${work}/plx" "${work}/cli"
