@@ -1,6 +1,7 @@
 #include <parallax/element/simple.hpp>
 
 #include <parallax/caps/caps_ops.hpp>
+#include <parallax/element/query.hpp>
 
 #include <fmt/format.h>
 
@@ -92,10 +93,21 @@ Caps SimpleTransform::choose_output(const Caps& in) const {
     }
     // A new input after the run started: the same preferences as
     // negotiation, the peer's allowed caps included.
+    // A caps query sees through elements that take anything (a queue the
+    // executor put in front of an encoder): the peer's own allowed caps
+    // would say ANY there, and a converter would pick an output that the
+    // element behind the queue refuses.
     Caps narrowed = possible;
     if (const Pad* peer = src_->peer()) {
-        if (Caps there = intersect(possible, peer->element().allowed_caps(*peer)); !there.is_empty()) {
+        Query q = Query::caps(possible);
+        if (src_->peer_query(q) && !q.caps_result().is_empty() && !q.caps_result().is_any()) {
+            narrowed = intersect(possible, q.caps_result());
+        }
+        if (Caps there = intersect(narrowed, peer->element().allowed_caps(*peer)); !there.is_empty()) {
             narrowed = std::move(there);
+        }
+        if (narrowed.is_empty()) {
+            narrowed = possible;
         }
     }
     Caps out = fixate_caps(*src_, narrowed, in);

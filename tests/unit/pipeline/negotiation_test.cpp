@@ -495,6 +495,38 @@ TEST(NegotiationTest, ACapsChangeMidStreamReachesThroughAConverter) {
     EXPECT_TRUE(p->set_state(State::idle));
 }
 
+TEST(NegotiationTest, ACapsChangeMidStreamSeesThroughAQueueBehindTheConverter) {
+    // A decoder learns its size from the data; a queue (as the executor
+    // puts in front of an encoder) stands between the converter and the
+    // element that constrains it: the converter's new output must still be
+    // one that element takes.
+    auto p = make("appsrc name=src caps=\"video/x-raw, format=I420, width=640, height=480\" ! neg-convert name=conv ! "
+                  "queue ! identity ! appsink name=sink caps=\"video/x-raw, format={ RGBA, BGRA }\"");
+    ASSERT_TRUE(p);
+    auto src = p->get<AppSrc>("src");
+    auto sink = p->get<AppSink>("sink");
+    ASSERT_TRUE(src && sink);
+    ASSERT_TRUE(p->set_state(State::running));
+    auto push = [&] {
+        auto b = (*src)->allocate(4);
+        ASSERT_TRUE(b);
+        ASSERT_TRUE((*src)->push_buffer(std::move(*b)));
+    };
+    push();
+    auto first = (*sink)->try_pull_sample(5s);
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(is_equal(first->caps, parsed("video/x-raw, format=RGBA, width=640, height=480")))
+        << first->caps.to_string();
+    ASSERT_TRUE((*src)->set_caps(parsed("video/x-raw, format=I420, width=320, height=240")));
+    push();
+    auto second = (*sink)->try_pull_sample(5s);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(is_equal(second->caps, parsed("video/x-raw, format=RGBA, width=320, height=240")))
+        << second->caps.to_string();
+    ASSERT_TRUE((*src)->end_of_stream());
+    EXPECT_TRUE(p->set_state(State::idle));
+}
+
 TEST(NegotiationTest, ACapsFilterChangedWhileRunningRenegotiatesTheSource) {
     auto p = make("neg-src name=src num-buffers=-1 caps=\"video/x-raw, width=[ 16, 4096 ], height=[ 16, 4096 ]\" ! "
                   "capsfilter name=cf caps=video/x-raw,width=640 ! neg-sink name=sink");
