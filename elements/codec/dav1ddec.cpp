@@ -35,84 +35,6 @@ std::string dav1d_error_text(int code) {
     return fmt::format("{} ({})", std::strerror(-code), code);
 }
 
-// AV1's colour description (ITU-T H.273 code points) in GStreamer's terms;
-// unknown for code points GStreamer has no name for.
-VideoColorPrimaries primaries_of(Dav1dColorPrimaries p) {
-    switch (p) {
-    case DAV1D_COLOR_PRI_BT709:
-        return VideoColorPrimaries::bt709;
-    case DAV1D_COLOR_PRI_BT470M:
-        return VideoColorPrimaries::bt470m;
-    case DAV1D_COLOR_PRI_BT470BG:
-        return VideoColorPrimaries::bt470bg;
-    case DAV1D_COLOR_PRI_BT601:
-        return VideoColorPrimaries::smpte170m;
-    case DAV1D_COLOR_PRI_SMPTE240:
-        return VideoColorPrimaries::smpte240m;
-    case DAV1D_COLOR_PRI_FILM:
-        return VideoColorPrimaries::film;
-    case DAV1D_COLOR_PRI_BT2020:
-        return VideoColorPrimaries::bt2020;
-    case DAV1D_COLOR_PRI_SMPTE431:
-        return VideoColorPrimaries::smpterp431;
-    case DAV1D_COLOR_PRI_SMPTE432:
-        return VideoColorPrimaries::smpteeg432;
-    case DAV1D_COLOR_PRI_EBU3213:
-        return VideoColorPrimaries::ebu3213;
-    default:
-        return VideoColorPrimaries::unknown;
-    }
-}
-
-VideoTransferFunction transfer_of(Dav1dTransferCharacteristics t) {
-    switch (t) {
-    case DAV1D_TRC_BT709:
-        return VideoTransferFunction::bt709;
-    case DAV1D_TRC_BT470M:
-        return VideoTransferFunction::gamma22;
-    case DAV1D_TRC_BT470BG:
-        return VideoTransferFunction::gamma28;
-    case DAV1D_TRC_BT601:
-        return VideoTransferFunction::bt601;
-    case DAV1D_TRC_SMPTE240:
-        return VideoTransferFunction::smpte240m;
-    case DAV1D_TRC_LINEAR:
-        return VideoTransferFunction::gamma10;
-    case DAV1D_TRC_SRGB:
-        return VideoTransferFunction::srgb;
-    case DAV1D_TRC_BT2020_10BIT:
-        return VideoTransferFunction::bt2020_10;
-    case DAV1D_TRC_BT2020_12BIT:
-        return VideoTransferFunction::bt2020_12;
-    case DAV1D_TRC_SMPTE2084:
-        return VideoTransferFunction::smpte2084;
-    case DAV1D_TRC_HLG:
-        return VideoTransferFunction::arib_std_b67;
-    default:
-        return VideoTransferFunction::unknown;
-    }
-}
-
-VideoColorMatrix matrix_of(Dav1dMatrixCoefficients m) {
-    switch (m) {
-    case DAV1D_MC_IDENTITY:
-        return VideoColorMatrix::rgb;
-    case DAV1D_MC_BT709:
-        return VideoColorMatrix::bt709;
-    case DAV1D_MC_FCC:
-        return VideoColorMatrix::fcc;
-    case DAV1D_MC_BT470BG:
-    case DAV1D_MC_BT601:
-        return VideoColorMatrix::bt601;
-    case DAV1D_MC_SMPTE240:
-        return VideoColorMatrix::smpte240m;
-    case DAV1D_MC_BT2020_NCL:
-        return VideoColorMatrix::bt2020;
-    default:
-        return VideoColorMatrix::unknown;
-    }
-}
-
 // The raw format of a picture's layout and depth; nullopt when no raw
 // format of this build holds it.
 std::optional<VideoFormat> format_of(Dav1dPixelLayout layout, int bpc) {
@@ -422,9 +344,11 @@ private:
             VideoColorimetry c = vi->colorimetry();
             c.range = seq->color_range != 0 ? VideoColorRange::full : VideoColorRange::limited;
             if (seq->color_description_present != 0) {
-                c.primaries = primaries_of(seq->pri);
-                c.transfer = transfer_of(seq->trc);
-                if (const VideoColorMatrix m = matrix_of(seq->mtrx); m != VideoColorMatrix::unknown) {
+                // dav1d's enumerations are the H.273 code points.
+                c.primaries = video_color_primaries_from_iso(static_cast<unsigned>(seq->pri));
+                c.transfer = video_transfer_function_from_iso(static_cast<unsigned>(seq->trc));
+                if (const VideoColorMatrix m = video_color_matrix_from_iso(static_cast<unsigned>(seq->mtrx));
+                    m != VideoColorMatrix::unknown) {
                     c.matrix = m;
                 }
             }

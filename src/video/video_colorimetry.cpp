@@ -200,4 +200,87 @@ std::string_view to_string(VideoChromaSite site) noexcept {
     return "";
 }
 
+// ITU-T H.273 code points, as every codec and container states them.
+VideoColorMatrix video_color_matrix_from_iso(unsigned v) noexcept {
+    switch (v) {
+    case 0:
+        return VideoColorMatrix::rgb;
+    case 1:
+        return VideoColorMatrix::bt709;
+    case 4:
+        return VideoColorMatrix::fcc;
+    case 5:
+    case 6:
+        return VideoColorMatrix::bt601;
+    case 7:
+        return VideoColorMatrix::smpte240m;
+    case 9:
+        return VideoColorMatrix::bt2020;
+    default:
+        return VideoColorMatrix::unknown;
+    }
+}
+
+VideoTransferFunction video_transfer_function_from_iso(unsigned v) noexcept {
+    switch (v) {
+    case 1:
+        return VideoTransferFunction::bt709;
+    case 4:
+        return VideoTransferFunction::gamma22;
+    case 5:
+        return VideoTransferFunction::gamma28;
+    case 6:
+        return VideoTransferFunction::bt601;
+    case 7:
+        return VideoTransferFunction::smpte240m;
+    case 8:
+        return VideoTransferFunction::gamma10;
+    case 9:
+        return VideoTransferFunction::log100;
+    case 10:
+        return VideoTransferFunction::log316;
+    case 13:
+        return VideoTransferFunction::srgb;
+    case 14:
+        return VideoTransferFunction::bt2020_10;
+    case 15:
+        return VideoTransferFunction::bt2020_12;
+    case 16:
+        return VideoTransferFunction::smpte2084;
+    case 18:
+        return VideoTransferFunction::arib_std_b67;
+    default:
+        return VideoTransferFunction::unknown;
+    }
+}
+
+VideoColorPrimaries video_color_primaries_from_iso(unsigned v) noexcept {
+    switch (v) {
+    case 1:
+        return VideoColorPrimaries::bt709;
+    case 4:
+        return VideoColorPrimaries::bt470m;
+    case 5:
+        return VideoColorPrimaries::bt470bg;
+    case 6:
+        return VideoColorPrimaries::smpte170m;
+    case 7:
+        return VideoColorPrimaries::smpte240m;
+    case 8:
+        return VideoColorPrimaries::film;
+    case 9:
+        return VideoColorPrimaries::bt2020;
+    case 10:
+        return VideoColorPrimaries::smptest428;
+    case 11:
+        return VideoColorPrimaries::smpterp431;
+    case 12:
+        return VideoColorPrimaries::smpteeg432;
+    case 22:
+        return VideoColorPrimaries::ebu3213;
+    default:
+        return VideoColorPrimaries::unknown;
+    }
+}
+
 } // namespace parallax

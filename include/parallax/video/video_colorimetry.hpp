@@ -151,4 +151,13 @@ enum class VideoChromaSite : std::uint8_t {
 /// "v-cosited", "alt-line", "h-cosited+alt-line" or "v-cosited+alt-line".
 [[nodiscard]] PARALLAX_API std::string_view to_string(VideoChromaSite site) noexcept;
 
+/// The colorimetry of a stream from the code points of ITU-T H.273
+/// (ISO/IEC 23091-2), which AV1 sequence headers, H.264/H.265 VUI, VP9 and
+/// MP4's `colr` box all use: `matrix_coefficients` (0 identity: RGB, 1
+/// BT.709, 5 and 6 BT.601, 9 BT.2020...), `transfer_characteristics` and
+/// `colour_primaries`. A code point GStreamer has no name for is unknown.
+[[nodiscard]] PARALLAX_API VideoColorMatrix video_color_matrix_from_iso(unsigned value) noexcept;
+[[nodiscard]] PARALLAX_API VideoTransferFunction video_transfer_function_from_iso(unsigned value) noexcept;
+[[nodiscard]] PARALLAX_API VideoColorPrimaries video_color_primaries_from_iso(unsigned value) noexcept;
+
 } // namespace parallax

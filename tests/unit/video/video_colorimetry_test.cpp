@@ -111,5 +111,22 @@ TEST(VideoColorimetryTest, ChromaSitesReadAndPrintAsInGStreamer) {
     }
 }
 
+TEST(VideoColorimetryTest, H273CodePointsMapToGStreamersNames) {
+    EXPECT_EQ(video_color_matrix_from_iso(0), VideoColorMatrix::rgb);
+    EXPECT_EQ(video_color_matrix_from_iso(1), VideoColorMatrix::bt709);
+    EXPECT_EQ(video_color_matrix_from_iso(5), VideoColorMatrix::bt601);
+    EXPECT_EQ(video_color_matrix_from_iso(6), VideoColorMatrix::bt601);
+    EXPECT_EQ(video_color_matrix_from_iso(9), VideoColorMatrix::bt2020);
+    EXPECT_EQ(video_color_matrix_from_iso(2), VideoColorMatrix::unknown); // "unspecified"
+    EXPECT_EQ(video_transfer_function_from_iso(1), VideoTransferFunction::bt709);
+    EXPECT_EQ(video_transfer_function_from_iso(16), VideoTransferFunction::smpte2084);
+    EXPECT_EQ(video_transfer_function_from_iso(18), VideoTransferFunction::arib_std_b67);
+    EXPECT_EQ(video_transfer_function_from_iso(255), VideoTransferFunction::unknown);
+    EXPECT_EQ(video_color_primaries_from_iso(1), VideoColorPrimaries::bt709);
+    EXPECT_EQ(video_color_primaries_from_iso(9), VideoColorPrimaries::bt2020);
+    EXPECT_EQ(video_color_primaries_from_iso(6), VideoColorPrimaries::smpte170m);
+    EXPECT_EQ(video_color_primaries_from_iso(1000), VideoColorPrimaries::unknown);
+}
+
 } // namespace
 } // namespace parallax
