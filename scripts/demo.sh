@@ -3,8 +3,8 @@
 # pipeline in gst-launch syntax that encodes five seconds of 720p test video
 # to AV1 and of a test tone to Opus, and muxes both into one MP4 file; each
 # encoder runs on a thread of its own (--plan first shows which thread runs
-# what). Then ffprobe and ffmpeg, which nobody here wrote, read the file
-# back, and the demo says how to play it.
+# what). Then plx-launch decodes the file again, ffprobe and ffmpeg, which
+# nobody here wrote, read it, and the demo says how to play it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
@@ -27,6 +27,12 @@ echo "\$ plx-launch ${pipeline[*]}"
 "${plx}" "${pipeline[@]}"
 echo
 echo "wrote ${out} ($(stat -c %s "${out}") bytes)"
+echo
+decode=(filesrc location="${out}" ! qtdemux name=demux
+        demux.video_0 ! dav1ddec ! videoconvert ! fakesink
+        demux.audio_0 ! opusdec ! audioconvert ! fakesink)
+echo "\$ plx-launch ${decode[*]}"
+"${plx}" "${decode[@]}"
 if command -v ffprobe >/dev/null; then
     echo
     echo "what ffprobe reads in it:"
