@@ -537,7 +537,8 @@ TEST(Av1CapsTest, CapsAreGStreamers) {
     EXPECT_FALSE(av1::caps_for(s, {}).structure(0).has("codec_data"));
 
     const auto pq = av1::parse_sequence_header(still_picture_header(2, true, true, true, 9, 16, 9, false)).value();
-    const Structure& p = av1::caps_for(pq, {}).structure(0);
+    const Caps pcaps = av1::caps_for(pq, {});
+    const Structure& p = pcaps.structure(0);
     EXPECT_EQ(p.get_string("profile"), "professional");
     EXPECT_EQ(p.get_string("chroma-format"), "4:2:2");
     EXPECT_EQ(p.get_int("bit-depth-luma"), 12);
@@ -549,7 +550,8 @@ TEST(Av1CapsTest, CapsAreGStreamers) {
     EXPECT_EQ(cm.primaries, VideoColorPrimaries::bt2020);
 
     const auto rgb = av1::parse_sequence_header(still_picture_header(1, false, false, true, 1, 13, 0, false)).value();
-    const Structure& r = av1::caps_for(rgb, {}).structure(0);
+    const Caps rcaps = av1::caps_for(rgb, {});
+    const Structure& r = rcaps.structure(0);
     EXPECT_EQ(r.get_string("profile"), "high");
     EXPECT_EQ(r.get_string("chroma-format"), "4:4:4");
     EXPECT_EQ(r.get_string("colorimetry"), "sRGB");

@@ -55,7 +55,8 @@ TEST(IvfTest, AnUnsetFramerateIsWrittenAsOne) {
     ivf::FileHeader h;
     h.fourcc = {'A', 'V', '0', '1'};
     h.framerate = Fraction::make(0, 1).value();
-    auto back = ivf::parse_file_header(Bytes8(ivf::write_file_header(h).begin(), ivf::write_file_header(h).end()));
+    const auto written = ivf::write_file_header(h);
+    auto back = ivf::parse_file_header(Bytes8(written.begin(), written.end()));
     ASSERT_TRUE(back);
     EXPECT_EQ(back->framerate, Fraction::make(1, 1).value());
 }

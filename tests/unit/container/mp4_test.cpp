@@ -199,7 +199,8 @@ TEST(Mp4Test, CompositionOffsetsGiveCtts) {
     mp4::Movie m = two_track_movie(0);
     m.tracks[0].samples[1].composition_offset = 7200;
     m.tracks[0].samples[2].composition_offset = -3600;
-    const auto boxes = parse_boxes(mp4::make_moov(m));
+    const auto moov = mp4::make_moov(m);
+    const auto boxes = parse_boxes(moov);
     const check::Box* ctts = boxes.at(0).find("trak/mdia/minf/stbl/ctts");
     ASSERT_NE(ctts, nullptr);
     EXPECT_EQ(ctts->payload[0], 1); // version 1: signed
@@ -213,7 +214,8 @@ TEST(Mp4Test, FragmentedMoovHasMvexAndNoSamples) {
     mp4::Movie m = two_track_movie(0);
     m.tracks[0].samples.clear();
     m.fragmented = true;
-    const auto boxes = parse_boxes(mp4::make_moov(m));
+    const auto moov = mp4::make_moov(m);
+    const auto boxes = parse_boxes(moov);
     const check::Box* trex = boxes.at(0).find("mvex/trex");
     ASSERT_NE(trex, nullptr);
     EXPECT_EQ(be32(trex->payload, 4), 1U);

@@ -64,6 +64,10 @@ inline bool is_container(std::string_view type) {
     return false;
 }
 
+// Boxes point into the bytes they were read from: a temporary would leave
+// them dangling.
+std::vector<Box> parse_boxes(std::vector<std::uint8_t>&& bytes, std::size_t base = 0) = delete;
+
 // The boxes in `bytes`, which start at file offset `base`; containers are
 // opened (stsd too: its entries follow 8 bytes of its own fields).
 inline std::vector<Box> parse_boxes(std::span<const std::uint8_t> bytes, std::size_t base = 0) {

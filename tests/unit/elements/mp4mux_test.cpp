@@ -184,7 +184,8 @@ TEST(Mp4MuxTest, PlainFileIsFtypMoovThenMdatWithEverySample) {
 }
 
 TEST(Mp4MuxTest, MovieTimescaleIsTheProperty) {
-    const auto boxes = check::parse_boxes(mux_frames("movie-timescale=600", 5, 5));
+    const auto file = mux_frames("movie-timescale=600", 5, 5);
+    const auto boxes = check::parse_boxes(file);
     ASSERT_EQ(boxes.size(), 3U);
     EXPECT_EQ(be32(boxes[1].find("mvhd")->payload, 12), 600U);
     EXPECT_EQ(be32(boxes[1].find("mvhd")->payload, 16), 120U);
