@@ -23,6 +23,8 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "image/picture_caps.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -303,18 +305,7 @@ public:
         if (caps.is_any() || caps.is_empty()) {
             return to.pad_template().caps;
         }
-        const Caps& target = to.pad_template().caps;
-        Caps out = Caps::empty();
-        for (std::size_t i = 0; i < caps.size(); ++i) {
-            Structure s = target.structure(0);
-            for (const char* field : {"width", "height", "framerate", "pixel-aspect-ratio"}) {
-                if (const CapsValue* v = caps.structure(i).get(field)) {
-                    s.set(field, *v);
-                }
-            }
-            out.append(std::move(s));
-        }
-        return intersect(out, target);
+        return detail::with_picture_fields_of(caps, to.pad_template().caps);
     }
 
 protected:
