@@ -1,5 +1,7 @@
 #include <parallax/container/ogg.hpp>
 
+#include "container/crc32_msb.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,25 +12,8 @@ namespace parallax::ogg {
 
 namespace {
 
-constexpr std::array<std::uint32_t, 256> make_crc_table() noexcept {
-    std::array<std::uint32_t, 256> table{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-        std::uint32_t r = i << 24;
-        for (int bit = 0; bit < 8; ++bit) {
-            r = (r & 0x80000000U) != 0 ? (r << 1) ^ 0x04c11db7U : r << 1;
-        }
-        table[i] = r;
-    }
-    return table;
-}
-
-constexpr std::array<std::uint32_t, 256> crc_table = make_crc_table();
-
 std::uint32_t crc_update(std::uint32_t crc, std::span<const std::uint8_t> bytes) noexcept {
-    for (const std::uint8_t b : bytes) {
-        crc = (crc << 8) ^ crc_table[((crc >> 24) ^ b) & 0xFFU];
-    }
-    return crc;
+    return detail::crc32_msb_update(crc, bytes);
 }
 
 std::uint32_t read_le32(std::span<const std::uint8_t> b, std::size_t at) noexcept {
