@@ -13,10 +13,13 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "codec/decoded_picture.hpp"
+
 #include <dav1d/dav1d.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -383,27 +386,16 @@ private:
                 }
             }
         }
-        const VideoInfo& vi = *out_info_;
-        auto out = context().allocate(vi.size());
+        const std::size_t sample_bytes = picture.p.bpc > 8 ? 2 : 1;
+        std::array<detail::PicturePlane, 3> planes{};
+        for (std::size_t plane = 0; plane < planes.size(); ++plane) {
+            planes[plane] = {static_cast<const std::byte*>(picture.data[plane]), picture.stride[plane == 0 ? 0 : 1],
+                             static_cast<std::size_t>(plane == 0 ? picture.p.w : chroma_width(picture)) *
+                                 sample_bytes};
+        }
+        auto out = detail::copy_picture(context(), *out_info_, planes);
         if (!out) {
             return context().error(std::move(out.error()));
-        }
-        auto frame = WritableVideoFrame::map(vi, *out);
-        if (!frame) {
-            return context().error(std::move(frame.error()));
-        }
-        const std::size_t sample_bytes = picture.p.bpc > 8 ? 2 : 1;
-        for (std::size_t plane = 0; plane < vi.n_planes(); ++plane) {
-            const auto* src = static_cast<const std::byte*>(picture.data[plane]);
-            const std::ptrdiff_t src_stride = picture.stride[plane == 0 ? 0 : 1];
-            const std::size_t rows = vi.plane_rows(plane);
-            const std::size_t row_bytes = std::min<std::size_t>(
-                vi.row_size(plane), static_cast<std::size_t>(plane == 0 ? picture.p.w : chroma_width(picture)) *
-                                          sample_bytes);
-            for (std::size_t y = 0; y < rows; ++y) {
-                std::memcpy(frame->row(plane, y).data(), src + static_cast<std::ptrdiff_t>(y) * src_stride,
-                            row_bytes);
-            }
         }
         Metadata& m = out->meta();
         if (picture.m.timestamp != INT64_MIN) {

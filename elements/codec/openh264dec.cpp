@@ -18,11 +18,13 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "codec/decoded_picture.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -312,23 +314,14 @@ private:
             }
         }
         const VideoInfo& vi = *out_info_;
-        auto buffer = context().allocate(vi.size());
+        std::array<detail::PicturePlane, 3> picture_planes{};
+        for (std::size_t plane = 0; plane < picture_planes.size(); ++plane) {
+            picture_planes[plane] = {reinterpret_cast<const std::byte*>(planes[plane]), pic.iStride[plane == 0 ? 0 : 1],
+                                     plane == 0 ? width : (width + 1) / 2};
+        }
+        auto buffer = detail::copy_picture(context(), vi, picture_planes);
         if (!buffer) {
             return context().error(std::move(buffer.error()));
-        }
-        auto frame = WritableVideoFrame::map(vi, *buffer);
-        if (!frame) {
-            return context().error(std::move(frame.error()));
-        }
-        for (std::size_t plane = 0; plane < 3; ++plane) {
-            const std::ptrdiff_t stride = pic.iStride[plane == 0 ? 0 : 1];
-            const std::size_t rows = vi.plane_rows(plane);
-            const std::size_t row_bytes =
-                std::min<std::size_t>(vi.row_size(plane), plane == 0 ? width : (width + 1) / 2);
-            for (std::size_t y = 0; y < rows; ++y) {
-                std::memcpy(frame->row(plane, y).data(), planes[plane] + static_cast<std::ptrdiff_t>(y) * stride,
-                            row_bytes);
-            }
         }
         Metadata& m = buffer->meta();
         if (!pending_pts_.empty()) {
