@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <limits>
+#include <utility>
 
 namespace parallax::mp4 {
 
@@ -171,6 +173,18 @@ Result<void> fits(const Box& b, Fields& f, std::uint64_t count, std::size_t entr
     return {};
 }
 
+// Reads the version and flags of a full box holding a table, then its
+// entry_count, checked to fit what is left of `b` at `entry` bytes each.
+Result<std::uint32_t> table_entries(const Box& b, Fields& f, std::size_t entry, std::string_view what) {
+    PARALLAX_MP4_READ(fb, full_box(f));
+    static_cast<void>(fb);
+    PARALLAX_MP4_READ(count, f.u32("entry_count"));
+    if (auto ok = fits(b, f, count, entry, what); !ok) {
+        return fail(ok.error());
+    }
+    return count;
+}
+
 Result<void> read_stsz(const Box& b, Tables& t) {
     Fields f(b);
     PARALLAX_MP4_READ(fb, full_box(f));
@@ -229,13 +243,8 @@ Result<void> read_stz2(const Box& b, Tables& t) {
 
 Result<void> read_chunk_offsets(const Box& b, Tables& t, bool wide) {
     Fields f(b);
-    PARALLAX_MP4_READ(fb, full_box(f));
-    static_cast<void>(fb);
-    PARALLAX_MP4_READ(count, f.u32("entry_count"));
     const std::size_t entry = wide ? 8 : 4;
-    if (auto ok = fits(b, f, count, entry, "chunk count"); !ok) {
-        return ok;
-    }
+    PARALLAX_MP4_READ(count, table_entries(b, f, entry, "chunk count"));
     t.chunk_offsets.resize(count);
     for (auto& o : t.chunk_offsets) {
         o = *f.uint(entry, "chunk_offset");
@@ -245,12 +254,7 @@ Result<void> read_chunk_offsets(const Box& b, Tables& t, bool wide) {
 
 Result<void> read_stsc(const Box& b, Tables& t) {
     Fields f(b);
-    PARALLAX_MP4_READ(fb, full_box(f));
-    static_cast<void>(fb);
-    PARALLAX_MP4_READ(count, f.u32("entry_count"));
-    if (auto ok = fits(b, f, count, 12, "entry count"); !ok) {
-        return ok;
-    }
+    PARALLAX_MP4_READ(count, table_entries(b, f, 12, "entry count"));
     t.stsc.resize(count);
     std::uint32_t previous = 0;
     for (auto& e : t.stsc) {
@@ -268,12 +272,7 @@ Result<void> read_stsc(const Box& b, Tables& t) {
 
 Result<void> read_stts(const Box& b, Tables& t) {
     Fields f(b);
-    PARALLAX_MP4_READ(fb, full_box(f));
-    static_cast<void>(fb);
-    PARALLAX_MP4_READ(count, f.u32("entry_count"));
-    if (auto ok = fits(b, f, count, 8, "entry count"); !ok) {
-        return ok;
-    }
+    PARALLAX_MP4_READ(count, table_entries(b, f, 8, "entry count"));
     t.stts.resize(count);
     for (auto& e : t.stts) {
         e.first = *f.u32("sample_count");
@@ -284,12 +283,7 @@ Result<void> read_stts(const Box& b, Tables& t) {
 
 Result<void> read_ctts(const Box& b, Tables& t) {
     Fields f(b);
-    PARALLAX_MP4_READ(fb, full_box(f));
-    static_cast<void>(fb);
-    PARALLAX_MP4_READ(count, f.u32("entry_count"));
-    if (auto ok = fits(b, f, count, 8, "entry count"); !ok) {
-        return ok;
-    }
+    PARALLAX_MP4_READ(count, table_entries(b, f, 8, "entry count"));
     t.ctts.resize(count);
     for (auto& e : t.ctts) {
         e.first = *f.u32("sample_count");
@@ -302,12 +296,7 @@ Result<void> read_ctts(const Box& b, Tables& t) {
 
 Result<void> read_stss(const Box& b, Tables& t) {
     Fields f(b);
-    PARALLAX_MP4_READ(fb, full_box(f));
-    static_cast<void>(fb);
-    PARALLAX_MP4_READ(count, f.u32("entry_count"));
-    if (auto ok = fits(b, f, count, 4, "entry count"); !ok) {
-        return ok;
-    }
+    PARALLAX_MP4_READ(count, table_entries(b, f, 4, "entry count"));
     std::vector<std::uint32_t> v(count);
     for (auto& e : v) {
         e = *f.u32("sample_number");
@@ -417,24 +406,15 @@ Result<void> read_stbl(const Box& stbl, TrackInfo& track) {
             return ok;
         }
     }
-    if (const Box* b = find(*kids, "stsc")) {
-        if (auto ok = read_stsc(*b, t); !ok) {
-            return ok;
-        }
-    }
-    if (const Box* b = find(*kids, "stts")) {
-        if (auto ok = read_stts(*b, t); !ok) {
-            return ok;
-        }
-    }
-    if (const Box* b = find(*kids, "ctts")) {
-        if (auto ok = read_ctts(*b, t); !ok) {
-            return ok;
-        }
-    }
-    if (const Box* b = find(*kids, "stss")) {
-        if (auto ok = read_stss(*b, t); !ok) {
-            return ok;
+    using TableReader = Result<void> (*)(const Box&, Tables&);
+    for (const auto& [type, read] : {std::pair<std::string_view, TableReader>{"stsc", read_stsc},
+                                     {"stts", read_stts},
+                                     {"ctts", read_ctts},
+                                     {"stss", read_stss}}) {
+        if (const Box* b = find(*kids, type)) {
+            if (auto ok = read(*b, t); !ok) {
+                return ok;
+            }
         }
     }
     if (t.count > 0 && stsz == nullptr && stz2 == nullptr) {
