@@ -300,23 +300,7 @@ private:
     }
 
     // At EOS: what dav1d still holds comes out.
-    Flow drain() {
-        for (;;) {
-            Dav1dPicture picture{};
-            const int got = dav1d_get_picture(decoder_, &picture);
-            if (got == DAV1D_ERR(EAGAIN)) {
-                return Flow::ok;
-            }
-            if (got < 0) {
-                return decode_error(got);
-            }
-            const Flow f = push_picture(picture);
-            dav1d_picture_unref(&picture);
-            if (f != Flow::ok) {
-                return f;
-            }
-        }
-    }
+    Flow drain() { return output_pictures(false); }
 
     // The raw layout of `picture`, with the input's rate and aspect ratio
     // and the stream's colour description.
