@@ -12,6 +12,8 @@
 #include <parallax/codec/opus.hpp>
 #include <parallax/element.hpp>
 
+#include "container/demux_streams.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -429,39 +431,20 @@ private:
     }
 
     void start_pad(Stream& s) {
-        s.pad->push_event(Event::stream_start(fmt::format("{}/{:08x}", name(), s.serial)));
-        s.pad->push_event(Event::caps(opus::caps_for(s.head)));
-        StreamSegment seg;
-        seg.start = 0;
-        seg.time = 0;
-        s.pad->push_event(Event::segment(seg));
+        detail::start_stream(*s.pad, fmt::format("{}/{:08x}", name(), s.serial), opus::caps_for(s.head));
         s.started = true;
     }
 
     // GStreamer's flow combination: ok while any stream takes data;
     // not-linked or eos only when every stream says so.
     Flow combined_flow() const {
-        bool any = false;
-        bool all_not_linked = true;
-        bool all_eos = true;
+        detail::FlowCombiner flows;
         for (const auto& s : streams_) {
-            if (s->pad == nullptr) {
-                continue;
+            if (s->pad != nullptr) {
+                flows.add(s->last);
             }
-            any = true;
-            all_not_linked = all_not_linked && s->last == Flow::not_linked;
-            all_eos = all_eos && s->last == Flow::eos;
         }
-        if (!any) {
-            return Flow::ok;
-        }
-        if (all_not_linked) {
-            return Flow::not_linked;
-        }
-        if (all_eos) {
-            return Flow::eos;
-        }
-        return Flow::ok;
+        return flows.result();
     }
 
     // End of the input: report what was cut off, and make sure every pad

@@ -21,6 +21,8 @@
 #include <parallax/container/mp4_reader.hpp>
 #include <parallax/element.hpp>
 
+#include "container/demux_streams.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -318,10 +320,7 @@ private:
             if (!caps) {
                 return fail(caps.error());
             }
-            pad->push_event(Event::stream_start(fmt::format("{}/{}", name(), t.id)));
-            pad->push_event(Event::caps(*caps));
-            StreamSegment seg;
-            pad->push_event(Event::segment(seg));
+            detail::start_stream(*pad, fmt::format("{}/{}", name(), t.id), std::move(*caps));
             index[i] = streams_.size();
             streams_.push_back(s);
         }
@@ -537,22 +536,11 @@ private:
     }
 
     Flow combined_flow() const {
-        bool all_not_linked = true;
-        bool all_eos = true;
+        detail::FlowCombiner flows;
         for (const auto& s : streams_) {
-            all_not_linked = all_not_linked && s.last == Flow::not_linked;
-            all_eos = all_eos && s.last == Flow::eos;
+            flows.add(s.last);
         }
-        if (streams_.empty()) {
-            return Flow::ok;
-        }
-        if (all_not_linked) {
-            return Flow::not_linked;
-        }
-        if (all_eos) {
-            return Flow::eos;
-        }
-        return Flow::ok;
+        return flows.result();
     }
 
     // End of the input: report what was cut off, and make sure every pad
