@@ -7,7 +7,8 @@
 
 #include <parallax/caps/structure.hpp>
 #include <parallax/codec/av1.hpp>
-#include <parallax/video/video_colorimetry.hpp>
+
+#include "codec/colorimetry_field.hpp"
 
 #include <fmt/format.h>
 
@@ -494,14 +495,8 @@ Caps caps_for(const SequenceHeader& seq, std::span<const std::uint8_t> av1c) {
     s.set("bit-depth-luma", static_cast<std::int32_t>(seq.bit_depth));
     s.set("bit-depth-chroma", static_cast<std::int32_t>(seq.bit_depth));
     if (seq.color_description_present) {
-        VideoColorimetry c;
-        c.range = seq.full_range ? VideoColorRange::full : VideoColorRange::limited;
-        c.matrix = video_color_matrix_from_iso(seq.matrix_coefficients);
-        c.transfer = video_transfer_function_from_iso(seq.transfer_characteristics);
-        c.primaries = video_color_primaries_from_iso(seq.color_primaries);
-        if (std::string text = c.to_string(); !text.empty()) {
-            s.set("colorimetry", text);
-        }
+        detail::set_colorimetry_field(s, seq.full_range, seq.matrix_coefficients, seq.transfer_characteristics,
+                                      seq.color_primaries);
     }
     s.set("parsed", true);
     if (!av1c.empty()) {

@@ -8,7 +8,8 @@
 
 #include <parallax/caps/structure.hpp>
 #include <parallax/codec/h264.hpp>
-#include <parallax/video/video_colorimetry.hpp>
+
+#include "codec/colorimetry_field.hpp"
 
 #include <fmt/format.h>
 
@@ -824,14 +825,8 @@ Caps caps_for(const Sps& sps, std::string_view stream_format, std::string_view a
     s.set("bit-depth-luma", static_cast<std::int32_t>(sps.bit_depth_luma));
     s.set("bit-depth-chroma", static_cast<std::int32_t>(sps.bit_depth_chroma));
     if (sps.colour_description_present) {
-        VideoColorimetry c;
-        c.range = sps.video_full_range ? VideoColorRange::full : VideoColorRange::limited;
-        c.matrix = video_color_matrix_from_iso(sps.matrix_coefficients);
-        c.transfer = video_transfer_function_from_iso(sps.transfer_characteristics);
-        c.primaries = video_color_primaries_from_iso(sps.colour_primaries);
-        if (std::string text = c.to_string(); !text.empty()) {
-            s.set("colorimetry", text);
-        }
+        detail::set_colorimetry_field(s, sps.video_full_range, sps.matrix_coefficients, sps.transfer_characteristics,
+                                      sps.colour_primaries);
     }
     s.set("parsed", true);
     if (const std::string_view profile = profile_name(sps); !profile.empty()) {
