@@ -157,10 +157,26 @@ struct Demuxer::Impl {
                 if (synced) {
                     synced = false;
                 }
-                // find_sync confirms with as many packets as the data holds:
-                // a candidate near the end is only sure once more bytes came.
-                const std::size_t at = find_sync(data, 0, sync_confirm);
-                const bool sure = at < data.size() && (at + confirm_span <= data.size() || at_end);
+                std::size_t at = data.size();
+                bool sure = false;
+                if (buf_offset == 0 && data[0] == sync_byte) {
+                    // The input's first byte: the next packet start confirms
+                    // it (packets just before garbage are not lost).
+                    if (data.size() <= packet_size && !at_end) {
+                        break;
+                    }
+                    if (data.size() <= packet_size || data[packet_size] == sync_byte) {
+                        at = 0;
+                        sure = true;
+                    }
+                }
+                if (!sure) {
+                    // find_sync confirms with as many packets as the data
+                    // holds: a candidate near the end is only sure once more
+                    // bytes came.
+                    at = find_sync(data, 0, sync_confirm);
+                    sure = at < data.size() && (at + confirm_span <= data.size() || at_end);
+                }
                 if (!sure) {
                     // Keep a possible beginning; skip what cannot be one.
                     const std::size_t keep_from = at < data.size() ? at : data.size();
@@ -370,6 +386,8 @@ struct Demuxer::Impl {
         if (s.open) {
             problem(fmt::format("PID 0x{:04x}: {}: the PES packet begun at byte {} ({} bytes so far) is dropped",
                                 s.info.pid, why, s.offset, s.data.size()));
+        } else {
+            problem(fmt::format("PID 0x{:04x}: {}: packets were lost", s.info.pid, why));
         }
         s.data.clear();
         s.open = false;

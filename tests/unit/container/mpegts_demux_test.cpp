@@ -286,6 +286,40 @@ TEST(MpegtsDemuxTest, SkipsAndCountsGarbageBetweenPackets) {
     EXPECT_EQ(payloads(events), payloads(run(clean)));
 }
 
+TEST(MpegtsDemuxTest, KeepsTheFirstPacketsWhenGarbageFollowsThem) {
+    Writer w;
+    w.pat({{1, pmt_pid}});
+    w.pmt(Writer::standard_pmt());
+    const std::size_t tables = w.out.size();
+    w.pes(video_pid, stream_id::video_0, 1000, std::nullopt, payload_of(100, 1));
+    Bytes8 data = w.out;
+    const Bytes8 garbage(500, 0x11);
+    data.insert(data.begin() + static_cast<std::ptrdiff_t>(tables), garbage.begin(), garbage.end());
+    const auto events = run(data);
+    EXPECT_EQ(only(events, "program").size(), 1U) << fmt::format("{}", fmt::join(events, "\n"));
+    EXPECT_EQ(only(events, "pes").size(), 1U);
+    EXPECT_TRUE(any_contains(only(events, "problem"), fmt::format("500 bytes at byte {}", tables)));
+}
+
+TEST(MpegtsDemuxTest, ReportsAContinuityGapBetweenPesPackets) {
+    Writer w;
+    w.pat({{1, pmt_pid}});
+    w.pmt(Writer::standard_pmt());
+    w.pes(video_pid, stream_id::video_0, 1000, std::nullopt, payload_of(100, 1));
+    const std::size_t lost = w.out.size();
+    w.pes(video_pid, stream_id::video_0, 4600, std::nullopt, payload_of(100, 2));
+    w.pes(video_pid, stream_id::video_0, 8200, std::nullopt, payload_of(100, 3));
+    Bytes8 data = w.out;
+    data.erase(data.begin() + static_cast<std::ptrdiff_t>(lost),
+               data.begin() + static_cast<std::ptrdiff_t>(lost + packet_size));
+    const auto events = run(data);
+    const auto pes = only(events, "pes");
+    ASSERT_EQ(pes.size(), 2U);
+    EXPECT_NE(pes[1].find("disc true"), std::string::npos);
+    EXPECT_TRUE(any_contains(only(events, "problem PID 0x0100"), "packets were lost"))
+        << fmt::format("{}", fmt::join(events, "\n"));
+}
+
 TEST(MpegtsDemuxTest, AContinuityGapDropsThePesAndMarksTheNextDiscontinuous) {
     Writer w;
     w.pat({{1, pmt_pid}});
