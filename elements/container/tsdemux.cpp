@@ -267,7 +267,7 @@ private:
     Flow take_program(const mpegts::ProgramInfo& program) {
         program_number_seen_ = program.program_number;
         // PES of streams about to go or change still go out first.
-        if (!program.removed.empty() && base_) {
+        if (!program.removed.empty() && !held_.empty()) {
             if (const Flow f = release_held(); f != Flow::ok) {
                 return f;
             }

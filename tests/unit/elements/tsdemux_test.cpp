@@ -500,6 +500,34 @@ TEST(TsDemuxTest, PushesOneBufferPerKlvPacketSynchronousOrAsynchronous) {
     }
 }
 
+TEST(TsDemuxTest, AddsAPadForAStreamANewPmtVersionBrings) {
+    const auto units = h264_units(6);
+    Writer w;
+    w.tables({{mpegts::stream_type::h264, 0x100, {}}});
+    for (std::size_t i = 0; i < 3; ++i) {
+        w.pes(0x100, mpegts::stream_id::video_0, start_ticks + i * frame_ticks, std::nullopt, units[i]);
+    }
+    mpegts::Pmt pmt;
+    pmt.version = 1;
+    pmt.pcr_pid = 0x100;
+    pmt.streams.push_back({mpegts::stream_type::h264, 0x100, {}});
+    pmt.streams.push_back({mpegts::stream_type::private_pes, 0x102, {mpegts::registration_descriptor("KLVA")}});
+    mpegts::write_section_packets(w.out, pmt_pid, w.cc[pmt_pid], mpegts::write_pmt(pmt).value());
+    for (std::size_t i = 3; i < 6; ++i) {
+        w.pes(0x100, mpegts::stream_id::video_0, start_ticks + i * frame_ticks, std::nullopt, units[i]);
+        w.pes(0x102, mpegts::stream_id::private_stream_1, start_ticks + i * frame_ticks, std::nullopt,
+              klv_packet(i, 4));
+    }
+    auto h = demux(w.out, 256);
+    EXPECT_FALSE(h->error());
+    EXPECT_NE(h->element().pad("private_1_0102"), nullptr);
+    const auto out = pull_all(*h);
+    ASSERT_EQ(out.size(), 6U);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        EXPECT_EQ(out[i].meta().pts(), ClockTime::from_ns(i * frame_ns)) << i;
+    }
+}
+
 // --- Damage --------------------------------------------------------------
 
 TEST(TsDemuxTest, GarbageAndContinuityGapsAreWarningsAndTheRestComesOut) {
