@@ -374,8 +374,7 @@ private:
         std::array<detail::PicturePlane, 3> planes{};
         for (std::size_t plane = 0; plane < planes.size(); ++plane) {
             planes[plane] = {static_cast<const std::byte*>(picture.data[plane]), picture.stride[plane == 0 ? 0 : 1],
-                             static_cast<std::size_t>(plane == 0 ? picture.p.w : chroma_width(picture)) *
-                                 sample_bytes};
+                             static_cast<std::size_t>(plane == 0 ? picture.p.w : chroma_width(picture)) * sample_bytes};
         }
         auto out = detail::copy_picture(context(), *out_info_, planes);
         if (!out) {

@@ -42,8 +42,7 @@ inline Result<Buffer> copy_picture(ElementContext& context, const VideoInfo& vi,
         const std::size_t rows = vi.plane_rows(plane);
         const std::size_t row_bytes = std::min(vi.row_size(plane), src.row_bytes);
         for (std::size_t y = 0; y < rows; ++y) {
-            std::memcpy(frame->row(plane, y).data(), src.data + static_cast<std::ptrdiff_t>(y) * src.stride,
-                        row_bytes);
+            std::memcpy(frame->row(plane, y).data(), src.data + static_cast<std::ptrdiff_t>(y) * src.stride, row_bytes);
         }
     }
     return std::move(*out);
