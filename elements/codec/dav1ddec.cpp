@@ -318,15 +318,7 @@ private:
         if (!vi) {
             return fail(std::move(vi.error()));
         }
-        if (input_caps_.size() == 1) {
-            const Structure& in = input_caps_.structure(0);
-            if (auto rate = in.get_fraction("framerate")) {
-                static_cast<void>(vi->set_framerate(*rate));
-            }
-            if (auto par = in.get_fraction("pixel-aspect-ratio")) {
-                static_cast<void>(vi->set_pixel_aspect_ratio(*par));
-            }
-        }
+        detail::set_rate_and_aspect_of(*vi, input_caps_);
         if (const Dav1dSequenceHeader* seq = picture.seq_hdr; seq != nullptr && *format != VideoFormat::gray8) {
             VideoColorimetry c = vi->colorimetry();
             c.range = seq->color_range != 0 ? VideoColorRange::full : VideoColorRange::limited;

@@ -1,10 +1,13 @@
 #pragma once
 
-// Private to the video decoders: a picture that a decoder library hands out
-// in its own memory, copied into a buffer of the pipeline.
+// Private to the video and image decoders: the output layout's rate and
+// aspect ratio taken from the input caps, and a picture that a decoder
+// library hands out in its own memory, copied into a buffer of the
+// pipeline.
 
 #include <parallax/base/result.hpp>
 #include <parallax/buffer/buffer.hpp>
+#include <parallax/caps/caps.hpp>
 #include <parallax/element/element_context.hpp>
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
@@ -16,6 +19,22 @@
 #include <utility>
 
 namespace parallax::detail {
+
+/// Gives `vi` the frame rate and pixel aspect ratio of a decoder's input
+/// caps, where those are one structure that has them (a decoded picture
+/// tells neither).
+inline void set_rate_and_aspect_of(VideoInfo& vi, const Caps& input_caps) {
+    if (input_caps.size() != 1) {
+        return;
+    }
+    const Structure& in = input_caps.structure(0);
+    if (auto rate = in.get_fraction("framerate")) {
+        static_cast<void>(vi.set_framerate(*rate));
+    }
+    if (auto par = in.get_fraction("pixel-aspect-ratio")) {
+        static_cast<void>(vi.set_pixel_aspect_ratio(*par));
+    }
+}
 
 /// One plane of a decoded picture: its first row, the distance in bytes
 /// from one row to the next, and how many bytes of a row hold samples.

@@ -28,6 +28,7 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "codec/decoded_picture.hpp"
 #include "image/picture_caps.hpp"
 
 #include <fmt/format.h>
@@ -591,15 +592,7 @@ private:
         if (!vi) {
             return fail(image_error(Errc::unsupported, vi.error().message()));
         }
-        if (input_caps_.size() == 1) {
-            const Structure& in = input_caps_.structure(0);
-            if (auto rate = in.get_fraction("framerate")) {
-                static_cast<void>(vi->set_framerate(*rate));
-            }
-            if (auto par = in.get_fraction("pixel-aspect-ratio")) {
-                static_cast<void>(vi->set_pixel_aspect_ratio(*par));
-            }
-        }
+        detail::set_rate_and_aspect_of(*vi, input_caps_);
         if (format != VideoFormat::rgb) {
             // JFIF: full range, BT.601 matrix; transfer and primaries unsaid.
             vi->set_colorimetry(VideoColorimetry{VideoColorRange::full, VideoColorMatrix::bt601,

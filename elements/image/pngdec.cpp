@@ -22,6 +22,7 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "codec/decoded_picture.hpp"
 #include "image/picture_caps.hpp"
 
 #include <fmt/format.h>
@@ -475,15 +476,7 @@ private:
             return context().error(
                 Error(Errc::unsupported, fmt::format("{}: image {}: {}", name(), images_, vi.error().message())));
         }
-        if (input_caps_.size() == 1) {
-            const Structure& in = input_caps_.structure(0);
-            if (auto rate = in.get_fraction("framerate")) {
-                static_cast<void>(vi->set_framerate(*rate));
-            }
-            if (auto par = in.get_fraction("pixel-aspect-ratio")) {
-                static_cast<void>(vi->set_pixel_aspect_ratio(*par));
-            }
-        }
+        detail::set_rate_and_aspect_of(*vi, input_caps_);
         out_info_ = std::move(*vi);
         const Caps caps = out_info_->to_caps();
         PARALLAX_INFO(pngdec_log, "{}: output caps {}", name(), caps.to_string());
