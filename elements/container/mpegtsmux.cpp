@@ -12,10 +12,14 @@
 // Interleaving: every buffer is turned into its PES payload at once (its
 // arena slot goes back upstream), queued per input, and the queued payload
 // with the earliest decode time goes out once every active audio and video
-// input has one waiting (KLV is sparse: nobody waits for it), or when it lags max-delay behind the newest waiting (a
-// sparse or starving input does not hold the others back for longer; not before every input has its caps, so that the
-// first PMT lists every stream), or, with latency > 0, when it has waited that long in wall-clock time (live sources
-// whose partner stopped altogether).
+// input has one waiting (KLV is sparse: nobody waits for it). An input more
+// than max-delay of stream time ahead of one it waits for blocks in chain()
+// (back-pressure: a slow encoder's partner waits for it). When the inputs
+// waited for have sent nothing for max-delay of wall-clock time, queued
+// buffers more than max-delay behind the newest go out anyway (not before
+// every input has its caps, so that the first PMT lists every stream); with
+// latency > 0, a buffer that has waited that long in wall-clock time goes
+// out too (live sources whose partner stopped altogether).
 //
 // Time: 90 kHz PTS/DTS are the buffers' times relative to the first buffer
 // out, plus 0.7 s, so that slightly earlier timestamps of other streams and
@@ -34,6 +38,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -89,8 +94,8 @@ public:
             "metadata: stream type 0x15, metadata descriptors, access unit cells). PAT and PMT with CRC are "
             "repeated, PCR on the first video stream, continuity counters per PID, random access indicators on "
             "key frames. A pad sink_<n> puts its stream on PID n. Audio and video inputs are interleaved by decode "
-            "time, each waited for up to max-delay of stream time (and, with latency, of wall-clock time); KLV is "
-            "sparse and never waited for.",
+            "time: an input ahead by max-delay waits for the others, and one silent for max-delay (or latency) of "
+            "wall-clock time is no longer waited for; KLV is sparse and never waited for.",
         .rank = rank_primary};
     static std::vector<PadTemplate> pad_templates() {
         return {{"src", PadDirection::src, PadPresence::always,
@@ -109,12 +114,19 @@ protected:
     Result<void> start() override {
         std::lock_guard lock(mutex_);
         timer_state_ = std::make_shared<TimerState>();
+        flushing_ = false;
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& in : inputs_) {
+            in->last_arrival = now;
+        }
         return {};
     }
 
     Result<void> stop() override {
         retire_timer();
         std::lock_guard lock(mutex_);
+        flushing_ = true;
+        wake_.notify_all();
         reset();
         for (auto& in : inputs_) {
             in->configured = false;
@@ -132,6 +144,7 @@ protected:
         std::lock_guard lock(mutex_);
         auto in = std::make_unique<Input>();
         in->pad = &pad;
+        in->last_arrival = std::chrono::steady_clock::now();
         const std::string_view number = std::string_view(pad.name()).substr(5);
         unsigned requested = 0;
         for (const char c : number) {
@@ -169,11 +182,18 @@ protected:
             std::lock_guard lock(mutex_);
             return end_input(pad);
         }
-        case EventType::flush_start:
+        case EventType::flush_start: {
+            {
+                std::lock_guard lock(mutex_);
+                flushing_ = true;
+                wake_.notify_all();
+            }
             return forward_event(pad, event);
+        }
         case EventType::flush_stop: {
             std::lock_guard lock(mutex_);
             reset();
+            flushing_ = false;
             return src_->push_event(std::move(event));
         }
         default:
@@ -182,7 +202,7 @@ protected:
     }
 
     Flow chain(Pad& pad, Buffer&& buffer) override {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         Input* in = find(pad);
         if (in == nullptr || !in->configured) {
             return context().error(
@@ -200,8 +220,18 @@ protected:
         }
         ++in->buffers;
         queued->arrived = std::chrono::steady_clock::now();
+        in->last_arrival = queued->arrived;
         in->queue.push_back(std::move(*queued));
-        return drain(false);
+        wake_.notify_all();
+        Flow f = drain(false);
+        // Back-pressure: an input more than max-delay ahead of one that is
+        // still delivering waits for it here, as a slow encoder's partner
+        // should; drain() lets it go once the other falls silent.
+        while (f == Flow::ok && !flushing_ && ahead(*in)) {
+            wake_.wait_for(lock, std::chrono::milliseconds(10));
+            f = drain(false);
+        }
+        return f;
     }
 
 private:
@@ -227,6 +257,7 @@ private:
         std::uint32_t pre_skip_left = 0;
         std::uint8_t klv_sequence = 0;
         std::int64_t last_time = 0;
+        std::chrono::steady_clock::time_point last_arrival;
     };
     // The latency timer runs on the host's timer thread. `life` is held
     // while it works, so stop() and the destructor wait for it; it takes
@@ -253,6 +284,22 @@ private:
     }
 
     static bool active(const Input& in) { return !in.finished && in.pad->is_linked(); }
+
+    // An audio or video input with nothing queued: the others wait for it.
+    static bool waited_for(const Input& in) {
+        return in.queue.empty() && active(in) && !(in.configured && in.kind == Kind::klv);
+    }
+
+    // True when `in` holds more than max-delay of stream time while another
+    // input is waited for.
+    bool ahead(const Input& in) const {
+        if (in.queue.empty() ||
+            in.queue.back().dts - in.queue.front().dts <= static_cast<std::int64_t>(max_delay_.get())) {
+            return false;
+        }
+        return std::any_of(inputs_.begin(), inputs_.end(),
+                           [&](const auto& other) { return other.get() != &in && waited_for(*other); });
+    }
 
     void reset() {
         for (auto& in : inputs_) {
@@ -534,29 +581,31 @@ private:
     Flow drain(bool all) {
         const auto now = std::chrono::steady_clock::now();
         const auto latency = std::chrono::nanoseconds(latency_.get());
+        const auto max_delay = std::chrono::nanoseconds(max_delay_.get());
         while (true) {
             Input* best = nullptr;
             std::int64_t newest = std::numeric_limits<std::int64_t>::min();
             bool someone_waits = false;
+            bool all_silent = true;     // every input waited for has sent nothing for max-delay
             bool all_configured = true; // the PMT can list every stream
             for (auto& in : inputs_) {
-                // Metadata is sparse: nobody waits for it.
-                const bool sparse = in->configured && in->kind == Kind::klv;
                 all_configured = all_configured && (in->configured || !active(*in));
                 if (!in->queue.empty()) {
                     newest = std::max(newest, in->queue.back().dts);
                     if (best == nullptr || in->queue.front().dts < best->queue.front().dts) {
                         best = in.get();
                     }
-                } else if (active(*in) && !sparse) {
+                } else if (waited_for(*in)) {
                     someone_waits = true;
+                    all_silent = all_silent && now - in->last_arrival >= max_delay;
                 }
             }
             if (best == nullptr) {
                 return Flow::ok;
             }
             const Queued& front = best->queue.front();
-            const bool late = all_configured && newest - front.dts > static_cast<std::int64_t>(max_delay_.get());
+            const bool late =
+                all_configured && all_silent && newest - front.dts > static_cast<std::int64_t>(max_delay_.get());
             const bool timed_out = latency.count() > 0 && now - front.arrived >= latency;
             if (someone_waits && !all && !late && !timed_out) {
                 if (latency.count() > 0) {
@@ -809,7 +858,9 @@ private:
     }
 
     Pad* src_ = nullptr;
-    std::mutex mutex_; // serializes every input and what leaves src_
+    std::mutex mutex_;             // serializes every input and what leaves src_
+    std::condition_variable wake_; // a buffer arrived, or flushing began
+    bool flushing_ = false;
     std::vector<std::unique_ptr<Input>> inputs_;
     std::shared_ptr<TimerState> timer_state_;
     bool src_started_ = false;
@@ -842,8 +893,9 @@ private:
                                           "of another stream",
                                           PropertyRange<std::uint32_t>{1, 9000}};
     Property<std::uint64_t> max_delay_{this, "max-delay", 500'000'000,
-                                       "Interleaving window (ns): a buffer this far behind the newest waiting one "
-                                       "goes out without waiting for the other inputs"};
+                                       "Interleaving window (ns): an input this far ahead of another waits for it; "
+                                       "once the other has sent nothing for this long (wall-clock), buffers this far "
+                                       "behind the newest go out without it"};
     Property<std::uint64_t> latency_{this, "latency", 0,
                                      "Longest wall-clock wait (ns) for an input that has nothing queued before the "
                                      "others' buffers go out (live sources); 0 waits for data or max-delay"};
