@@ -24,11 +24,26 @@
 #             gst-launch-1.0 -q audiotestsrc ! opusenc ! oggmux ! fakesink
 #             opusenc (opus-tools) on the same samples from a raw file
 #           and the sources alone.
+#   ts:     60 s of 1280x720 H.264 at 30 fps (libx264, 2 Mbit/s) and stereo
+#           Opus (64 kbit/s) in a transport stream written by ffmpeg:
+#             demux: plx-launch -q filesrc ! tsdemux ! fakesink (both streams)
+#                    gst-launch-1.0 -q the same
+#                    ffmpeg -i in.ts -map 0 -c copy -f null -
+#             remux: plx-launch -q filesrc ! tsdemux ! mpegtsmux ! fakesink
+#                    gst-launch-1.0 -q filesrc ! tsdemux ! h264parse/opusparse
+#                        ! mpegtsmux ! fakesink (GStreamer's mpegtsmux wants
+#                        parsed input)
+#                    ffmpeg -i in.ts -map 0 -c copy -f mpegts /dev/null
+#           reported as how many times faster than real time.
 #
-# Usage: benches/compare/run_codecs.sh [repetitions]   (from anywhere in the tree)
+# Usage: benches/compare/run_codecs.sh [repetitions [section...]]
+#        (from anywhere in the tree; sections: decode encode opus ts, all by default)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 reps="${1:-5}"
+sections="${*:2}"
+sections="${sections:-decode encode opus ts}"
+want() { [[ " ${sections} " == *" $1 "* ]]; }
 cmake --preset release >/dev/null
 cmake --build --preset release --target plx-launch >/dev/null
 plx=build/release/tools/plx-launch
@@ -50,6 +65,12 @@ report() {
     m=$(median <"$3")
     awk -v n="$1" -v f="$2" -v m="$m" 'BEGIN {printf "  %-44s %9.1f ms %8.1f fps\n", n, m / 1000, f / (m / 1e6)}'
 }
+# name, file: median and how many times faster than real time (60 s)
+realtime() {
+    local m
+    m=$(median <"$2")
+    awk -v n="$1" -v m="$m" 'BEGIN {printf "  %-44s %9.1f ms %8.0fx real time\n", n, m / 1000, 60 / (m / 1e6)}'
+}
 ratio() { # label, file a, file b: median a / median b - 1, in percent
     local a b
     a=$(median <"$2")
@@ -57,6 +78,7 @@ ratio() { # label, file a, file b: median a / median b - 1, in percent
     awk -v l="$1" -v a="$a" -v b="$b" 'BEGIN {printf "  %-44s %+8.1f %%\n", l, (a / b - 1) * 100}'
 }
 
+if want decode; then
 echo "AV1 decode, 600 frames 1280x720 (median of ${reps})"
 ffmpeg -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -frames:v 600 -c:v libaom-av1 -usage realtime \
     -cpu-used 8 -b:v 2M -g 60 -f ivf "${work}/720p.ivf"
@@ -75,7 +97,9 @@ for threads in 1 2; do
     ratio "libparallax against dav1d --muxer null" "${work}/plx" "${work}/null"
     ratio "libparallax against dav1d --muxer yuv" "${work}/plx" "${work}/yuv"
 done
+fi
 
+if want encode; then
 echo
 echo "AV1 encode, 60 frames 1280x720, real time, cpu-used 8, 2000 kbit/s, 2 threads (median of ${reps})"
 caps="video/x-raw,format=I420,width=1280,height=720,framerate=30/1"
@@ -106,7 +130,9 @@ if [[ ${have_gst_av1enc} == 1 ]]; then
     report "gst-launch-1.0 videotestsrc (source alone)" 60 "${work}/gst_src"
     ratio "libparallax against GStreamer" "${work}/plx" "${work}/gst"
 fi
+fi
 
+if want opus; then
 echo
 echo "Opus encode, 60 s stereo 48 kHz, 64 kbit/s constrained VBR, complexity 10 (median of ${reps})"
 acaps="audio/x-raw,format=S16LE,rate=48000,channels=2"
@@ -123,12 +149,6 @@ for _ in $(seq "${reps}"); do
     micros opusenc --quiet --raw --raw-rate 48000 --raw-chan 2 --raw-bits 16 --bitrate 64 --cvbr --comp 10 \
         --framesize 20 "${work}/tone.raw" /dev/null >>"${work}/cli"
 done
-# name, file: median and how many times faster than real time (60 s)
-realtime() {
-    local m
-    m=$(median <"$2")
-    awk -v n="$1" -v m="$m" 'BEGIN {printf "  %-44s %9.1f ms %8.0fx real time\n", n, m / 1000, 60 / (m / 1e6)}'
-}
 realtime "plx-launch audiotestsrc ! opusenc ! oggmux" "${work}/plx"
 realtime "plx-launch audiotestsrc (source alone)" "${work}/plx_src"
 realtime "gst-launch-1.0 audiotestsrc ! opusenc ! oggmux" "${work}/gst"
@@ -136,3 +156,36 @@ realtime "gst-launch-1.0 audiotestsrc (source alone)" "${work}/gst_src"
 realtime "opusenc (opus-tools, raw file)" "${work}/cli"
 ratio "libparallax against GStreamer" "${work}/plx" "${work}/gst"
 ratio "libparallax against opusenc (opus-tools)" "${work}/plx" "${work}/cli"
+fi
+
+if want ts; then
+echo
+echo "MPEG-TS, 60 s of 1280x720 H.264 + stereo Opus (median of ${reps})"
+ffmpeg -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=f=440:sample_rate=48000 -t 60 \
+    -c:v libx264 -preset ultrafast -b:v 2M -g 60 -pix_fmt yuv420p -c:a libopus -b:a 64k -ac 2 -f mpegts \
+    -y "${work}/in.ts"
+ts="${work}/in.ts"
+for f in plx_demux gst_demux ff_demux plx_remux gst_remux ff_remux; do : >"${work}/${f}"; done
+for _ in $(seq "${reps}"); do
+    micros "${plx}" -q filesrc location="${ts}" ! tsdemux name=d d. ! queue ! fakesink d. ! queue ! fakesink \
+        >>"${work}/plx_demux"
+    micros gst-launch-1.0 -q filesrc location="${ts}" ! tsdemux name=d d. ! queue ! fakesink d. ! queue ! fakesink \
+        >>"${work}/gst_demux"
+    micros ffmpeg -v error -i "${ts}" -map 0 -c copy -f null - >>"${work}/ff_demux"
+    micros "${plx}" -q filesrc location="${ts}" ! tsdemux name=d d. ! queue ! m. d. ! queue ! m. mpegtsmux name=m \
+        ! fakesink >>"${work}/plx_remux"
+    micros gst-launch-1.0 -q filesrc location="${ts}" ! tsdemux name=d d.video_0_0100 ! queue ! h264parse \
+        ! mpegtsmux name=m ! fakesink d.audio_0_0101 ! queue ! opusparse ! m. >>"${work}/gst_remux"
+    micros ffmpeg -v error -i "${ts}" -map 0 -c copy -f mpegts -y /dev/null >>"${work}/ff_remux"
+done
+realtime "plx-launch filesrc ! tsdemux" "${work}/plx_demux"
+realtime "gst-launch-1.0 filesrc ! tsdemux" "${work}/gst_demux"
+realtime "ffmpeg -c copy -f null (demux only)" "${work}/ff_demux"
+ratio "libparallax demux against GStreamer" "${work}/plx_demux" "${work}/gst_demux"
+ratio "libparallax demux against ffmpeg" "${work}/plx_demux" "${work}/ff_demux"
+realtime "plx-launch tsdemux ! mpegtsmux" "${work}/plx_remux"
+realtime "gst-launch-1.0 tsdemux ! parse ! mpegtsmux" "${work}/gst_remux"
+realtime "ffmpeg -c copy -f mpegts (remux)" "${work}/ff_remux"
+ratio "libparallax remux against GStreamer" "${work}/plx_remux" "${work}/gst_remux"
+ratio "libparallax remux against ffmpeg" "${work}/plx_remux" "${work}/ff_remux"
+fi
