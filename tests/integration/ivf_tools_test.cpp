@@ -16,6 +16,7 @@
 #include <parallax/pipeline/pipeline.hpp>
 
 #include "integration/gst_compare_support.hpp"
+#include "integration/media_tools_support.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -33,42 +34,14 @@ namespace parallax {
 namespace {
 
 namespace fs = std::filesystem;
+using check::have_tool;
 using check::ScratchDir;
+using check::shell;
+using check::ShellRun;
 using namespace std::chrono_literals;
-
-bool have_tool(const std::string& name) {
-    const char* path = std::getenv("PATH");
-    std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-    for (std::string dir; std::getline(dirs, dir, ':');) {
-        std::error_code ec;
-        const fs::path p = fs::path(dir) / name;
-        if (fs::exists(p, ec) && (fs::status(p, ec).permissions() & fs::perms::owner_exec) != fs::perms::none) {
-            return true;
-        }
-    }
-    return false;
-}
 
 // Runs a shell command; its standard output and error, and whether it
 // exited with 0. Arguments here are paths made by the test, without quotes.
-struct ShellRun {
-    bool ok = false;
-    std::string output;
-};
-ShellRun shell(const std::string& command) {
-    ShellRun r;
-    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-    if (p == nullptr) {
-        return r;
-    }
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) {
-        r.output.append(buf, n);
-    }
-    r.ok = ::pclose(p) == 0;
-    return r;
-}
-
 // 10 frames of 64x64 I420 with moving gradients, as y4m at 25 fps.
 void write_y4m(const fs::path& path) {
     std::ofstream out(path, std::ios::binary);

@@ -20,6 +20,7 @@
 #include <parallax/pipeline/pipeline.hpp>
 
 #include "integration/gst_compare_support.hpp"
+#include "integration/media_tools_support.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -38,74 +39,14 @@ namespace parallax {
 namespace {
 
 namespace fs = std::filesystem;
+using check::ffprobe_pts;
+using check::ffprobe_streams;
+using check::Fields;
+using check::have_tool;
 using check::ScratchDir;
+using check::shell;
+using check::ShellRun;
 using namespace std::chrono_literals;
-
-bool have_tool(const std::string& name) {
-    const char* path = std::getenv("PATH");
-    std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-    for (std::string dir; std::getline(dirs, dir, ':');) {
-        std::error_code ec;
-        const fs::path p = fs::path(dir) / name;
-        if (fs::exists(p, ec) && (fs::status(p, ec).permissions() & fs::perms::owner_exec) != fs::perms::none) {
-            return true;
-        }
-    }
-    return false;
-}
-
-struct ShellRun {
-    bool ok = false;
-    std::string output; // stdout and stderr together
-};
-ShellRun shell(const std::string& command) {
-    ShellRun r;
-    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-    if (p == nullptr) {
-        return r;
-    }
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) {
-        r.output.append(buf, n);
-    }
-    r.ok = ::pclose(p) == 0;
-    return r;
-}
-
-// One ffprobe [STREAM] section as key=value pairs.
-using Fields = std::map<std::string, std::string>;
-
-std::vector<Fields> ffprobe_streams(const fs::path& file) {
-    const ShellRun r = shell(fmt::format("ffprobe -v error -count_packets -show_entries stream=codec_name,width,height,"
-                                         "sample_rate,channels,nb_read_packets,duration {}",
-                                         file.string()));
-    EXPECT_TRUE(r.ok) << r.output;
-    std::vector<Fields> out;
-    std::istringstream lines(r.output);
-    for (std::string line; std::getline(lines, line);) {
-        if (line == "[STREAM]") {
-            out.emplace_back();
-        } else if (const auto eq = line.find('='); eq != std::string::npos && !out.empty()) {
-            out.back()[line.substr(0, eq)] = line.substr(eq + 1);
-        }
-    }
-    return out;
-}
-
-// The pts of stream `index`'s packets, in seconds, in file order.
-std::vector<double> ffprobe_pts(const fs::path& file, int index) {
-    const ShellRun r = shell(fmt::format(
-        "ffprobe -v error -select_streams {} -show_entries packet=pts_time -of csv=p=0 {}", index, file.string()));
-    EXPECT_TRUE(r.ok) << r.output;
-    std::vector<double> out;
-    std::istringstream lines(r.output);
-    for (std::string line; std::getline(lines, line);) {
-        if (!line.empty()) {
-            out.push_back(std::strtod(line.c_str(), nullptr));
-        }
-    }
-    return out;
-}
 
 class Mp4ToolsTest : public ::testing::Test {
 protected:

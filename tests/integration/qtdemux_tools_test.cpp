@@ -17,6 +17,7 @@
 #include <parallax/pipeline/pipeline.hpp>
 
 #include "integration/gst_compare_support.hpp"
+#include "integration/media_tools_support.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -33,26 +34,11 @@ namespace parallax {
 namespace {
 
 namespace fs = std::filesystem;
+using check::have_tool;
 using check::ScratchDir;
+using check::shell;
+using check::ShellRun;
 using namespace std::chrono_literals;
-
-struct ShellRun {
-    bool ok = false;
-    std::string output; // stdout and stderr together
-};
-ShellRun shell(const std::string& command) {
-    ShellRun r;
-    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-    if (p == nullptr) {
-        return r;
-    }
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) {
-        r.output.append(buf, n);
-    }
-    r.ok = ::pclose(p) == 0;
-    return r;
-}
 
 struct Packet {
     std::int64_t pts_ns = 0;
