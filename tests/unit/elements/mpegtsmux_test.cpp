@@ -252,31 +252,37 @@ std::vector<std::uint8_t> klv_packet(int i) {
     return set.encode().value();
 }
 
-// Video from videotestsrc and KLV pushed by the test through appsrc "klv"
-// (AppRun::app).
+// A pipeline that writes into appsink "sink" and has an appsrc named
+// `app_name`, which the test feeds (AppRun::app).
 struct AppRun {
     std::unique_ptr<Pipeline> pipeline;
     AppSrc* app = nullptr;
     Output out;
 };
 
-std::unique_ptr<AppRun> klv_pipeline(const std::string& mux_props, int frames) {
+std::unique_ptr<AppRun> app_pipeline(const std::string& text, const std::string& app_name) {
     auto r = std::make_unique<AppRun>();
-    auto p = Pipeline::parse(fmt::format("mpegtsmux name=m {} ! appsink name=sink appsrc name=klv "
-                                         "caps=meta/x-klv,parsed=true format=time ! m. videotestsrc num-buffers={} ! "
-                                         "video/x-raw,format=I420,width=64,height=48,framerate=25/1 ! openh264enc ! "
-                                         "h264parse ! m.",
-                                         mux_props, frames));
+    auto p = Pipeline::parse(text);
     EXPECT_TRUE(p) << p.error().to_string();
     if (!p) {
         return nullptr;
     }
     r->pipeline = std::move(*p);
     collect(*r->pipeline, r->out);
-    auto src = r->pipeline->get<AppSrc>("klv");
+    auto src = r->pipeline->get<AppSrc>(app_name);
     EXPECT_TRUE(src);
     r->app = src ? *src : nullptr;
     return r;
+}
+
+// Video from videotestsrc and KLV pushed by the test through appsrc "klv".
+std::unique_ptr<AppRun> klv_pipeline(const std::string& mux_props, int frames) {
+    return app_pipeline(fmt::format("mpegtsmux name=m {} ! appsink name=sink appsrc name=klv "
+                                    "caps=meta/x-klv,parsed=true format=time ! m. videotestsrc num-buffers={} ! "
+                                    "video/x-raw,format=I420,width=64,height=48,framerate=25/1 ! openh264enc ! "
+                                    "h264parse ! m.",
+                                    mux_props, frames),
+                        "klv");
 }
 
 Buffer klv_buffer(AppSrc& src, int i) {
@@ -346,22 +352,12 @@ TEST(MpegTsMuxTest, KlvIsSynchronousMetadataWithItsDescriptors) {
 // Video from videotestsrc next to a second H.264 input, appsrc "silent",
 // that never sends a buffer.
 std::unique_ptr<AppRun> silent_partner_pipeline(const std::string& mux_props, int frames) {
-    auto r = std::make_unique<AppRun>();
-    auto p = Pipeline::parse(fmt::format("mpegtsmux name=m {} ! appsink name=sink appsrc name=silent "
-                                         "caps=video/x-h264,stream-format=byte-stream,alignment=au format=time ! m. "
-                                         "videotestsrc num-buffers={} ! video/x-raw,format=I420,width=64,height=48,"
-                                         "framerate=25/1 ! openh264enc ! h264parse ! m.",
-                                         mux_props, frames));
-    EXPECT_TRUE(p) << p.error().to_string();
-    if (!p) {
-        return nullptr;
-    }
-    r->pipeline = std::move(*p);
-    collect(*r->pipeline, r->out);
-    auto src = r->pipeline->get<AppSrc>("silent");
-    EXPECT_TRUE(src);
-    r->app = src ? *src : nullptr;
-    return r;
+    return app_pipeline(fmt::format("mpegtsmux name=m {} ! appsink name=sink appsrc name=silent "
+                                    "caps=video/x-h264,stream-format=byte-stream,alignment=au format=time ! m. "
+                                    "videotestsrc num-buffers={} ! video/x-raw,format=I420,width=64,height=48,"
+                                    "framerate=25/1 ! openh264enc ! h264parse ! m.",
+                                    mux_props, frames),
+                        "silent");
 }
 
 void end_and_wait(AppRun& r) {
