@@ -429,7 +429,9 @@ void SectionAssembler::take_bytes(std::span<const std::uint8_t> bytes, std::vect
                 ++dropped_;
                 return;
             }
-            continue;
+            // A section_length of 0 completes the section here: waiting for
+            // more of it would take no bytes and loop for ever.
+            need = 3 + length;
         }
         if (partial_.size() >= 3 && partial_.size() == need) {
             done.push_back(std::move(partial_));

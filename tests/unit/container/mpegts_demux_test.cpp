@@ -405,6 +405,29 @@ TEST(MpegtsDemuxTest, ABadCrcInPatOrPmtIsAProblemReportNotACrash) {
     }
 }
 
+TEST(MpegtsDemuxTest, ASectionOfLengthZeroIsAProblemReportNotAHang) {
+    Writer w;
+    // A PAT packet whose section says section_length 0, then good tables.
+    Bytes8 bad(packet_size, 0xFF);
+    bad[0] = sync_byte;
+    bad[1] = 0x40;
+    bad[2] = 0x00;
+    bad[3] = 0x10;
+    bad[4] = 0x00; // pointer_field
+    bad[5] = 0x00; // table_id
+    bad[6] = 0xB0;
+    bad[7] = 0x00;
+    w.out = bad;
+    w.cc[pat_pid] = 1;
+    w.pat({{1, pmt_pid}});
+    w.pmt(Writer::standard_pmt());
+    w.pes(video_pid, stream_id::video_0, 1000, std::nullopt, payload_of(100, 1));
+    const auto events = run(w.out);
+    EXPECT_TRUE(any_contains(only(events, "problem PAT"), "at byte 0")) << fmt::format("{}", fmt::join(events, "\n"));
+    EXPECT_EQ(only(events, "program").size(), 1U);
+    EXPECT_EQ(only(events, "pes").size(), 1U);
+}
+
 TEST(MpegtsDemuxTest, UnwrapsPtsAndDtsAcrossTheWrap) {
     Writer w;
     w.pat({{1, pmt_pid}});
