@@ -687,7 +687,22 @@ private:
             } else {
                 av1c = av1::make_av1c(*s.seq, s.seq_obu);
             }
-            start_pad(s, av1::caps_for(*s.seq, av1c));
+            Caps caps = av1::caps_for(*s.seq, av1c);
+            // The frame rate when the sequence header's timing info fixes it.
+            const av1::SequenceHeader& q = *s.seq;
+            if (q.timing_info_present && q.equal_picture_interval && q.num_units_in_display_tick > 0 &&
+                q.num_ticks_per_picture > 0 && q.time_scale > 0) {
+                const std::uint64_t den = std::uint64_t{q.num_units_in_display_tick} * q.num_ticks_per_picture;
+                if (den <= 0x7FFFFFFF && q.time_scale <= 0x7FFFFFFF) {
+                    if (auto fr = Fraction::make(q.time_scale, static_cast<std::int64_t>(den))) {
+                        Structure st = caps.structure(0);
+                        st.set("framerate", *fr);
+                        caps = Caps();
+                        caps.append(std::move(st));
+                    }
+                }
+            }
+            start_pad(s, std::move(caps));
             auto k = av1::is_key_temporal_unit(*tu, *s.seq);
             key = k && *k;
         } else {

@@ -450,6 +450,87 @@ TEST(TsDemuxTest, PushesAv1TemporalUnitsWithAv1cFromTheDescriptorAndSequenceHead
               Bytes8(codec_data.begin(), codec_data.begin() + 4));
 }
 
+// A sequence header with timing info (num_units_in_display_tick 1001,
+// time_scale 60000, 4 ticks per picture), as tests/unit/codec/av1_test.cpp
+// writes it, and nothing else.
+Bytes8 timed_sequence_header_obu() {
+    Bytes8 bits;
+    std::size_t used = 0;
+    auto put = [&](std::uint32_t value, unsigned n) {
+        for (unsigned i = n; i-- > 0;) {
+            if (used % 8 == 0) {
+                bits.push_back(0);
+            }
+            if (((value >> i) & 1U) != 0) {
+                bits.back() = static_cast<std::uint8_t>(bits.back() | (0x80U >> (used % 8)));
+            }
+            ++used;
+        }
+    };
+    put(0, 3);        // profile 0
+    put(0, 1);        // still_picture
+    put(0, 1);        // reduced_still_picture_header
+    put(1, 1);        // timing_info_present_flag
+    put(1001, 32);    // num_units_in_display_tick
+    put(60000, 32);   // time_scale
+    put(1, 1);        // equal_picture_interval
+    put(0b00100, 5);  // num_ticks_per_picture_minus_1 = 3 (uvlc)
+    put(0, 1);        // decoder_model_info_present_flag
+    put(0, 1);        // initial_display_delay_present_flag
+    put(0, 5);        // operating_points_cnt_minus_1
+    put(0, 12);       // operating_point_idc[0]
+    put(8, 5);        // seq_level_idx[0]
+    put(0, 1);        // seq_tier[0] (levels above 7 have one)
+    put(6, 4);        // frame_width_bits_minus_1
+    put(5, 4);        // frame_height_bits_minus_1
+    put(63, 7);       // max_frame_width_minus_1
+    put(47, 6);       // max_frame_height_minus_1
+    put(0, 1);        // frame_id_numbers_present_flag
+    put(0, 1);        // use_128x128_superblock
+    put(0, 1);        // enable_filter_intra
+    put(0, 1);        // enable_intra_edge_filter
+    put(0, 1);        // enable_interintra_compound
+    put(0, 1);        // enable_masked_compound
+    put(0, 1);        // enable_warped_motion
+    put(0, 1);        // enable_dual_filter
+    put(0, 1);        // enable_order_hint
+    put(1, 1);        // seq_choose_screen_content_tools
+    put(1, 1);        // seq_choose_integer_mv
+    put(0, 1);        // enable_superres
+    put(0, 1);        // enable_cdef
+    put(0, 1);        // enable_restoration
+    put(0, 1);        // high_bitdepth
+    put(0, 1);        // mono_chrome
+    put(0, 1);        // color_description_present_flag
+    put(0, 1);        // color_range
+    put(0, 2);        // chroma_sample_position
+    put(0, 1);        // separate_uv_delta_q
+    put(0, 1);        // film_grain_params_present
+    put(1, 1);        // trailing one bit
+    Bytes8 out{0x0A}; // sequence header OBU with obu_size
+    av1::write_leb128(static_cast<std::uint32_t>(bits.size()), out);
+    out.insert(out.end(), bits.begin(), bits.end());
+    return out;
+}
+
+TEST(TsDemuxTest, Av1CapsTakeTheFrameRateOfTheSequenceHeadersTimingInfo) {
+    const Bytes8 seq_obu = timed_sequence_header_obu();
+    auto seq = av1::parse_sequence_header(av1::read_obu(seq_obu, 0).value().payload);
+    ASSERT_TRUE(seq) << seq.error().message();
+    ASSERT_TRUE(seq->timing_info_present);
+    Bytes8 tu = {0x12, 0x00};
+    tu.insert(tu.end(), seq_obu.begin(), seq_obu.end());
+    Writer w;
+    w.tables({{mpegts::stream_type::private_pes, 0x1E1, {mpegts::registration_descriptor("AV01")}}});
+    w.pes(0x1E1, mpegts::stream_id::private_stream_1, start_ticks, std::nullopt, mpegts::av1_to_start_code(tu).value());
+    auto h = demux(w.out, 4096);
+    EXPECT_EQ(pull_all(*h).size(), 1U);
+    const auto caps = caps_events(*h);
+    ASSERT_FALSE(caps.empty());
+    EXPECT_EQ(caps.back().structure(0).get_fraction("framerate"), Fraction::make(60000, 4004).value());
+    EXPECT_EQ(caps.back().structure(0).get_int("width"), 64);
+}
+
 // --- KLV -----------------------------------------------------------------
 
 Bytes8 klv_packet(std::size_t i, std::size_t value_size) {
