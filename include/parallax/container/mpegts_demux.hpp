@@ -102,8 +102,9 @@ struct DemuxEvent {
 
 /// Demultiplexes one program of a transport stream.
 ///
-/// It resynchronises on the sync byte (three packets in a row confirm it;
-/// the bytes skipped are counted and reported), reads the PAT, then the
+/// It resynchronises on the sync byte (three packets in a row confirm it,
+/// two at the start of the input; the bytes skipped are counted and
+/// reported), reads the PAT, then the
 /// PMT of the chosen program, follows new versions of both (streams added
 /// and removed), and joins the PES packets of every stream of a known
 /// codec: bounded ones when PES_packet_length bytes are in, unbounded ones
