@@ -1,7 +1,8 @@
 // tsdemux: reads an MPEG-2 transport stream as filesrc (or a network
 // source) pushes it, cut anywhere, and pushes the H.264, Opus, AV1 and KLV
 // streams of one program out of pads of their own, named as GStreamer's
-// tsdemux names them: video_<program>_<pid>, audio_..., private_...
+// tsdemux names them: video_<generation>_<pid> (0 for the first program, counting up when another replaces it),
+// audio_..., private_...
 //
 // The packet layer (sync, PAT/PMT, PES joining, continuity, 33-bit
 // timestamps) is mpegts::Demuxer. Here each PES becomes buffers:
@@ -109,7 +110,8 @@ public:
         .summary = "Demuxes MPEG transport streams into their H.264, Opus, AV1 and KLV streams",
         .description =
             "Reads an MPEG-2 transport stream (188-byte packets, cut anywhere; garbage between packets is "
-            "skipped) and adds a pad for every H.264 (video_<program>_<pid>), AV1 (video_...), Opus "
+            "skipped) and adds a pad for every H.264 (video_<generation>_<pid>, as GStreamer names them), AV1 "
+            "(video_...), Opus "
             "(audio_...) and KLV (private_..., synchronous ST 1402 cells or asynchronous 'KLVA' private "
             "data) stream of the program chosen by program-number, following PAT and PMT updates. Pushes "
             "H.264 access units (byte-stream, caps from the SPS, IDR key frames), Opus packets (caps from the "
@@ -227,6 +229,7 @@ private:
         failed_ = false;
         warnings_ = 0;
         program_number_seen_ = 0;
+        program_generation_ = 0;
     }
 
     void warn(unsigned& count, std::string text) {
@@ -265,6 +268,11 @@ private:
     }
 
     Flow take_program(const mpegts::ProgramInfo& program) {
+        // Pads are named, as in GStreamer, by the program's generation: 0
+        // for the first program seen, counting up when another replaces it.
+        if (program_number_seen_ != 0 && program.program_number != program_number_seen_) {
+            ++program_generation_;
+        }
         program_number_seen_ = program.program_number;
         // PES of streams about to go or change still go out first.
         if (!program.removed.empty() && !held_.empty()) {
@@ -292,7 +300,7 @@ private:
             const char* kind = found->codec == mpegts::CodecKind::opus  ? "audio"
                                : found->codec == mpegts::CodecKind::klv ? "private"
                                                                         : "video";
-            const std::string pad_name = fmt::format("{}_{:01x}_{:04x}", kind, program.program_number, pid);
+            const std::string pad_name = fmt::format("{}_{:01x}_{:04x}", kind, program_generation_ & 0xF, pid);
             Pad* pad = this->pad(pad_name);
             if (pad == nullptr) {
                 auto added = add_sometimes_pad(fmt::format("{}_%s", kind), pad_name);
@@ -876,6 +884,7 @@ private:
     bool failed_ = false;
     unsigned warnings_ = 0;
     std::uint16_t program_number_seen_ = 0;
+    unsigned program_generation_ = 0;
 };
 
 } // namespace
