@@ -26,6 +26,8 @@
 #include <parallax/element.hpp>
 #include <parallax/klv/klv_packet.hpp>
 
+#include "container/demux_streams.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -444,10 +446,7 @@ private:
 
     void start_pad(Stream& s, Caps caps) {
         if (!s.started) {
-            s.pad->push_event(Event::stream_start(fmt::format("{}/{:04x}", name(), s.info.pid)));
-            s.pad->push_event(Event::caps(caps));
-            StreamSegment seg;
-            s.pad->push_event(Event::segment(seg));
+            detail::start_stream(*s.pad, fmt::format("{}/{:04x}", name(), s.info.pid), caps);
             s.started = true;
             s.caps = std::move(caps);
         } else if (!(caps == s.caps)) {
@@ -797,25 +796,12 @@ private:
     }
 
     Flow combined_flow() const {
-        bool any = false;
-        bool all_not_linked = true;
-        bool all_eos = true;
+        detail::FlowCombiner combined;
         for (const auto& [pid, s] : streams_) {
             static_cast<void>(pid);
-            any = true;
-            all_not_linked = all_not_linked && s.last == Flow::not_linked;
-            all_eos = all_eos && s.last == Flow::eos;
+            combined.add(s.last);
         }
-        if (!any) {
-            return Flow::ok;
-        }
-        if (all_not_linked) {
-            return Flow::not_linked;
-        }
-        if (all_eos) {
-            return Flow::eos;
-        }
-        return Flow::ok;
+        return combined.result();
     }
 
     // End of the input: what is still open goes out, and every pad (or,
