@@ -3,14 +3,20 @@
 //
 // The timebase is the inverse of the framerate of the caps (1/1000000 when
 // the caps give none), so a fixed-rate stream gets timestamps 0, 1, 2...
-// The frame count of the file header stays 0: filesink cannot go back to
-// byte 0, and the readers of IVF (dav1d, aomdec, ffmpeg) do not need it.
+//
+// The frame count of the file header is known only at the end: at EOS the
+// muxer sends a byte segment from 0 and the file header again with the
+// count, as GStreamer's muxers rewrite their headers. filesink seeks back and
+// overwrites the first 32 bytes; a sink that cannot seek (a pipe) drops them
+// and the count stays 0, which the readers of IVF (dav1d, aomdec, ffmpeg)
+// accept.
 
 #include <parallax/container/ivf.hpp>
 #include <parallax/element.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -26,7 +32,9 @@ public:
         .summary = "Muxes AV1, VP8 or VP9 frames into IVF",
         .description = "Writes the IVF container: a 32-byte file header (fourcc from the caps, width, height, "
                        "timebase the inverse of the framerate or 1/1000000), then a 12-byte header (size, "
-                       "timestamp) before each frame. The frame count is left 0.",
+                       "timestamp) before each frame. At EOS a byte segment from 0 and the file header again with "
+                       "the frame count follow, which filesink writes over the first header (where the "
+                       "output cannot seek, the count stays 0).",
         .rank = rank_primary};
     static std::vector<PadTemplate> pad_templates() {
         return {{"sink", PadDirection::sink, PadPresence::always,
@@ -61,6 +69,11 @@ protected:
             }
             return src_->push_event(Event::segment(bytes));
         }
+        case EventType::eos:
+            if (header_written_) {
+                rewrite_header();
+            }
+            return Element::sink_event(pad, std::move(event));
         default:
             return Element::sink_event(pad, std::move(event));
         }
@@ -75,19 +88,7 @@ protected:
             if (!caps_sent_) {
                 send_caps();
             }
-            auto out = context().allocate(ivf::file_header_size);
-            if (!out) {
-                return context().error(out.error());
-            }
-            auto bytes = out->map_writable();
-            if (!bytes) {
-                return context().error(bytes.error());
-            }
-            const auto h = ivf::write_file_header(*header_);
-            std::memcpy(bytes->data(), h.data(), h.size());
-            out->meta().set_flag(BufferFlags::header);
-            out->meta().set_byte_offset(0);
-            if (const Flow f = src_->push(std::move(*out)); f != Flow::ok) {
+            if (const Flow f = push_header(); f != Flow::ok) {
                 return f;
             }
             header_written_ = true;
@@ -158,6 +159,35 @@ private:
         }
         header_ = h;
         return true;
+    }
+
+    // The file header as it stands (frame_count 0 until the end), at byte 0.
+    Flow push_header() {
+        auto out = context().allocate(ivf::file_header_size);
+        if (!out) {
+            return context().error(out.error());
+        }
+        auto bytes = out->map_writable();
+        if (!bytes) {
+            return context().error(bytes.error());
+        }
+        const auto h = ivf::write_file_header(*header_);
+        std::memcpy(bytes->data(), h.data(), h.size());
+        out->meta().set_flag(BufferFlags::header);
+        out->meta().set_byte_offset(0);
+        return src_->push(std::move(*out));
+    }
+
+    // Back to byte 0 with the frame count. A failure here leaves a file with
+    // count 0, which is still valid, so EOS goes on all the same.
+    void rewrite_header() {
+        header_->frame_count = static_cast<std::uint32_t>(std::min<std::uint64_t>(frames_, 0xFFFFFFFFU));
+        StreamSegment bytes;
+        bytes.format = Format::bytes;
+        if (!src_->push_event(Event::segment(bytes))) {
+            return;
+        }
+        static_cast<void>(push_header());
     }
 
     void send_caps() {

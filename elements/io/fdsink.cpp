@@ -1,5 +1,10 @@
 // fdsink: writes every buffer to a file descriptor the application opened
 // (GStreamer's fdsink).
+//
+// A byte segment moves the write position to its start, counted from where
+// the descriptor stood at start(), as filesink does for a muxer rewriting its
+// header. A pipe cannot go back: that segment's data is dropped with a
+// warning rather than appended to what is already out.
 
 #include <parallax/base/unique_fd.hpp>
 #include <parallax/element.hpp>
@@ -15,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace parallax {
@@ -62,7 +68,9 @@ public:
                                       .summary = "Write data to a file descriptor",
                                       .description = "Writes every buffer whole to an open file descriptor; short "
                                                      "writes continue, a non-blocking descriptor is waited on with "
-                                                     "poll(), and stopping interrupts the wait."};
+                                                     "poll(), and stopping interrupts the wait. A byte segment "
+                                                     "moves the write position to its start on a regular file; "
+                                                     "elsewhere its data is dropped with a warning."};
     static constexpr ExecutionHints hints = ExecutionHints::io_bound();
 
     // Wakes the poll in render(): the pipeline is stopping.
@@ -92,10 +100,30 @@ protected:
         std::uint64_t count = 0;
         while (::read(wake_.get(), &count, sizeof count) > 0) {
         }
+        // With O_APPEND every write goes to the end whatever the offset.
+        struct stat st {};
+        const off_t at = ::lseek(fd, 0, SEEK_CUR);
+        seekable_ =
+            ::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) && (flags & O_APPEND) == 0 && at >= 0;
+        base_ = seekable_ ? static_cast<std::uint64_t>(at) : 0;
+        position_ = base_;
+        dropping_ = false;
         return {};
     }
 
+    bool sink_event(Pad& pad, Event&& event) override {
+        if (event.type() == EventType::segment && event.segment_value()->format == Format::bytes) {
+            if (!move_to(event.segment_value()->start)) {
+                return false;
+            }
+        }
+        return SimpleSink::sink_event(pad, std::move(event));
+    }
+
     Flow render(Buffer& buffer, SinkContext& ctx) override {
+        if (dropping_) {
+            return Flow::ok;
+        }
         if (sync_.get()) {
             if (const Flow f = wait_for_buffer_time(buffer); f != Flow::ok) {
                 return f;
@@ -126,10 +154,37 @@ protected:
             }
             return ctx.error(Error::from_errno(err, fmt::format("cannot write to fd {}", fd)));
         }
+        position_ += done;
         return Flow::ok;
     }
 
 private:
+    // Continues at byte `start` of the stream. Writes are synchronous, so
+    // nothing is pending at the old position.
+    bool move_to(std::uint64_t start) {
+        const std::uint64_t target = base_ + start;
+        if (target == position_) {
+            dropping_ = false;
+            return true;
+        }
+        const int fd = fd_.get();
+        if (!seekable_) {
+            dropping_ = true;
+            context().warning(fmt::format("{}: cannot seek to byte {} in fd {}: it is not a regular file (or is "
+                                          "open for appending); dropping the data of that segment",
+                                          name(), start, fd),
+                              fmt::format("{} bytes written so far stay as they are", position_ - base_));
+            return true;
+        }
+        if (::lseek(fd, static_cast<off_t>(target), SEEK_SET) < 0) {
+            context().error(Error::from_errno(errno, fmt::format("cannot seek to byte {} in fd {}", start, fd)));
+            return false;
+        }
+        position_ = target;
+        dropping_ = false;
+        return true;
+    }
+
     Flow wait_writable(int fd, SinkContext& ctx) {
         while (true) {
             pollfd fds[2] = {{fd, POLLOUT, 0}, {wake_.get(), POLLIN, 0}};
@@ -152,6 +207,10 @@ private:
     // and request_eos() can ring it from any thread at any time.
     UniqueFd wake_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
     int wake_errno_ = wake_ ? 0 : errno;
+    bool seekable_ = false;
+    std::uint64_t base_ = 0;     // offset of byte 0 of the stream
+    std::uint64_t position_ = 0; // offset of the next byte rendered
+    bool dropping_ = false;      // in a byte segment the fd cannot seek to
 
     Property<std::int32_t> fd_{this, "fd", 1, "An open file descriptor to write to",
                                PropertyRange<std::int32_t>(0, std::numeric_limits<std::int32_t>::max())};

@@ -6,6 +6,11 @@
 // slices of one slot (as filesrc pushes them) are written straight from the
 // slot in one system call. Other small buffers are copied into a staging
 // block.
+//
+// A segment in bytes says where its data goes, as in GStreamer's filesink: a
+// muxer that knows its header only at the end (ivfmux's frame count) sends a
+// byte segment from 0 and the header again. The sink writes what it holds at
+// the old position, then continues at the segment's start.
 
 #include "io/uring_file.hpp"
 
@@ -28,7 +33,11 @@ public:
                                       .summary = "Write stream to a file",
                                       .description = "Writes buffers to a file, several writes in flight "
                                                      "(io_uring); buffers smaller than buffer-size are gathered, "
-                                                     "adjacent slices of one slot without a copy."};
+                                                     "adjacent slices of one slot without a copy. A byte "
+                                                     "segment moves the write position to its start (a muxer "
+                                                     "rewriting its header); where the file cannot seek (a "
+                                                     "pipe, a device) that segment's data is dropped with a "
+                                                     "warning."};
     static constexpr ExecutionHints hints = ExecutionHints::io_bound();
 
 protected:
@@ -43,6 +52,9 @@ protected:
             return fail(Error(writer.error()).at_element(name()));
         }
         writer_.emplace(std::move(*writer));
+        base_ = writer_->offset();
+        position_ = base_;
+        dropping_ = false;
         inflight_.clear();
         run_.reset();
         run_size_ = 0;
@@ -72,13 +84,19 @@ protected:
                 return false;
             }
         }
+        if (event.type() == EventType::segment && writer_ && event.segment_value()->format == Format::bytes) {
+            if (!move_to(event.segment_value()->start)) {
+                return false;
+            }
+        }
         return SimpleSink::sink_event(pad, std::move(event));
     }
 
     Flow render(Buffer& buffer, SinkContext& ctx) override {
-        if (buffer.empty()) {
+        if (buffer.empty() || dropping_) {
             return Flow::ok;
         }
+        position_ += buffer.size();
         const std::size_t gather = buffer_size_.get();
         if (buffer.size() >= gather) {
             // Large enough on its own: write straight from the buffer.
@@ -202,6 +220,40 @@ private:
         return submit({}, std::move(keep));
     }
 
+    // Continues writing at byte `start` of the stream, which began at base_
+    // (the end of the file with append). Everything gathered or in flight is
+    // written first: it belongs at the old position, and the writer moves
+    // only with nothing pending. A pipe or device cannot go back, and bytes
+    // written where they do not belong would corrupt what is already out, so
+    // the segment's data is dropped instead, until a segment comes back to
+    // the position reached.
+    bool move_to(std::uint64_t start) {
+        const std::uint64_t target = base_ + start;
+        if (target == position_) {
+            dropping_ = false;
+            return true;
+        }
+        if (auto ok = drain(); !ok) {
+            context().error(ok.error());
+            return false;
+        }
+        if (!writer_->seekable()) {
+            dropping_ = true;
+            context().warning(fmt::format("{}: cannot seek to byte {} in {}: it is not a regular file; dropping "
+                                          "the data of that segment",
+                                          name(), start, writer_->path()),
+                              fmt::format("{} bytes written so far stay as they are", position_ - base_));
+            return true;
+        }
+        if (auto ok = writer_->seek(target); !ok) {
+            context().error(Error(ok.error()).at_element(name()));
+            return false;
+        }
+        position_ = target;
+        dropping_ = false;
+        return true;
+    }
+
     Result<void> drain() {
         auto ok = flush_gathered();
         while (!inflight_.empty()) {
@@ -219,6 +271,9 @@ private:
     std::size_t run_size_ = 0; // bytes of the run
     std::vector<std::byte> staging_;
     std::vector<std::vector<std::byte>> spare_;
+    std::uint64_t base_ = 0;     // file offset of byte 0 of the stream
+    std::uint64_t position_ = 0; // file offset of the next byte rendered
+    bool dropping_ = false;      // in a byte segment the file cannot seek to
 
     Property<std::string> location_{this, "location", "", "Location of the file to write"};
     Property<bool> append_{this, "append", false, "Append to an already existing file"};

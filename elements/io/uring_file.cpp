@@ -457,6 +457,19 @@ Result<Opened> open_file(const std::string& path, Direction direction, bool appe
     return Opened{.fd = std::move(fd), .seekable = seekable, .in_memory = in_memory};
 }
 
+// The check of both seek()s: only where offsets exist, and never under
+// requests already queued at the old offset.
+Result<void> seek_engine(UringEngine& engine, std::uint64_t offset) {
+    if (!engine.seekable()) {
+        return fail(Errc::unsupported, "cannot seek in " + engine.path() + ": not a regular file");
+    }
+    if (engine.pending() != 0) {
+        return fail(Errc::state, "cannot seek in " + engine.path() + " with requests pending");
+    }
+    engine.set_offset(offset);
+    return {};
+}
+
 } // namespace
 
 // ---- UringReader ----------------------------------------------------------
@@ -516,14 +529,7 @@ void UringReader::cancel() noexcept {
 }
 
 Result<void> UringReader::seek(std::uint64_t offset) {
-    if (!engine_->seekable()) {
-        return fail(Errc::unsupported, "cannot seek in " + engine_->path() + ": not a regular file");
-    }
-    if (engine_->pending() != 0) {
-        return fail(Errc::state, "cannot seek in " + engine_->path() + " with requests pending");
-    }
-    engine_->set_offset(offset);
-    return {};
+    return seek_engine(*engine_, offset);
 }
 
 std::uint64_t UringReader::offset() const noexcept {
@@ -615,6 +621,10 @@ Result<void> UringWriter::write(std::span<const std::byte> src) {
         return fail(std::move(completion.error()));
     }
     return {};
+}
+
+Result<void> UringWriter::seek(std::uint64_t offset) {
+    return seek_engine(*engine_, offset);
 }
 
 std::uint64_t UringWriter::offset() const noexcept {

@@ -169,6 +169,13 @@ public:
     /// Synchronous convenience: writes all of `src`. Needs nothing pending.
     Result<void> write(std::span<const std::byte> src);
 
+    /// Moves the running offset: the next submit() writes at `offset` (past
+    /// the end of the file leaves a hole). Only with nothing pending
+    /// (Errc::state: flush() first, so that writes land in order) and on a
+    /// seekable file (Errc::unsupported for pipes, sockets and character
+    /// devices, naming the path).
+    Result<void> seek(std::uint64_t offset);
+
     /// The offset of the next submit() (bytes written so far on a stream).
     [[nodiscard]] std::uint64_t offset() const noexcept;
     [[nodiscard]] std::size_t pending() const noexcept;

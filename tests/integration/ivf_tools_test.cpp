@@ -8,10 +8,14 @@
 //   key frames, as ffprobe -show_packets reads from the input;
 // - ffprobe reads the same packets (pts, size, key flag) from the output as
 //   from the input;
+// - the output's file header counts the 10 frames (ivfmux sends it again at
+//   EOS and filesink writes it over the first), and ffprobe reads that count
+//   as the stream's duration;
 // - dav1d decodes every frame of the output, to the same md5 as the input;
 // - ffmpeg decodes the output without a word on stderr.
 // Each check is skipped, saying why, when its tool is missing.
 
+#include <parallax/container/ivf.hpp>
 #include <parallax/elements/app/appsink.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
@@ -25,6 +29,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -71,6 +76,15 @@ struct Packet {
 
 std::ostream& operator<<(std::ostream& os, const Packet& p) {
     return os << "{pts " << p.pts_us << "us, " << p.size << " bytes" << (p.key ? ", key" : "") << "}";
+}
+
+// The frame count of an IVF file's header.
+std::uint32_t header_frame_count(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    auto header = ivf::parse_file_header(bytes);
+    EXPECT_TRUE(header) << file << ": " << header.error().to_string();
+    return header ? header->frame_count : 0;
 }
 
 // ffprobe's packets: pts_time in microseconds, size, K flag.
@@ -194,7 +208,14 @@ TEST_P(IvfToolsTest, RemuxedFileMatchesTheToolsReadings) {
     const std::vector<Packet> ours_in = ivfparse_packets(in);
     const std::vector<Packet> ours_out = ivfparse_packets(out);
     EXPECT_EQ(ours_in.size(), 10U);
+    EXPECT_EQ(header_frame_count(out), 10U);
     if (have_tool("ffprobe")) {
+        // FFmpeg's IVF demuxer takes the header's frame count as the duration
+        // in frames.
+        const ShellRun d = shell(fmt::format(
+            "ffprobe -v error -select_streams v:0 -show_entries stream=duration_ts -of csv=p=0 {}", out.string()));
+        ASSERT_TRUE(d.ok) << d.output;
+        EXPECT_EQ(d.output, "10\n");
         const std::vector<Packet> probe_in = ffprobe_packets(in);
         const std::vector<Packet> probe_out = ffprobe_packets(out);
         EXPECT_EQ(probe_in.size(), 10U);

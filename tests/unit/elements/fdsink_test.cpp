@@ -2,6 +2,7 @@
 // only guard against hangs; nothing asserts on elapsed time.
 
 #include <parallax/base/unique_fd.hpp>
+#include <parallax/check/harness.hpp>
 #include <parallax/element/registry.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <future>
 #include <initializer_list>
 #include <memory>
@@ -130,6 +132,75 @@ TEST(FdSinkTest, WritesEveryByteToAPipe) {
     p.write.reset(); // The reader sees the end.
     ASSERT_EQ(reader.wait_for(hang_guard), std::future_status::ready);
     EXPECT_EQ(reader.get(), written);
+}
+
+StreamSegment byte_segment(std::uint64_t start) {
+    StreamSegment s;
+    s.format = Format::bytes;
+    s.start = start;
+    return s;
+}
+
+void push_text(check::Harness& h, std::string_view text) {
+    auto b = h.make_buffer(std::as_bytes(std::span(text.data(), text.size())));
+    ASSERT_TRUE(b);
+    EXPECT_EQ(h.push(std::move(*b)), Flow::ok);
+}
+
+std::string as_text(const std::vector<std::byte>& bytes) {
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+TEST(FdSinkTest, AByteSegmentMovesTheWritePositionInAFile) {
+    // Offsets count from where the descriptor stood at start.
+    const auto path = std::filesystem::temp_directory_path() / ("plx-fdsink-seek-" + std::to_string(::getpid()));
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::write(fd.get(), "pre", 3), 3);
+    auto h = check::Harness::create(fmt::format("fdsink fd={}", fd.get()));
+    ASSERT_TRUE(h && (*h)->start());
+    push_text(**h, "abcdef");
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(2))));
+    push_text(**h, "XY");
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(8))));
+    push_text(**h, "!");
+    ASSERT_TRUE((*h)->push_event(Event::eos()));
+    ASSERT_TRUE((*h)->stop());
+    EXPECT_FALSE((*h)->error());
+    std::vector<std::byte> file(32);
+    const ssize_t n = ::pread(fd.get(), file.data(), file.size(), 0);
+    ASSERT_GE(n, 0);
+    file.resize(static_cast<std::size_t>(n));
+    EXPECT_EQ(as_text(file), std::string("preabXYef\0\0!", 12));
+    std::filesystem::remove(path);
+}
+
+TEST(FdSinkTest, AByteSegmentOnAPipeDropsItsDataWithAWarning) {
+    Pipe p = make_pipe();
+    auto reader = read_all_async(p.read.get());
+    const int write_fd = p.write.get();
+    auto h = check::Harness::create(fmt::format("fdsink name=out fd={}", write_fd));
+    ASSERT_TRUE(h && (*h)->start());
+    push_text(**h, "abc");
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(0))));
+    push_text(**h, "XYZ"); // would land after "abc": dropped
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(3))));
+    push_text(**h, "d");
+    ASSERT_TRUE((*h)->push_event(Event::eos()));
+    ASSERT_TRUE((*h)->stop());
+    p.write.reset();
+    ASSERT_EQ(reader.wait_for(hang_guard), std::future_status::ready);
+    EXPECT_EQ(as_text(reader.get()), "abcd");
+    EXPECT_FALSE((*h)->error());
+    std::size_t warnings = 0;
+    for (const Message& m : (*h)->messages()) {
+        if (m.type == MessageType::warning && m.error) {
+            ++warnings;
+            EXPECT_EQ(m.source, "out");
+            EXPECT_NE(m.error->message().find(fmt::format("fd {}", write_fd)), std::string::npos) << m.error->message();
+        }
+    }
+    EXPECT_EQ(warnings, 1U);
 }
 
 TEST(FdSinkTest, WaitsOnANonBlockingPipeAndLosesNothing) {

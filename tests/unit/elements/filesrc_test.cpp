@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <random>
+#include <string_view>
+#include <sys/stat.h>
 
 namespace parallax {
 namespace {
@@ -188,6 +191,99 @@ TEST(FileSinkTest, GathersSlicesAndSeparateBuffersInOrder) {
     ASSERT_TRUE((*h)->stop());
     EXPECT_TRUE(read_file(out) == expected) << "the file differs from what was pushed";
     fs::remove(out);
+}
+
+StreamSegment byte_segment(std::uint64_t start) {
+    StreamSegment s;
+    s.format = Format::bytes;
+    s.start = start;
+    return s;
+}
+
+TEST(FileSinkTest, AByteSegmentMovesTheWritePosition) {
+    const auto out = temp_file("plx-filesink-segment");
+    auto h = check::Harness::create("filesink location=" + out.string());
+    ASSERT_TRUE(h && (*h)->start());
+    auto push = [&](std::string_view text) {
+        auto b = (*h)->make_buffer(std::as_bytes(std::span(text.data(), text.size())));
+        ASSERT_TRUE(b);
+        EXPECT_EQ((*h)->push(std::move(*b)), Flow::ok);
+    };
+    // Slices of one slot form a run that is still gathered when the segment
+    // comes: it must reach the file at the old position first.
+    const std::string run = "abcdef";
+    const Buffer slot = (*h)->make_buffer(std::as_bytes(std::span(run))).value();
+    for (std::size_t off = 0; off < run.size(); off += 2) {
+        EXPECT_EQ((*h)->push(*slot.slice(off, 2)), Flow::ok);
+    }
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(2))));
+    push("XY");
+    // A time segment says nothing about file positions.
+    StreamSegment time;
+    time.start = 1'000'000'000;
+    ASSERT_TRUE((*h)->push_event(Event::segment(time)));
+    push("Z");
+    // Past the end: a hole of zeros, as lseek(2) leaves it.
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(9))));
+    push("!");
+    ASSERT_TRUE((*h)->push_event(Event::eos()));
+    ASSERT_TRUE((*h)->stop());
+    EXPECT_EQ(read_file(out), std::string("abXYZf\0\0\0!", 10));
+    EXPECT_FALSE((*h)->error());
+    fs::remove(out);
+}
+
+TEST(FileSinkTest, ByteSegmentsCountFromWhereAppendingStarted) {
+    const auto out = temp_file("plx-filesink-segment-append");
+    write_file(out, "head:");
+    auto h = check::Harness::create("filesink append=true location=" + out.string());
+    ASSERT_TRUE(h && (*h)->start());
+    const std::string body = "0123";
+    const std::string header = "H";
+    ASSERT_EQ((*h)->push((*h)->make_buffer(std::as_bytes(std::span(body))).value()), Flow::ok);
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(0))));
+    ASSERT_EQ((*h)->push((*h)->make_buffer(std::as_bytes(std::span(header))).value()), Flow::ok);
+    ASSERT_TRUE((*h)->push_event(Event::eos()));
+    ASSERT_TRUE((*h)->stop());
+    EXPECT_EQ(read_file(out), "head:H123");
+    fs::remove(out);
+}
+
+TEST(FileSinkTest, AByteSegmentOnAPipeDropsItsDataWithAWarning) {
+    // A FIFO cannot seek: the bytes already written stay, the segment that
+    // goes back is dropped (not appended), and writing resumes when a segment
+    // comes back to the position reached.
+    const auto fifo = temp_file("plx-filesink-fifo");
+    fs::remove(fifo);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto reader = std::async(std::launch::async, [&] { return read_file(fifo); });
+    auto h = check::Harness::create("filesink name=out location=" + fifo.string());
+    ASSERT_TRUE(h && (*h)->start());
+    auto push = [&](std::string_view text) {
+        auto b = (*h)->make_buffer(std::as_bytes(std::span(text.data(), text.size())));
+        ASSERT_TRUE(b);
+        EXPECT_EQ((*h)->push(std::move(*b)), Flow::ok);
+    };
+    push("abc");
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(0))));
+    push("XYZ");
+    ASSERT_TRUE((*h)->push_event(Event::segment(byte_segment(3))));
+    push("d");
+    ASSERT_TRUE((*h)->push_event(Event::eos()));
+    ASSERT_TRUE((*h)->stop());
+    EXPECT_EQ(reader.get(), "abcd");
+    EXPECT_FALSE((*h)->error());
+    std::vector<std::string> warnings;
+    for (const Message& m : (*h)->messages()) {
+        if (m.type == MessageType::warning && m.error) {
+            EXPECT_EQ(m.source, "out");
+            warnings.push_back(m.error->message());
+        }
+    }
+    ASSERT_EQ(warnings.size(), 1U);
+    EXPECT_NE(warnings[0].find(fifo.string()), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find("cannot seek"), std::string::npos) << warnings[0];
+    fs::remove(fifo);
 }
 
 TEST(FileSinkTest, WriteErrorsNameTheFile) {

@@ -1,18 +1,26 @@
 // ivfmux: the file header from the caps, frame headers with timestamps in
-// the timebase, the default timebase, a round trip through ivfparse, and
-// frames without caps.
+// the timebase, the default timebase, the header again at EOS with the frame
+// count, a round trip through ivfparse, and frames without caps.
 
 #include <parallax/caps/caps.hpp>
 #include <parallax/check/harness.hpp>
 #include <parallax/container/ivf.hpp>
+#include <parallax/pipeline/pipeline.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iterator>
 #include <span>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace parallax {
@@ -33,12 +41,16 @@ Buffer frame(check::Harness& h, const Bytes8& data, std::uint64_t pts_ns) {
     return b;
 }
 
-// Everything the muxer wrote, in order.
+// The file the muxer wrote: every buffer at its byte offset, as filesink
+// places them (the header sent again at EOS lands on the first).
 Bytes8 drain(check::Harness& h) {
     Bytes8 out;
     while (auto b = h.pull(std::chrono::milliseconds(200))) {
         const Bytes8 bytes = bytes_of(*b);
-        out.insert(out.end(), bytes.begin(), bytes.end());
+        EXPECT_TRUE(b->meta().has_byte_offset());
+        const auto at = static_cast<std::size_t>(b->meta().byte_offset());
+        out.resize(std::max(out.size(), at + bytes.size()));
+        std::copy(bytes.begin(), bytes.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
     }
     return out;
 }
@@ -61,7 +73,7 @@ TEST(IvfMuxTest, WritesTheHeaderAndFramesInTheFramerateTimebase) {
     EXPECT_EQ(header.width, 64);
     EXPECT_EQ(header.height, 48);
     EXPECT_EQ(header.framerate, Fraction::make(25, 1).value());
-    EXPECT_EQ(header.frame_count, 0U);
+    EXPECT_EQ(header.frame_count, 3U);
     std::size_t pos = 32;
     const std::uint64_t timestamps[] = {0, 1, 3};
     const Bytes8* data[] = {&a, &b, &a};
@@ -111,21 +123,100 @@ TEST(IvfMuxTest, Vp8GetsItsFourcc) {
     EXPECT_EQ(ivf::parse_frame_header(std::span(file).subspan(32 + 13), 45).value().timestamp, 30U);
 }
 
-TEST(IvfMuxTest, RoundTripsThroughIvfParse) {
-    // A file made here, parsed by ivfparse and written again: the same bytes.
+TEST(IvfMuxTest, AtEosTheHeaderComesAgainFromByteZeroWithTheFrameCount) {
+    auto h = check::Harness::create("ivfmux").value();
+    ASSERT_TRUE(h->start());
+    ASSERT_TRUE(h->set_input_caps(Caps::parse_static("video/x-vp9,width=10,height=10,framerate=30/1")));
+    ASSERT_EQ(h->push(frame(*h, {1, 2}, 0)), Flow::ok);
+    ASSERT_EQ(h->push(frame(*h, {3}, 33'333'333)), Flow::ok);
+    // Nothing goes back before the end: one header, two frames.
+    EXPECT_EQ(h->buffers_out(), 3U);
+    h->push_event(Event::eos());
+    EXPECT_TRUE(h->wait_eos());
+    std::vector<Buffer> out;
+    while (auto b = h->pull(std::chrono::milliseconds(200))) {
+        out.push_back(std::move(*b));
+    }
+    ASSERT_EQ(out.size(), 4U);
+    EXPECT_EQ(ivf::parse_file_header(bytes_of(out[0])).value().frame_count, 0U);
+    EXPECT_EQ(out[1].meta().byte_offset(), 32U);
+    EXPECT_EQ(out[2].meta().byte_offset(), 32U + 12 + 2);
+    const Buffer& last = out[3];
+    EXPECT_EQ(last.size(), 32U);
+    EXPECT_EQ(last.meta().byte_offset(), 0U);
+    EXPECT_TRUE(last.meta().has_flag(BufferFlags::header));
+    auto rewritten = ivf::parse_file_header(bytes_of(last)).value();
+    EXPECT_EQ(rewritten.frame_count, 2U);
+    EXPECT_EQ(std::string(rewritten.fourcc.begin(), rewritten.fourcc.end()), "VP90");
+    EXPECT_EQ(rewritten.framerate, Fraction::make(30, 1).value());
+    // The second header is announced by a byte segment from 0, then eos ends
+    // the stream.
+    std::vector<EventType> tail;
+    std::vector<StreamSegment> segments;
+    for (const Event& e : h->take_events()) {
+        tail.push_back(e.type());
+        if (e.type() == EventType::segment) {
+            segments.push_back(*e.segment_value());
+        }
+    }
+    ASSERT_GE(tail.size(), 2U);
+    EXPECT_EQ(tail[tail.size() - 2], EventType::segment);
+    EXPECT_EQ(tail.back(), EventType::eos);
+    ASSERT_EQ(segments.size(), 2U);
+    for (const StreamSegment& s : segments) {
+        EXPECT_EQ(s.format, Format::bytes);
+        EXPECT_EQ(s.start, 0U);
+    }
+}
+
+TEST(IvfMuxTest, EosWithoutFramesWritesNoHeader) {
+    // No frame, no file header: nothing to go back to either.
+    auto h = check::Harness::create("ivfmux").value();
+    ASSERT_TRUE(h->start());
+    ASSERT_TRUE(h->set_input_caps(Caps::parse_static("video/x-vp8,width=10,height=10")));
+    h->push_event(Event::eos());
+    EXPECT_TRUE(h->wait_eos());
+    EXPECT_FALSE(h->pull(std::chrono::milliseconds(100)));
+    EXPECT_FALSE(h->error());
+}
+
+// An IVF file of `frames` VP8 frames whose header says `count` frames.
+Bytes8 ivf_file(std::uint64_t frames, std::uint32_t count = 0) {
     ivf::FileHeader fh;
     fh.fourcc = {'V', 'P', '8', '0'};
-    fh.width = 176;
-    fh.height = 144;
+    fh.width = 32;
+    fh.height = 16;
     fh.framerate = Fraction::make(30, 1).value();
+    fh.frame_count = count;
     const auto hdr = ivf::write_file_header(fh);
     Bytes8 file(hdr.begin(), hdr.end());
-    for (std::uint64_t i = 0; i < 5; ++i) {
-        const Bytes8 data(10 + i, static_cast<std::uint8_t>(i == 0 ? 0x00 : 0x01));
+    for (std::uint64_t i = 0; i < frames; ++i) {
+        const Bytes8 data(20 + i, static_cast<std::uint8_t>(i == 0 ? 0x00 : 0x01));
         const auto f = ivf::write_frame_header({static_cast<std::uint32_t>(data.size()), i});
         file.insert(file.end(), f.begin(), f.end());
         file.insert(file.end(), data.begin(), data.end());
     }
+    return file;
+}
+
+std::filesystem::path temp_path(const std::string& name) {
+    return std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
+}
+
+void write_bytes(const std::filesystem::path& p, const Bytes8& bytes) {
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+Bytes8 read_bytes(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(IvfMuxTest, RoundTripsThroughIvfParse) {
+    // A file made here, parsed by ivfparse and written again: the same bytes,
+    // the frame count included.
+    const Bytes8 file = ivf_file(5, 5);
     auto parse = check::Harness::create("ivfparse").value();
     auto mux = check::Harness::create("ivfmux").value();
     ASSERT_TRUE(parse->start());
@@ -151,6 +242,45 @@ TEST(IvfMuxTest, RoundTripsThroughIvfParse) {
     }
     mux->push_event(Event::eos());
     EXPECT_EQ(drain(*mux), file);
+}
+
+TEST(IvfMuxTest, FileSinkWritesTheFrameCountIntoTheFileHeader) {
+    const Bytes8 input = ivf_file(7);
+    const auto in = temp_path("plx-ivfmux-in.ivf");
+    const auto out = temp_path("plx-ivfmux-out.ivf");
+    write_bytes(in, input);
+    auto p = Pipeline::parse(fmt::format("filesrc location={} blocksize=50 ! ivfparse ! ivfmux ! filesink location={}",
+                                         in.string(), out.string()));
+    ASSERT_TRUE(p);
+    ASSERT_TRUE((*p)->run(std::chrono::seconds(10)));
+    const Bytes8 file = read_bytes(out);
+    ASSERT_EQ(file.size(), input.size()) << "the header must be written over, not appended";
+    EXPECT_EQ(ivf::parse_file_header(file).value().frame_count, 7U);
+    // Bytes 24..27, little-endian, and nothing else changed.
+    Bytes8 expected = input;
+    expected[24] = 7;
+    EXPECT_EQ(file, expected);
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+}
+
+TEST(IvfMuxTest, ToAPipeTheFileStaysValidWithFrameCountZero) {
+    // A FIFO cannot seek: filesink drops the second header (with a warning)
+    // instead of appending it, so the reader gets the stream as written.
+    const Bytes8 input = ivf_file(3);
+    const auto in = temp_path("plx-ivfmux-in-pipe.ivf");
+    const auto fifo = temp_path("plx-ivfmux-fifo");
+    write_bytes(in, input);
+    std::filesystem::remove(fifo);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto reader = std::async(std::launch::async, [&] { return read_bytes(fifo); });
+    auto p = Pipeline::parse(
+        fmt::format("filesrc location={} ! ivfparse ! ivfmux ! filesink location={}", in.string(), fifo.string()));
+    ASSERT_TRUE(p);
+    EXPECT_TRUE((*p)->run(std::chrono::seconds(10)));
+    EXPECT_EQ(reader.get(), input);
+    std::filesystem::remove(in);
+    std::filesystem::remove(fifo);
 }
 
 TEST(IvfMuxTest, AFrameBeforeCapsIsAnError) {

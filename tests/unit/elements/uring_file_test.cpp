@@ -347,6 +347,37 @@ TEST_F(UringFileTest, WriteToDevNullSucceeds) {
     EXPECT_TRUE(writer->sync());
 }
 
+TEST_F(UringFileTest, WriterSeeksBackWhenNothingIsPending) {
+    const auto data = pattern(10000);
+    const std::vector<std::byte> patch(16, std::byte{0xEE});
+    for (const IoBackend backend : {IoBackend::uring, IoBackend::plain}) {
+        auto writer = UringWriter::open(file("seek"), false, 4, backend);
+        ASSERT_TRUE(writer) << writer.error().to_string();
+        ASSERT_TRUE(writer->submit(data, 1));
+        // Requests queued at the old offset would land out of order.
+        EXPECT_TRUE(writer->seek(0).error().is(Errc::state));
+        ASSERT_TRUE(writer->flush());
+        ASSERT_TRUE(writer->seek(100));
+        EXPECT_EQ(writer->offset(), 100U);
+        ASSERT_TRUE(writer->write(patch));
+        EXPECT_EQ(writer->offset(), 116U);
+        ASSERT_TRUE(writer->sync());
+        auto expected = data;
+        std::copy(patch.begin(), patch.end(), expected.begin() + 100);
+        EXPECT_TRUE(read_file(file("seek")) == expected);
+    }
+}
+
+TEST_F(UringFileTest, WriterCannotSeekInACharacterDevice) {
+    auto writer = UringWriter::open("/dev/null", false);
+    ASSERT_TRUE(writer);
+    EXPECT_FALSE(writer->seekable());
+    auto sought = writer->seek(0);
+    ASSERT_FALSE(sought);
+    EXPECT_TRUE(sought.error().is(Errc::unsupported));
+    EXPECT_NE(sought.error().message().find("/dev/null"), std::string::npos) << sought.error().message();
+}
+
 TEST_F(UringFileTest, MovedObjectsKeepTheirRequests) {
     const auto data = pattern(20000);
     write_file(file("f"), data);
