@@ -10,6 +10,15 @@
 // video keyframe once fragment-duration has passed (with audio only, at
 // the duration), and holds every track's samples before that time.
 //
+// Live sources (latency > 0): a fragment waits for a track that has not
+// reached its end only while that track has sent something within latency
+// of wall-clock time; then it is cut without it (a timer cuts it even when
+// nothing else arrives), and with a silent video track the duration alone
+// cuts. The starved track's samples go into later fragments at their own
+// decode times: a track's media time 0 is fixed when the moov is written
+// (its first decode time, or the movie's start for a track that has none
+// yet), and Opus, timed by its sample counts, jumps ahead over a gap.
+//
 // Times: a track's media time 0 is its first decode time. Opus samples
 // last their whole packets (pre-skip included, as the Opus mapping wants)
 // while our Opus buffers' pts and duration exclude pre-skip and end
@@ -27,10 +36,13 @@
 #include <parallax/container/mp4.hpp>
 #include <parallax/element.hpp>
 
+#include "mux_timer.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -180,7 +192,8 @@ public:
             "samples wait in memory, past 64 MiB in an unlinked temporary file); otherwise ftyp and moov "
             "(mvex) come first, then a moof and mdat per fragment, cut at the first video keyframe after "
             "fragment-duration. Opus keeps its pre-skip and end trimming in an edit list; samples are "
-            "interleaved by time.",
+            "interleaved by time. With latency > 0 (live sources) a fragment waits at most that long of "
+            "wall-clock time for a silent track; its later samples go into later fragments.",
         .rank = rank_primary};
     static std::vector<PadTemplate> pad_templates() {
         return {
@@ -191,12 +204,19 @@ public:
             {"audio_%u", PadDirection::sink, PadPresence::request, Caps::parse_static("audio/x-opus")}};
     }
 
+    ~Mp4Mux() override { timer_.retire(); }
+
 protected:
     void init() override { src_ = pad("src"); }
 
-    Result<void> start() override { return {}; }
+    Result<void> start() override {
+        std::lock_guard lock(mutex_);
+        timer_.start(inputs_);
+        return {};
+    }
 
     Result<void> stop() override {
+        timer_.retire();
         std::lock_guard lock(mutex_);
         reset();
         return {};
@@ -216,6 +236,7 @@ protected:
                                                pad.name())));
         }
         inputs_.push_back(std::make_unique<Input>());
+        inputs_.back()->last_arrival = std::chrono::steady_clock::now();
         inputs_.back()->pad = &pad;
         inputs_.back()->video = pad.name().starts_with("video_");
     }
@@ -233,7 +254,16 @@ protected:
             return true; // ours are made for the MP4 byte stream
         case EventType::caps: {
             std::lock_guard lock(mutex_);
-            return take_caps(pad, *event.caps_value());
+            if (!take_caps(pad, *event.caps_value())) {
+                return false;
+            }
+            if (fragmented() && data_started_) {
+                // The others' samples may have waited for this track's
+                // sample entry.
+                const Flow f = write_fragments(false);
+                return f == Flow::ok || f == Flow::eos;
+            }
+            return true;
         }
         case EventType::eos: {
             std::lock_guard lock(mutex_);
@@ -279,6 +309,7 @@ protected:
             return Flow::eos;
         }
         data_started_ = true;
+        in->last_arrival = std::chrono::steady_clock::now();
         const auto data = buffer.data();
         const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
         const Metadata& m = buffer.meta();
@@ -353,6 +384,8 @@ private:
         std::vector<Queued> samples; // all (plain) or not yet written (fragmented)
         std::optional<ClockTime> first_dts;
         std::optional<ClockTime> first_pts;
+        std::optional<std::uint64_t> origin_ns; // media time 0 (fragmented, once the moov is out)
+        std::chrono::steady_clock::time_point last_arrival;
         std::uint64_t end_ns = 0;     // latest pts + duration
         std::uint64_t units_done = 0; // decode time of the next sample to write, in timescale
         std::uint64_t packets = 0;
@@ -383,10 +416,12 @@ private:
             in->samples.clear();
             in->first_dts.reset();
             in->first_pts.reset();
+            in->origin_ns.reset();
             in->end_ns = 0;
             in->units_done = 0;
             in->packets = 0;
             in->finished = false;
+            in->last_arrival = std::chrono::steady_clock::now(); // a flush starts the wait over
         }
         store_.clear();
         data_started_ = false;
@@ -575,10 +610,16 @@ private:
         return out;
     }
 
+    // The time of media time 0 of `in`: its first decode time, unless the
+    // moov fixed another (see the file comment).
+    static std::uint64_t origin(const Input& in) {
+        return in.origin_ns ? *in.origin_ns : (in.first_dts ? in.first_dts->ns() : 0);
+    }
+
     // The decode time of sample `q` of `in` in its timescale, from the
-    // track's first decode time.
+    // track's media time 0.
     static std::uint64_t decode_units(const Input& in, const Queued& q) {
-        const std::uint64_t first = in.first_dts ? in.first_dts->ns() : 0;
+        const std::uint64_t first = origin(in);
         return to_units(q.dts.ns() > first ? q.dts.ns() - first : 0, in.timescale);
     }
 
@@ -605,7 +646,7 @@ private:
             next = d + 1;
         }
         s.duration = static_cast<std::uint32_t>(next > d ? next - d : 1);
-        const std::uint64_t first = in.first_dts ? in.first_dts->ns() : 0;
+        const std::uint64_t first = origin(in);
         const std::uint64_t p = to_units(q.pts.ns() > first ? q.pts.ns() - first : 0, in.timescale);
         s.composition_offset = static_cast<std::int32_t>(static_cast<std::int64_t>(p) - static_cast<std::int64_t>(d));
         return s;
@@ -760,9 +801,27 @@ private:
         return Flow::ok;
     }
 
+    // True when `in` has sent nothing for latency of wall-clock time (never
+    // with latency 0): fragments are no longer held back for it.
+    [[nodiscard]] bool starved(const Input& in, std::chrono::steady_clock::time_point now) const {
+        return latency_.get() > 0 && now - in.last_arrival >= std::chrono::nanoseconds(latency_.get());
+    }
+
+    // Fragments wait for `in`: with latency > 0 the timer tries again when
+    // its wait runs out.
+    Flow wait_for(const Input& in, std::chrono::steady_clock::time_point now) {
+        if (latency_.get() > 0) {
+            const auto left = in.last_arrival + std::chrono::nanoseconds(latency_.get()) - now;
+            timer_.arm(context(), std::chrono::duration_cast<std::chrono::nanoseconds>(left), mutex_,
+                       [this] { static_cast<void>(write_fragments(false)); });
+        }
+        return Flow::ok;
+    }
+
     // Writes the fragments that can be cut; with `all` (every input ended),
     // the rest as the last one.
     Flow write_fragments(bool all) {
+        const auto now = std::chrono::steady_clock::now();
         while (true) {
             // Every linked pad needs its sample entry before the moov.
             for (const auto& in : inputs_) {
@@ -802,6 +861,12 @@ private:
                     const std::uint64_t last = reference->samples.empty() ? 0 : reference->samples.back().dts.ns() + 1;
                     cut = std::max(due, last);
                 }
+                if (!cut && !all && active(*reference)) {
+                    if (!starved(*reference, now)) {
+                        return wait_for(*reference, now);
+                    }
+                    cut = due; // the video is silent: the duration cuts
+                }
             } else {
                 cut = due;
             }
@@ -810,10 +875,12 @@ private:
             }
             if (cut && !all) {
                 // Every track still running must have reached the cut, so
-                // that the fragment holds all of its samples before it.
+                // that the fragment holds all of its samples before it
+                // (unless it starved: its samples go into later ones).
                 for (const auto& in : inputs_) {
-                    if (active(*in) && (in->samples.empty() || in->samples.back().dts.ns() < *cut)) {
-                        return Flow::ok;
+                    if (active(*in) && (in->samples.empty() || in->samples.back().dts.ns() < *cut) &&
+                        !starved(*in, now)) {
+                        return wait_for(*in, now);
                     }
                 }
             }
@@ -835,6 +902,7 @@ private:
         const std::uint64_t start = movie_start();
         for (Input* in : ins) {
             movie.tracks.push_back(track_of(*in, start, true));
+            in->origin_ns = in->first_dts ? in->first_dts->ns() : start;
         }
         std::vector<std::uint8_t> bytes = ftyp();
         const std::vector<std::uint8_t> moov = mp4::make_moov(movie);
@@ -865,6 +933,17 @@ private:
             }
             mp4::FragmentTrack run;
             run.track_id = in->track_id;
+            if (!in->video) {
+                // Opus runs on its sample counts, unless its time is well
+                // ahead of them: a gap (a starved live source) or a late
+                // start. Past the first packet, whose pts excludes the
+                // pre-skip, media time is pts + pre-skip.
+                const std::uint64_t by_time =
+                    decode_units(*in, in->samples.front()) + (in->units_done > 0 ? in->pre_skip : 0);
+                if (by_time > in->units_done + in->timescale / 10) {
+                    in->units_done = by_time;
+                }
+            }
             run.base_decode_time = in->video ? decode_units(*in, in->samples.front()) : in->units_done;
             for (std::size_t i = 0; i < n; ++i) {
                 run.samples.push_back(sample_of(*in, i));
@@ -888,6 +967,7 @@ private:
     Pad* src_ = nullptr;
     std::mutex mutex_; // serializes every input and what leaves src_
     std::vector<std::unique_ptr<Input>> inputs_;
+    detail::MuxTimer timer_; // ends the wait for a silent track (latency)
     SampleStore store_;
     bool data_started_ = false;
     bool src_started_ = false;
@@ -898,6 +978,12 @@ private:
 
     Property<std::uint32_t> fragment_duration_{this, "fragment-duration", 0,
                                                "Fragment durations in ms (produce a fragmented file if > 0)"};
+    Property<std::uint64_t> latency_{this, "latency", 0,
+                                     "Longest wall-clock wait (ns) for a silent track before a fragment is cut "
+                                     "without it (live sources; its later samples go into later fragments); 0 "
+                                     "waits for every track. As GStreamer's aggregator property; a plain file "
+                                     "(fragment-duration 0) is written at end of stream and never waits",
+                                     PropertyRange<std::uint64_t>{0, 3'600'000'000'000}};
     Property<bool> faststart_{this, "faststart", false,
                               "If the file should be formatted for faststart (headers first); kept for GStreamer "
                               "compatibility: a plain file is always written with moov before mdat"};

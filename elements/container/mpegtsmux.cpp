@@ -33,10 +33,11 @@
 #include <parallax/container/mpegts.hpp>
 #include <parallax/element.hpp>
 
+#include "mux_timer.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -106,24 +107,20 @@ public:
                                     "audio/x-opus; meta/x-klv, parsed=(boolean)true")}};
     }
 
-    ~MpegTsMux() override { retire_timer(); }
+    ~MpegTsMux() override { timer_.retire(); }
 
 protected:
     void init() override { src_ = pad("src"); }
 
     Result<void> start() override {
         std::lock_guard lock(mutex_);
-        timer_state_ = std::make_shared<TimerState>();
+        timer_.start(inputs_);
         flushing_ = false;
-        const auto now = std::chrono::steady_clock::now();
-        for (auto& in : inputs_) {
-            in->last_arrival = now;
-        }
         return {};
     }
 
     Result<void> stop() override {
-        retire_timer();
+        timer_.retire();
         std::lock_guard lock(mutex_);
         flushing_ = true;
         wake_.notify_all();
@@ -259,16 +256,6 @@ private:
         std::int64_t last_time = 0;
         std::chrono::steady_clock::time_point last_arrival;
     };
-    // The latency timer runs on the host's timer thread. `life` is held
-    // while it works, so stop() and the destructor wait for it; it takes
-    // mutex_ after `life`, and nothing holding mutex_ takes `life`.
-    struct TimerState {
-        std::mutex life;
-        bool alive = true;
-        std::atomic<bool> armed{false};
-        std::mutex handle_mutex;
-        TimerHandle handle;
-    };
 
     bool pid_used(unsigned pid) const {
         return std::any_of(inputs_.begin(), inputs_.end(), [&](const auto& in) { return in->pid == pid; });
@@ -321,20 +308,6 @@ private:
         psi_dirty_ = true;
         offset_ = 0;
         pending_.clear();
-    }
-
-    void retire_timer() {
-        std::shared_ptr<TimerState> t;
-        {
-            std::lock_guard lock(mutex_);
-            t = timer_state_;
-        }
-        if (t) {
-            std::lock_guard life(t->life);
-            t->alive = false;
-            std::lock_guard hl(t->handle_mutex);
-            t->handle.cancel();
-        }
     }
 
     bool caps_error(const Pad& pad, const Caps& caps, std::string_view why) {
@@ -623,20 +596,7 @@ private:
 
     // Called with mutex_ held.
     void arm_timer(std::chrono::nanoseconds delay) {
-        auto t = timer_state_;
-        if (!t || t->armed.exchange(true)) {
-            return;
-        }
-        std::lock_guard hl(t->handle_mutex);
-        t->handle = context().after(std::max(delay, std::chrono::nanoseconds(1'000'000)), [this, t] {
-            std::lock_guard life(t->life);
-            t->armed = false;
-            if (!t->alive) {
-                return;
-            }
-            std::lock_guard lock(mutex_);
-            static_cast<void>(drain(false));
-        });
+        timer_.arm(context(), delay, mutex_, [this] { static_cast<void>(drain(false)); });
     }
 
     std::uint16_t pcr_pid() const {
@@ -862,7 +822,7 @@ private:
     std::condition_variable wake_; // a buffer arrived, or flushing began
     bool flushing_ = false;
     std::vector<std::unique_ptr<Input>> inputs_;
-    std::shared_ptr<TimerState> timer_state_;
+    detail::MuxTimer timer_; // the latency timer
     bool src_started_ = false;
     bool eos_sent_ = false;
     std::optional<std::int64_t> base_ns_;

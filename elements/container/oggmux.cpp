@@ -11,15 +11,28 @@
 //
 // Pages of several streams leave in time order: a page goes out once every
 // other stream has a page waiting too, or when it is more than max-delay
-// behind the newest page waiting.
+// behind the newest page waiting. A stream that has sent nothing for
+// max-delay of wall-clock time (a live source that starves) is no longer
+// waited for: a timer sends the others' pages then, even when nothing else
+// arrives. Its OpusTags page goes out first (readers such as ffmpeg want
+// every stream's headers before any audio), and its audio follows when it
+// resumes, later in the file than the others' pages of the same time,
+// which Ogg allows. Its beginning-of-stream page went out with its caps:
+// audio never goes before every stream's beginning-of-stream page (a
+// stream without caps is waited for). A stream that ends without ever
+// sending audio after that ends on an empty end-of-stream page.
 
 #include <parallax/base/log.hpp>
 #include <parallax/codec/opus.hpp>
+#include <parallax/container/ogg.hpp>
 #include <parallax/element.hpp>
+
+#include "mux_timer.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -47,21 +60,29 @@ public:
                        "the OpusTags page(s) (vendor \"libparallax\"), then audio pages with granule positions "
                        "from the packets' timestamps (pre-skip and end trimming kept), a page at least every "
                        "max-page-delay, and the end-of-stream flag on each stream's last page. Streams are "
-                       "interleaved by time.",
+                       "interleaved by time: a page waits for the other streams' pages for at most max-delay of "
+                       "stream time, and a stream silent for max-delay of wall-clock time (a starving live "
+                       "source) is no longer waited for.",
         .rank = rank_primary};
     static std::vector<PadTemplate> pad_templates() {
         return {{"src", PadDirection::src, PadPresence::always, Caps::parse_static("application/ogg")},
-                {"audio_%u", PadDirection::sink, PadPresence::request,
-                 Caps::parse_static("audio/x-opus")}};
+                {"audio_%u", PadDirection::sink, PadPresence::request, Caps::parse_static("audio/x-opus")}};
     }
+
+    ~OggMux() override { timer_.retire(); }
 
 protected:
     void init() override { src_ = pad("src"); }
 
     // Caps may arrive before start(): they are kept until stop().
-    Result<void> start() override { return {}; }
+    Result<void> start() override {
+        std::lock_guard lock(mutex_);
+        timer_.start(inputs_);
+        return {};
+    }
 
     Result<void> stop() override {
+        timer_.retire();
         std::lock_guard lock(mutex_);
         reset();
         return {};
@@ -76,6 +97,7 @@ protected:
         std::lock_guard lock(mutex_);
         inputs_.push_back(std::make_unique<Input>());
         inputs_.back()->pad = &pad;
+        inputs_.back()->last_arrival = std::chrono::steady_clock::now();
     }
 
     void pad_releasing(Pad& pad) override {
@@ -143,6 +165,7 @@ protected:
                 Errc::corrupt, fmt::format("packet {} on {}: {}", in->packets, pad.name(), samples.error().message())));
         }
         ++in->packets;
+        in->last_arrival = std::chrono::steady_clock::now();
         packet.samples = *samples;
         packet.pts = buffer.meta().pts();
         packet.duration = buffer.meta().duration();
@@ -184,6 +207,7 @@ private:
         std::uint64_t packets = 0;
         std::deque<Page> pages;
         bool finished = false;
+        std::chrono::steady_clock::time_point last_arrival; // of its last packet (or start)
 
         Input() = default;
         Input(const Input&) = delete;
@@ -219,6 +243,7 @@ private:
             in->packets = 0;
             in->pages.clear();
             in->finished = false;
+            in->last_arrival = std::chrono::steady_clock::now(); // a flush starts the wait over
         }
         src_started_ = false;
         eos_sent_ = false;
@@ -270,6 +295,12 @@ private:
             return true;
         }
         begin_stream(*in, *head);
+        if (std::any_of(inputs_.begin(), inputs_.end(), [](const auto& i) { return i->packets > 0; })) {
+            // Audio of the others may have waited for this stream's
+            // beginning-of-stream page.
+            const Flow f = drain(false);
+            return f == Flow::ok || f == Flow::eos;
+        }
         return true;
     }
 
@@ -377,8 +408,10 @@ private:
                 Held last = std::move(*in->held);
                 in->held.reset();
                 give(*in, std::move(last), true);
-            } else {
+            } else if (!in->tags_written) {
                 write_tags(*in, true);
+            } else if (in->state_ready) {
+                end_empty(*in);
             }
         }
         const bool all = std::all_of(inputs_.begin(), inputs_.end(),
@@ -390,6 +423,27 @@ private:
         eos_sent_ = true;
         start_src();
         return src_->push_event(Event::eos());
+    }
+
+    // Ends the stream of `in`, whose headers went out early (it starved) and
+    // that never had audio: a page without packets, flagged end-of-stream.
+    void end_empty(Input& in) {
+        std::vector<std::uint8_t> page(27, 0);
+        std::memcpy(page.data(), "OggS", 4);
+        page[5] = ogg::flag_eos;
+        const auto put = [&](std::size_t at, std::uint64_t v, int bytes) {
+            for (int i = 0; i < bytes; ++i) {
+                page[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+            }
+        };
+        put(6, ~std::uint64_t{0}, 8); // no packet ends here
+        put(14, in.serial, 4);
+        put(18, static_cast<std::uint64_t>(in.state.pageno++), 4);
+        ogg::set_crc(page);
+        Page p;
+        p.bytes = std::move(page);
+        p.time = time_of(in, in.granule);
+        in.pages.push_back(std::move(p));
     }
 
     void start_src() {
@@ -405,13 +459,23 @@ private:
     }
 
     // Sends the pages that may go: the earliest (headers first) once every
-    // active stream has a page waiting or it lags max-delay behind the
-    // newest; with `all`, everything.
+    // active stream has a page waiting (or has been silent for max-delay of
+    // wall-clock time) or it lags max-delay behind the newest; with `all`,
+    // everything. While a stream is waited for, the timer calls again when
+    // its wait runs out.
     Flow drain(bool all) {
+        const auto now = std::chrono::steady_clock::now();
+        const auto wait = std::chrono::nanoseconds(max_delay_.get());
+        for (auto& in : inputs_) {
+            if (in->head && !in->tags_written && !in->finished && now - in->last_arrival >= wait) {
+                write_tags(*in, false); // it starved: its headers go before the others' audio
+            }
+        }
         while (true) {
             Input* best = nullptr;
             std::uint64_t newest = 0;
             bool someone_waits = false;
+            std::chrono::steady_clock::time_point wait_ends = now + wait;
             bool all_started = true; // every stream's OpusHead is known
             for (auto& in : inputs_) {
                 if (!in->pages.empty()) {
@@ -421,8 +485,9 @@ private:
                         (p.stage == best->pages.front().stage && p.time < best->pages.front().time)) {
                         best = in.get();
                     }
-                } else if (!in->finished && in->pad->is_linked()) {
+                } else if (!in->finished && in->pad->is_linked() && (!in->head || now - in->last_arrival < wait)) {
                     someone_waits = true;
+                    wait_ends = std::min(wait_ends, in->last_arrival + wait);
                 }
                 all_started = all_started && (in->head.has_value() || in->finished || !in->pad->is_linked());
             }
@@ -433,6 +498,10 @@ private:
             // Audio never goes before a stream's beginning-of-stream page.
             const bool late = all_started && front.stage == 2 && newest - front.time > max_delay_.get();
             if (someone_waits && !all && !late) {
+                if (all_started) {
+                    timer_.arm(context(), std::chrono::duration_cast<std::chrono::nanoseconds>(wait_ends - now), mutex_,
+                               [this] { static_cast<void>(drain(false)); });
+                }
                 return Flow::ok;
             }
             Page p = std::move(best->pages.front());
@@ -468,6 +537,7 @@ private:
     Pad* src_ = nullptr;
     std::mutex mutex_; // serializes every input and what leaves src_
     std::vector<std::unique_ptr<Input>> inputs_;
+    detail::MuxTimer timer_; // ends the wait for a silent stream
     bool src_started_ = false;
     bool eos_sent_ = false;
     std::uint64_t offset_ = 0;
@@ -477,7 +547,11 @@ private:
 
     Property<std::uint64_t> max_delay_{this, "max-delay", default_delay,
                                        "Maximum delay in multiplexing streams (ns): a page this far behind the "
-                                       "newest waiting page goes out without waiting for the other streams"};
+                                       "newest waiting page goes out without waiting for the other streams, and a "
+                                       "stream that has sent nothing for this long of wall-clock time (a starving "
+                                       "live source) is no longer waited for (GStreamer's oggmux has no latency "
+                                       "property: this bounds the live wait too)",
+                                       PropertyRange<std::uint64_t>{0, 3'600'000'000'000}};
     Property<std::uint64_t> max_page_delay_{this, "max-page-delay", default_delay,
                                             "Maximum delay for sending out a page (ns of audio on one page)"};
     Property<std::uint32_t> serial_{this, "serial", 0,

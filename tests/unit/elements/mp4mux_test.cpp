@@ -9,6 +9,7 @@
 #include <parallax/pipeline/pipeline.hpp>
 
 #include "unit/elements/mp4_test_support.hpp"
+#include "unit/elements/mux_live_test_support.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -480,6 +482,92 @@ TEST(Mp4MuxTest, Av1AndOpusFragmentsStartWithVideoKeyFrames) {
     EXPECT_GE(fragments, 2U);
     EXPECT_EQ(video_samples, 20U);
     EXPECT_EQ(audio_samples, 41U);
+}
+
+TEST(Mp4MuxTest, RefusesALatencyBeyondAnHourNamingTheProperty) {
+    auto e = Registry::global().create("mp4mux");
+    ASSERT_TRUE(e);
+    EXPECT_EQ((*e)->get_property("latency").value(), "0");
+    for (const char* bad : {"3600000000001", "-1", "soon"}) {
+        auto r = (*e)->set_property("latency", bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_NE(r.error().message().find("latency"), std::string::npos) << r.error().to_string();
+    }
+    EXPECT_TRUE((*e)->set_property("latency", "3600000000000"));
+}
+
+// The audio fragments of one live track in a fragmented file, by track id.
+struct TrackRuns {
+    std::vector<std::uint64_t> decode_times; // tfdt of each run
+    std::vector<std::size_t> counts;         // samples of each run
+    std::size_t samples = 0;
+};
+
+std::map<std::uint32_t, TrackRuns> runs_by_track(const std::vector<Box>& boxes) {
+    std::map<std::uint32_t, TrackRuns> out;
+    for (const Box& moof : boxes) {
+        if (moof.type != "moof") {
+            continue;
+        }
+        for (const Box* traf : moof.all("traf")) {
+            TrackRuns& t = out[be32(traf->find("tfhd")->payload, 4)];
+            t.decode_times.push_back(check::be64(traf->find("tfdt")->payload, 4));
+            t.counts.push_back(check::trun_samples(*traf->find("trun")).size());
+            t.samples += t.counts.back();
+        }
+    }
+    return out;
+}
+
+// Two live Opus tracks, fragments of 100 ms: "a" sends 400 ms while "b" is
+// silent, so only the latency wait for b lets fragments out. Then b
+// resumes at 1 s and both end: b's samples are in later fragments at their
+// own decode time, a's run on without a gap, and ffprobe reads the file.
+TEST(Mp4MuxTest, FragmentsAreCutWithoutATrackThatStarvesInALivePipeline) {
+    auto r = test::running_opus_pair("mp4mux name=m fragment-duration=100 latency=300000000", "m.audio_%u");
+    ASSERT_TRUE(r);
+    test::push_opus(*r->srcs[0], 0, 0, 20);
+    EXPECT_TRUE(test::wait_for_output([&] {
+        const auto out = r->output();
+        const auto boxes = check::parse_boxes(out);
+        return std::any_of(boxes.begin(), boxes.end(), [](const Box& b) { return b.type == "moof"; });
+    })) << "track a waited for the silent track b";
+    {
+        const auto early = r->output();
+        const auto runs = runs_by_track(check::parse_boxes(early));
+        EXPECT_EQ(runs.count(2), 0U) << "the silent track has samples";
+    }
+
+    test::push_opus(*r->srcs[1], 1'000'000'000, 0, 10);
+    test::push_opus(*r->srcs[0], 400'000'000, 20, 20);
+    test::end_live_run(*r);
+
+    const std::vector<std::uint8_t> file = r->output();
+    const auto boxes = check::parse_boxes(file);
+    ASSERT_GE(boxes.size(), 4U);
+    EXPECT_EQ(boxes[0].type, "ftyp");
+    EXPECT_EQ(boxes[1].type, "moov");
+    for (std::size_t i = 2; i < boxes.size(); ++i) {
+        EXPECT_EQ(boxes[i].type, i % 2 == 0 ? "moof" : "mdat") << "box " << i;
+    }
+    auto runs = runs_by_track(boxes);
+    ASSERT_EQ(runs.size(), 2U);
+    EXPECT_EQ(runs[1].samples, 40U);
+    EXPECT_EQ(runs[2].samples, 10U);
+    std::uint64_t next = 0;
+    for (std::size_t i = 0; i < runs[1].decode_times.size(); ++i) {
+        EXPECT_EQ(runs[1].decode_times[i], next) << "run " << i << " of track a";
+        next += 960 * runs[1].counts[i];
+    }
+    // b's first packet is 1 s after the movie's start (a's first packet).
+    ASSERT_FALSE(runs[2].decode_times.empty());
+    EXPECT_EQ(runs[2].decode_times[0], 48000U);
+
+    const auto probe = test::probe_packets(file, "live.mp4");
+    if (!probe) {
+        GTEST_SKIP() << "ffprobe is not installed: no outside reader to check the file against";
+    }
+    EXPECT_EQ(*probe, "opus,40\nopus,10\n");
 }
 
 } // namespace

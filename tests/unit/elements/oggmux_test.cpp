@@ -3,9 +3,13 @@
 #include <parallax/container/ogg.hpp>
 #include <parallax/element/registry.hpp>
 
+#include "unit/elements/mux_live_test_support.hpp"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <ogg/ogg.h>
 #include <string>
 #include <vector>
@@ -232,6 +236,116 @@ TEST(OggMuxTest, AStreamWithoutAudioEndsOnItsTagsPage) {
     ASSERT_EQ(pages.size(), 2U);
     EXPECT_EQ(pages[0].flags, ogg::flag_bos);
     EXPECT_EQ(pages[1].flags, ogg::flag_eos);
+}
+
+TEST(OggMuxTest, RefusesAMaxDelayBeyondAnHourNamingTheProperty) {
+    auto e = Registry::global().create("oggmux");
+    ASSERT_TRUE(e);
+    for (const char* bad : {"3600000000001", "-1", "soon"}) {
+        auto r = (*e)->set_property("max-delay", bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_NE(r.error().message().find("max-delay"), std::string::npos) << r.error().to_string();
+    }
+    EXPECT_TRUE((*e)->set_property("max-delay", "3600000000000"));
+    EXPECT_TRUE((*e)->set_property("max-delay", "0"));
+}
+
+// Two live streams: "a" sends 200 ms of audio while "b" is silent, which is
+// less than max-delay of stream time, so only the wall-clock wait for b can
+// let a's audio out. Then b resumes 1 s later and both end: the file holds
+// every packet of both, b's headers after a's first audio pages.
+TEST(OggMuxTest, AStarvingLiveStreamHoldsTheOtherBackOnlyForMaxDelayOfWallClockTime) {
+    auto r = test::running_opus_pair("oggmux name=m max-delay=300000000 max-page-delay=20000000", "m.");
+    ASSERT_TRUE(r);
+    test::push_opus(*r->srcs[0], 0, 0, 10);
+    // Serials go by the order the caps arrive in; only a has audio yet.
+    const auto audio_pages = [&] {
+        std::size_t n = 0;
+        for (const auto& p : parse_with_libogg(r->output())) {
+            n += p.granule > 0 ? 1 : 0;
+        }
+        return n;
+    };
+    EXPECT_TRUE(test::wait_for_output([&] { return audio_pages() > 0; })) << "stream a waited for the silent stream b";
+
+    test::push_opus(*r->srcs[1], 1'000'000'000, 0, 10);
+    test::push_opus(*r->srcs[0], 200'000'000, 10, 10);
+    test::end_live_run(*r);
+
+    const std::vector<std::uint8_t> file = r->output();
+    const auto pages = parse_with_libogg(file);
+    ASSERT_GE(pages.size(), 4U);
+    EXPECT_EQ(pages[0].flags, ogg::flag_bos);
+    EXPECT_EQ(pages[1].flags, ogg::flag_bos);
+    struct Stream {
+        std::uint32_t next_sequence = 0;
+        std::int64_t granule = 0;
+        std::size_t audio = 0;
+        bool ended = false;
+    };
+    std::map<std::uint32_t, Stream> streams;
+    for (const auto& p : pages) {
+        Stream& st = streams[p.serial];
+        EXPECT_FALSE(st.ended) << "a page after the end of stream " << p.serial;
+        EXPECT_EQ(p.sequence, st.next_sequence++) << "stream " << p.serial;
+        EXPECT_GE(p.granule, st.granule) << "stream " << p.serial;
+        st.granule = p.granule;
+        st.ended = (p.flags & ogg::flag_eos) != 0;
+        if (st.next_sequence > 2) {
+            for (const auto& packet : p.packets) {
+                ASSERT_EQ(packet.size(), 4U);
+                EXPECT_EQ(packet[1], st.audio) << "stream " << p.serial;
+                ++st.audio;
+            }
+        }
+    }
+    ASSERT_EQ(streams.size(), 2U);
+    std::vector<std::size_t> audio;
+    for (const auto& [serial, st] : streams) {
+        EXPECT_TRUE(st.ended) << "stream " << serial;
+        audio.push_back(st.audio);
+    }
+    std::sort(audio.begin(), audio.end());
+    EXPECT_EQ(audio, (std::vector<std::size_t>{10, 20}));
+
+    const auto probe = test::probe_packets(file, "live.opus");
+    if (!probe) {
+        GTEST_SKIP() << "ffprobe is not installed: no outside reader to check the file against";
+    }
+    EXPECT_TRUE(*probe == "opus,20\nopus,10\n" || *probe == "opus,10\nopus,20\n") << *probe;
+}
+
+// A live stream that starves from the start and ends without audio: its
+// headers went out when it was no longer waited for, so it ends on an
+// empty end-of-stream page, and the file still reads.
+TEST(OggMuxTest, AStreamThatStarvedAndEndedWithoutAudioEndsOnAnEmptyPage) {
+    auto r = test::running_opus_pair("oggmux name=m max-delay=200000000 max-page-delay=20000000", "m.");
+    ASSERT_TRUE(r);
+    test::push_opus(*r->srcs[0], 0, 0, 5);
+    EXPECT_TRUE(test::wait_for_output([&] {
+        const auto pages = parse_with_libogg(r->output());
+        return std::any_of(pages.begin(), pages.end(), [](const auto& p) { return p.granule > 0; });
+    }));
+    test::end_live_run(*r);
+    const auto pages = parse_with_libogg(r->output());
+    std::map<std::uint32_t, std::vector<const ParsedPage*>> streams;
+    for (const auto& p : pages) {
+        streams[p.serial].push_back(&p);
+    }
+    ASSERT_EQ(streams.size(), 2U);
+    std::size_t empty_ends = 0;
+    for (const auto& [serial, list] : streams) {
+        ASSERT_GE(list.size(), 3U) << "stream " << serial;
+        EXPECT_EQ(list.back()->flags, ogg::flag_eos) << "stream " << serial;
+        empty_ends += list.size() == 3 && list.back()->packets.empty() ? 1 : 0;
+    }
+    EXPECT_EQ(empty_ends, 1U);
+    const auto probe = test::probe_packets(r->output(), "empty.opus");
+    if (!probe) {
+        GTEST_SKIP() << "ffprobe is not installed: no outside reader to check the file against";
+    }
+    // ffprobe counts no packets of the empty stream ("N/A") and reads on.
+    EXPECT_TRUE(*probe == "opus,5\nopus,N/A\n" || *probe == "opus,N/A\nopus,5\n") << *probe;
 }
 
 } // namespace
