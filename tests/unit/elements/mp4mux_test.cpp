@@ -6,6 +6,7 @@
 #include <parallax/codec/av1.hpp>
 #include <parallax/element/registry.hpp>
 #include <parallax/elements/app/appsink.hpp>
+#include <parallax/elements/app/appsrc.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
 #include "unit/elements/mp4_test_support.hpp"
@@ -17,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -568,6 +570,71 @@ TEST(Mp4MuxTest, FragmentsAreCutWithoutATrackThatStarvesInALivePipeline) {
         GTEST_SKIP() << "ffprobe is not installed: no outside reader to check the file against";
     }
     EXPECT_EQ(*probe, "opus,40\nopus,10\n");
+}
+
+// A live AV1 track that is silent while Opus goes on: the duration alone
+// cuts the fragments after the latency wait. The video that comes later
+// (from 1 s) goes into later fragments at its own decode time, starting
+// with a key frame.
+TEST(Mp4MuxTest, ASilentLiveVideoTrackLetsTheDurationCutTheFragments) {
+    auto r =
+        test::live_run("mp4mux name=m fragment-duration=100 latency=300000000 ! appsink name=sink sync=false "
+                       "appsrc name=v format=time ! m.video_%u appsrc name=a format=time ! m.audio_%u",
+                       {{"v", Caps::parse(av1_caps_text()).value()}, {"a", opus::caps_for(test::live_opus_header())}});
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(r->pipeline->set_state(State::running));
+    AppSrc& video = *r->srcs[0];
+    AppSrc& audio = *r->srcs[1];
+    test::push_opus(audio, 0, 0, 20);
+    EXPECT_TRUE(test::wait_for_output([&] {
+        const auto out = r->output();
+        const auto boxes = check::parse_boxes(out);
+        return std::any_of(boxes.begin(), boxes.end(), [](const Box& b) { return b.type == "moof"; });
+    })) << "the audio waited for the silent video";
+
+    for (std::size_t i = 0; i < 10; ++i) {
+        const std::vector<std::uint8_t> bytes(10 + i % 7, static_cast<std::uint8_t>(i));
+        auto b = video.allocate(bytes.size()).value();
+        auto w = b.map_writable().value();
+        std::memcpy(w.data(), bytes.data(), bytes.size());
+        b.meta().set_pts(ClockTime::from_ns(1'000'000'000 + i * frame_ns));
+        b.meta().set_duration(ClockTime::from_ns(frame_ns));
+        if (i % 5 != 0) {
+            b.meta().set_flag(BufferFlags::delta);
+        }
+        ASSERT_TRUE(video.push_buffer(std::move(b)));
+    }
+    test::push_opus(audio, 400'000'000, 20, 20);
+    test::end_live_run(*r);
+
+    const std::vector<std::uint8_t> file = r->output();
+    const auto boxes = check::parse_boxes(file);
+    ASSERT_GE(boxes.size(), 4U);
+    const Box* vtrak = trak_of(boxes[1], "vide");
+    ASSERT_NE(vtrak, nullptr);
+    const std::uint32_t video_id = be32(vtrak->find("tkhd")->payload, 12);
+    const std::uint32_t timescale = be32(vtrak->find("mdia/mdhd")->payload, 12);
+    auto runs = runs_by_track(boxes);
+    ASSERT_EQ(runs.size(), 2U);
+    EXPECT_EQ(runs[video_id].samples, 10U);
+    EXPECT_EQ(runs[video_id == 1 ? 2 : 1].samples, 40U);
+    ASSERT_FALSE(runs[video_id].decode_times.empty());
+    EXPECT_EQ(runs[video_id].decode_times[0], timescale); // 1 s after the movie's start
+    for (const Box& moof : boxes) {
+        for (const Box* traf : moof.all("traf")) {
+            if (be32(traf->find("tfhd")->payload, 4) == video_id) {
+                EXPECT_EQ(check::trun_samples(*traf->find("trun"))[0].flags & 0x00010000U, 0U)
+                    << "a video run that does not start with a key frame";
+            }
+        }
+    }
+
+    const auto probe = test::probe_packets(file, "video.mp4");
+    if (!probe) {
+        GTEST_SKIP() << "ffprobe is not installed: no outside reader to check the file against";
+    }
+    EXPECT_NE(probe->find("opus,40"), std::string::npos) << *probe;
+    EXPECT_NE(probe->find(",10"), std::string::npos) << *probe;
 }
 
 } // namespace

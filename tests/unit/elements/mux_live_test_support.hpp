@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace parallax::test {
@@ -54,9 +55,9 @@ struct LiveRun {
 };
 
 // Parses `text` (with "appsink name=sink" and the appsrcs named in
-// `sources`), gives each appsrc `caps` and collects what the sink receives.
-inline std::unique_ptr<LiveRun> live_run(const std::string& text, const std::vector<std::string>& sources,
-                                         const Caps& caps) {
+// `sources`, with their caps) and collects what the sink receives.
+inline std::unique_ptr<LiveRun> live_run(const std::string& text,
+                                         const std::vector<std::pair<std::string, Caps>>& sources) {
     auto r = std::make_unique<LiveRun>();
     auto p = Pipeline::parse(text);
     EXPECT_TRUE(p) << (p ? "" : p.error().to_string());
@@ -81,7 +82,7 @@ inline std::unique_ptr<LiveRun> live_run(const std::string& text, const std::vec
         raw->bytes.insert(raw->bytes.end(), b, b + d.size());
         ++raw->buffers;
     });
-    for (const std::string& name : sources) {
+    for (const auto& [name, caps] : sources) {
         auto src = r->pipeline->get<AppSrc>(name);
         EXPECT_TRUE(src) << name;
         if (!src) {
@@ -99,7 +100,7 @@ inline std::unique_ptr<LiveRun> live_run(const std::string& text, const std::vec
 inline std::unique_ptr<LiveRun> running_opus_pair(const std::string& mux, const std::string& pad) {
     auto r = live_run(mux + " ! appsink name=sink sync=false appsrc name=a format=time ! " + pad +
                           " appsrc name=b format=time ! " + pad,
-                      {"a", "b"}, opus::caps_for(live_opus_header()));
+                      {{"a", opus::caps_for(live_opus_header())}, {"b", opus::caps_for(live_opus_header())}});
     if (r) {
         EXPECT_TRUE(r->pipeline->set_state(State::running));
     }
