@@ -1,9 +1,8 @@
-#include "runtime/futex.hpp"
-
 #include <parallax/runtime/thread_link.hpp>
 
-#include <bit>
+#include "runtime/futex.hpp"
 
+#include <bit>
 #include <sched.h>
 
 // g++ 12 at -O3 reports moving a std::optional<Event> out of a ring slot as a
@@ -72,9 +71,7 @@ bool spin_until(Ready&& ready, std::int64_t budget_ns) {
 
 ThreadLink::ThreadLink(std::size_t capacity)
     : slots_(std::make_unique<LinkItem[]>(std::bit_ceil(std::max<std::size_t>(capacity, 2)))),
-      mask_(std::bit_ceil(std::max<std::size_t>(capacity, 2)) - 1) {
-    detail::enable_asymmetric_barriers();
-}
+      mask_(std::bit_ceil(std::max<std::size_t>(capacity, 2)) - 1) {}
 
 ThreadLink::~ThreadLink() = default;
 
@@ -143,10 +140,8 @@ void ThreadLink::enqueue(LinkItem&& item) noexcept {
 
 void ThreadLink::wake_consumer() noexcept {
     // Orders the tail store before reading the consumer's sleep flag; the
-    // consumer orders its flag store before re-reading the tail. The
-    // consumer sleeps rarely and the producer pushes often, so the consumer
-    // pays for both (heavy_barrier) and the producer's barrier is free.
-    detail::light_barrier();
+    // consumer orders its flag store before re-reading the tail.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (consumer_sleeping_.load(std::memory_order_relaxed) != 0) {
         consumer_sleeping_.store(0, std::memory_order_relaxed);
         detail::futex_wake_all(consumer_sleeping_);
@@ -175,7 +170,7 @@ void ThreadLink::maybe_wake_producer() noexcept {
 }
 
 void ThreadLink::wake_producer() noexcept {
-    detail::light_barrier();
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (producer_sleeping_.load(std::memory_order_relaxed) != 0 &&
         tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed) <=
             producer_wake_level_.load(std::memory_order_relaxed)) {
@@ -189,7 +184,7 @@ void ThreadLink::wait_producer(Blocked&& blocked) {
     const auto queued = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire);
     producer_wake_level_.store(queued / 2, std::memory_order_relaxed);
     producer_sleeping_.store(1, std::memory_order_relaxed);
-    detail::heavy_barrier();
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     // The consumer may have made room before it could see the flag: look
     // again now that the flag is visible, and sleep only if still blocked.
     if (!blocked() || is_flushing()) {
@@ -206,7 +201,7 @@ void ThreadLink::wait_consumer() {
     const std::int64_t since = steady_now_ns();
     consumer_sleep_since_ns_.store(since, std::memory_order_relaxed);
     consumer_sleeping_.store(1, std::memory_order_relaxed);
-    detail::heavy_barrier();
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (tail_.load(std::memory_order_acquire) != head_.load(std::memory_order_relaxed) || is_flushing()) {
         consumer_sleeping_.store(0, std::memory_order_relaxed);
         return;
