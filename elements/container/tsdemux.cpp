@@ -196,6 +196,7 @@ private:
         // H.264
         std::optional<h264::Sps> sps;
         std::optional<Fraction> framerate;
+        bool sps_changed = false;                            // the caps sent do not say what `sps` says
         std::vector<std::vector<std::uint8_t>> pending_nals; // a PES without a picture yet
         std::optional<std::int64_t> pending_pts;
         std::optional<std::int64_t> pending_dts;
@@ -513,6 +514,11 @@ private:
             s.discont = true;
             return Flow::ok;
         }
+        if (s.pending_nals.empty() && !nals->empty()) {
+            if (auto au = whole_access_unit(pes.payload, *nals)) {
+                return push_whole_au(s, pes, *au, *nals);
+            }
+        }
         // One access unit per PES is the rule; a PES with several is split,
         // one without a picture (parameter sets only) joins the next.
         h264::AccessUnitSplitter splitter;
@@ -544,12 +550,7 @@ private:
             }
             first_of_pes = false;
             if (nal.type == h264::NalType::sps) {
-                if (auto sps = h264::parse_sps(nal.bytes)) {
-                    if (!s.sps || !(*s.sps == *sps)) {
-                        s.sps = *sps;
-                        s.framerate = sps->framerate();
-                    }
-                }
+                note_sps(s, nal);
             }
             s.pending_nals.emplace_back(nal.bytes.begin(), nal.bytes.end());
         }
@@ -557,6 +558,74 @@ private:
             return push_au(s);
         }
         return Flow::ok;
+    }
+
+    // The bytes of `payload` from the first start code to the end of the
+    // last NAL unit when they are exactly one access unit with a picture
+    // (the rule: one access unit per PES), or nothing.
+    static std::optional<std::span<const std::uint8_t>> whole_access_unit(std::span<const std::uint8_t> payload,
+                                                                          const std::vector<h264::Nal>& nals) {
+        h264::AccessUnitSplitter splitter;
+        for (std::size_t i = 0; i < nals.size(); ++i) {
+            auto starts = splitter.starts_access_unit(nals[i]);
+            if (starts && *starts && i > 0) {
+                return std::nullopt;
+            }
+        }
+        if (!splitter.has_picture()) {
+            return std::nullopt;
+        }
+        const std::uint8_t* first = nals.front().bytes.data();
+        const std::uint8_t* end = nals.back().bytes.data() + nals.back().bytes.size();
+        auto begin = static_cast<std::size_t>(first - payload.data());
+        if (begin < 3) {
+            return std::nullopt;
+        }
+        begin -= 3; // the start code 00 00 01, with its leading zero when there is one
+        if (begin > 0 && payload[begin - 1] == 0) {
+            --begin;
+        }
+        return payload.subspan(begin, static_cast<std::size_t>(end - payload.data()) - begin);
+    }
+
+    Flow push_whole_au(Stream& s, const mpegts::PesPacket& pes, std::span<const std::uint8_t> au,
+                       const std::vector<h264::Nal>& nals) {
+        for (const h264::Nal& nal : nals) {
+            if (nal.type == h264::NalType::sps) {
+                note_sps(s, nal);
+            }
+        }
+        start_h264_pad(s);
+        const ClockTime pts = time_of(pes.pts);
+        const ClockTime dts = pes.dts ? time_of(pes.dts) : pts;
+        return push_bytes(s, au, pts, dts, frame_duration(s), pes.offset, h264::is_idr(nals));
+    }
+
+    static void note_sps(Stream& s, const h264::Nal& nal) {
+        if (auto sps = h264::parse_sps(nal.bytes)) {
+            if (!s.sps || !(*s.sps == *sps)) {
+                s.sps = *sps;
+                s.framerate = sps->framerate();
+                s.sps_changed = true;
+            }
+        }
+    }
+
+    // Caps are built again only when the SPS changed, not for every access unit.
+    void start_h264_pad(Stream& s) {
+        if (s.started && !s.sps_changed) {
+            return;
+        }
+        s.sps_changed = false;
+        start_pad(s, s.sps ? h264::caps_for(*s.sps, "byte-stream", "au") : basic_caps(s));
+    }
+
+    [[nodiscard]] static ClockTime frame_duration(const Stream& s) {
+        if (s.framerate && s.framerate->num() > 0) {
+            return ClockTime::from_ns(static_cast<std::uint64_t>(s.framerate->den()) * ClockTime::ns_per_s /
+                                      static_cast<std::uint64_t>(s.framerate->num()));
+        }
+        return ClockTime::none();
     }
 
     static bool splitter_had_picture(const Stream& s) {
@@ -584,17 +653,12 @@ private:
         }
         const bool key = h264::is_idr(parsed);
         s.pending_nals.clear();
-        start_pad(s, s.sps ? h264::caps_for(*s.sps, "byte-stream", "au") : basic_caps(s));
-        ClockTime duration = ClockTime::none();
-        if (s.framerate && s.framerate->num() > 0) {
-            duration = ClockTime::from_ns(static_cast<std::uint64_t>(s.framerate->den()) * ClockTime::ns_per_s /
-                                          static_cast<std::uint64_t>(s.framerate->num()));
-        }
+        start_h264_pad(s);
         const ClockTime pts = time_of(s.pending_pts);
         const ClockTime dts = s.pending_dts ? time_of(s.pending_dts) : pts;
         s.pending_pts.reset();
         s.pending_dts.reset();
-        return push_bytes(s, au, pts, dts, duration, s.pending_offset, key);
+        return push_bytes(s, au, pts, dts, frame_duration(s), s.pending_offset, key);
     }
 
     // --- Opus ----------------------------------------------------------

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace parallax::h264 {
 namespace {
@@ -255,19 +256,23 @@ std::optional<StartCode> find_start_code(std::span<const std::uint8_t> data, std
     if (data.size() < 3) {
         return std::nullopt;
     }
-    for (std::size_t i = from; i + 2 < data.size(); ++i) {
-        // Skip ahead by the third byte: a start code needs it to be 1 and
-        // the two before it to be 0.
-        if (data[i + 2] > 1) {
-            i += 2;
-            continue;
+    // A start code ends in a 1 after two zeros: memchr (vectorised) finds
+    // the ones, which are rare in coded data, and the zeros are checked.
+    std::size_t k = from + 2;
+    while (k < data.size()) {
+        const void* one = std::memchr(data.data() + k, 1, data.size() - k);
+        if (one == nullptr) {
+            return std::nullopt;
         }
-        if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1) {
+        k = static_cast<std::size_t>(static_cast<const std::uint8_t*>(one) - data.data());
+        if (data[k - 1] == 0 && data[k - 2] == 0) {
+            const std::size_t i = k - 2;
             if (i > from && data[i - 1] == 0) {
                 return StartCode{i - 1, 4};
             }
             return StartCode{i, 3};
         }
+        ++k;
     }
     return std::nullopt;
 }

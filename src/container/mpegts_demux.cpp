@@ -76,6 +76,9 @@ struct PesState {
     bool random_access = false;
     std::uint64_t offset = 0;
     bool scrambled_reported = false;
+    // Room reserved for the next PES: a little more than the last one, so
+    // that joining packets rarely grows the vector.
+    std::size_t size_hint = 0;
 };
 
 } // namespace
@@ -144,6 +147,20 @@ struct Demuxer::Impl {
             if (head > 0 && head == buf.size()) {
                 buf.clear();
                 head = 0;
+            }
+            if (synced && buf.empty()) {
+                // In sync with nothing held: whole packets are read where
+                // they are, only what follows them is kept.
+                std::size_t used = 0;
+                while (bytes.size() - used >= packet_size && bytes[used] == sync_byte) {
+                    const std::uint64_t at = buf_offset;
+                    buf_offset += packet_size;
+                    received += packet_size;
+                    ++packet_count;
+                    handle_packet(bytes.subspan(used, packet_size), at);
+                    used += packet_size;
+                }
+                bytes = bytes.subspan(used);
             }
             buf.insert(buf.end(), bytes.begin(), bytes.end());
             received += bytes.size();
@@ -428,7 +445,9 @@ struct Demuxer::Impl {
             if (s.open) {
                 complete(s, false);
             }
-            s.data.assign(p.payload.begin(), p.payload.end());
+            s.data.clear();
+            s.data.reserve(std::min(std::max(s.size_hint, p.payload.size()), options.max_pes_size));
+            s.data.insert(s.data.end(), p.payload.begin(), p.payload.end());
             s.open = true;
             s.offset = at;
             s.random_access = p.adaptation && p.adaptation->random_access;
@@ -457,6 +476,7 @@ struct Demuxer::Impl {
         std::vector<std::uint8_t> data = std::move(s.data);
         s.data.clear();
         s.open = false;
+        s.size_hint = data.size() + data.size() / 4;
         auto header = parse_pes_header(data);
         if (!header) {
             problem(fmt::format("PID 0x{:04x}: PES packet at byte {}: {}: dropped", s.info.pid, s.offset,

@@ -136,14 +136,16 @@ std::unique_ptr<check::Harness> demux(const Bytes8& file, std::size_t piece, con
 
 // `frames` 64x48 pictures encoded by openh264enc, an IDR every 4: one
 // access unit each.
-std::vector<Bytes8> h264_units(int frames) {
+std::vector<Bytes8> h264_units(int frames, int width = 64, int height = 48) {
     std::vector<Bytes8> units;
     auto h = check::Harness::create("openh264enc gop-size=4").value();
     EXPECT_TRUE(h->start());
-    EXPECT_TRUE(
-        h->set_input_caps(Caps::parse("video/x-raw, format=I420, width=64, height=48, framerate=25/1").value()));
+    EXPECT_TRUE(h->set_input_caps(
+        Caps::parse(fmt::format("video/x-raw, format=I420, width={}, height={}, framerate=25/1", width, height))
+            .value()));
     for (int i = 0; i < frames; ++i) {
-        auto b = h->make_buffer(64 * 48 * 3 / 2, static_cast<std::uint8_t>(16 + i * 9));
+        auto b =
+            h->make_buffer(static_cast<std::size_t>(width * height * 3 / 2), static_cast<std::uint8_t>(16 + i * 9));
         b->meta().set_pts(ClockTime::from_ns(static_cast<std::uint64_t>(i) * frame_ns));
         EXPECT_EQ(h->push(std::move(*b)), Flow::ok);
         auto out = h->pull();
@@ -212,7 +214,8 @@ TEST(TsDemuxTest, PushesH264AccessUnitsWithCapsFromTheSpsWhateverTheChunkSize) {
         ASSERT_EQ(out.size(), units.size());
         for (std::size_t i = 0; i < out.size(); ++i) {
             SCOPED_TRACE(i);
-            EXPECT_EQ(nals_of(bytes_of(out[i])), nals_of(units[i]));
+            // One access unit per PES: handed on as it is, start codes included.
+            EXPECT_EQ(bytes_of(out[i]), units[i]);
             EXPECT_EQ(out[i].meta().pts(), ClockTime::from_ns(i * frame_ns));
             EXPECT_EQ(out[i].meta().dts(), ClockTime::from_ns(i * frame_ns));
             EXPECT_EQ(out[i].meta().has_flag(BufferFlags::delta), !is_idr(units[i]));
@@ -220,7 +223,7 @@ TEST(TsDemuxTest, PushesH264AccessUnitsWithCapsFromTheSpsWhateverTheChunkSize) {
             EXPECT_EQ(out[i].meta().has_flag(BufferFlags::discont), i == 0);
         }
         const auto caps = caps_events(*h);
-        ASSERT_FALSE(caps.empty());
+        ASSERT_EQ(caps.size(), 1U); // the SPS does not change
         const Structure& s = caps.front().structure(0);
         EXPECT_EQ(s.name(), "video/x-h264");
         EXPECT_EQ(s.get_string("stream-format"), "byte-stream");
@@ -229,6 +232,33 @@ TEST(TsDemuxTest, PushesH264AccessUnitsWithCapsFromTheSpsWhateverTheChunkSize) {
         EXPECT_EQ(s.get_int("height"), 48);
         EXPECT_TRUE(s.get_string("profile"));
     }
+}
+
+TEST(TsDemuxTest, SendsNewCapsWhenTheSpsChangesAndKeepsThreeByteStartCodes) {
+    auto units = h264_units(4);
+    const auto larger = h264_units(4, 96, 64);
+    units.insert(units.end(), larger.begin(), larger.end());
+    // The second picture with 3-byte start codes and two zero bytes before
+    // the first: the access unit starts at its first start code.
+    Bytes8 short_codes = {0, 0};
+    for (const Bytes8& n : nals_of(units[1])) {
+        short_codes.insert(short_codes.end(), {0, 0, 1});
+        short_codes.insert(short_codes.end(), n.begin(), n.end());
+    }
+    units[1] = short_codes;
+    auto h = demux(h264_ts(units), 188);
+    EXPECT_FALSE(h->error());
+    const auto out = pull_all(*h);
+    ASSERT_EQ(out.size(), units.size());
+    EXPECT_EQ(bytes_of(out[1]), Bytes8(short_codes.begin() + 1, short_codes.end()));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        EXPECT_EQ(nals_of(bytes_of(out[i])), nals_of(units[i])) << i;
+    }
+    const auto caps = caps_events(*h);
+    ASSERT_EQ(caps.size(), 2U);
+    EXPECT_EQ(caps[0].structure(0).get_int("width"), 64);
+    EXPECT_EQ(caps[1].structure(0).get_int("width"), 96);
+    EXPECT_EQ(caps[1].structure(0).get_int("height"), 64);
 }
 
 TEST(TsDemuxTest, SplitsAPesHoldingSeveralAccessUnitsAndJoinsParameterSetsToThePicture) {
