@@ -144,6 +144,15 @@ struct Demuxer::Impl {
 
     void take(std::span<const std::uint8_t> bytes, bool at_end) {
         if (!bytes.empty()) {
+            if (synced && head < buf.size() && buf.size() - head < packet_size) {
+                // The rest of a packet cut by the last input: complete it
+                // first, so that what follows can be read in place.
+                const std::size_t need = std::min(packet_size - (buf.size() - head), bytes.size());
+                buf.insert(buf.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(need));
+                received += need;
+                bytes = bytes.subspan(need);
+                scan(false);
+            }
             if (head > 0 && head == buf.size()) {
                 buf.clear();
                 head = 0;
@@ -165,6 +174,11 @@ struct Demuxer::Impl {
             buf.insert(buf.end(), bytes.begin(), bytes.end());
             received += bytes.size();
         }
+        scan(at_end);
+    }
+
+    // Reads the packets held in `buf`, finding the sync first when lost.
+    void scan(bool at_end) {
         for (;;) {
             const std::span<const std::uint8_t> data = std::span<const std::uint8_t>(buf).subspan(head);
             if (data.empty()) {
