@@ -2,7 +2,9 @@
 // libjpeg-turbo, one image per frame, with GStreamer's jpegenc properties.
 //
 // Planar YUV goes in as it is laid out (libjpeg's raw data input with the
-// format's sampling factors: no colour conversion, no resampling); packed
+// format's sampling factors: no colour conversion, no resampling), and so
+// does packed 4:2:2 YUV (YUY2, UYVY), its components picked out of the
+// packed rows; packed
 // RGB goes through libjpeg's own RGB to YCbCr conversion; GRAY8 is written
 // as a one-component image.
 //
@@ -93,6 +95,8 @@ std::optional<FormatPlan> plan_for(VideoFormat f) {
     case VideoFormat::nv21:
         return FormatPlan{InputPath::raw_yuv, JCS_YCbCr, 3, 1, 1};
     case VideoFormat::y42b:
+    case VideoFormat::yuy2: // packed 4:2:2: the components are read at their pixel strides
+    case VideoFormat::uyvy:
         return FormatPlan{InputPath::raw_yuv, JCS_YCbCr, 3, 1, 0};
     case VideoFormat::y444:
         return FormatPlan{InputPath::raw_yuv, JCS_YCbCr, 3, 0, 0};
@@ -255,9 +259,10 @@ bool run_encode(EncoderErrors& errors, EncodeJob& job) {
     return true;
 }
 
-constexpr std::string_view sink_caps = "video/x-raw, format=(string){ I420, YV12, Y42B, Y444, NV12, NV21, RGB, BGR, "
-                                       "RGBx, BGRx, GRAY8 }, width=(int)[ 1, 65535 ], height=(int)[ 1, 65535 ], "
-                                       "framerate=(fraction)[ 0/1, 2147483647/1 ]";
+constexpr std::string_view sink_caps =
+    "video/x-raw, format=(string){ I420, YV12, Y42B, Y444, NV12, NV21, YUY2, "
+    "UYVY, RGB, BGR, RGBx, BGRx, GRAY8 }, width=(int)[ 1, 65535 ], height=(int)[ 1, 65535 ], "
+    "framerate=(fraction)[ 0/1, 2147483647/1 ]";
 constexpr std::string_view src_caps = "image/jpeg, width=(int)[ 1, 65535 ], height=(int)[ 1, 65535 ], "
                                       "framerate=(fraction)[ 0/1, 2147483647/1 ], sof-marker=(int)0";
 
@@ -270,7 +275,8 @@ public:
         .description =
             "Encodes each raw video frame into a baseline JPEG (JFIF) image with libjpeg-turbo; every output "
             "buffer is a key frame with the input's timestamps. Planar YUV (I420, YV12, Y42B, Y444, and NV12/NV21 "
-            "with their chroma deinterleaved) is written with its own sampling factors and no colour conversion; "
+            "with their chroma deinterleaved) and packed 4:2:2 YUV (YUY2, UYVY, its components picked out of the "
+            "rows) are written with their own sampling factors and no colour conversion; "
             "RGB, BGR, RGBx and BGRx are converted to YCbCr 4:4:4 by libjpeg; GRAY8 makes a one-component image. "
             "JFIF is full range with the BT.601 matrix: YUV or gray input whose caps say limited range is expanded "
             "to full range while it is fed; the matrix is not converted (BT.709 input gets a warning). "
@@ -428,7 +434,7 @@ private:
         if (!plan) {
             context().error(Error(Errc::not_negotiated,
                                   fmt::format("{}: input format {} is not supported (I420, YV12, Y42B, Y444, NV12, "
-                                              "NV21, RGB, BGR, RGBx, BGRx and GRAY8 are)",
+                                              "NV21, YUY2, UYVY, RGB, BGR, RGBx, BGRx and GRAY8 are)",
                                               name(), vi->format_info().name)));
             return false;
         }

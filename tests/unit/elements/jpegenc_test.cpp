@@ -271,7 +271,9 @@ INSTANTIATE_TEST_SUITE_P(
                       RoundTripCase{"GRAY8", 128, 96, "GRAY8"}, RoundTripCase{"I420", 33, 17, "I420"},
                       RoundTripCase{"NV12", 33, 17, "I420"}, RoundTripCase{"Y42B", 33, 17, "Y42B"},
                       RoundTripCase{"Y444", 33, 17, "Y444"}, RoundTripCase{"RGB", 33, 17, "Y444"},
-                      RoundTripCase{"GRAY8", 33, 17, "GRAY8"}, RoundTripCase{"I420", 1, 1, "I420"}),
+                      RoundTripCase{"GRAY8", 33, 17, "GRAY8"}, RoundTripCase{"I420", 1, 1, "I420"},
+                      RoundTripCase{"YUY2", 64, 48, "Y42B"}, RoundTripCase{"UYVY", 64, 48, "Y42B"},
+                      RoundTripCase{"YUY2", 34, 17, "Y42B"}, RoundTripCase{"UYVY", 34, 17, "Y42B"}),
     [](const auto& p) { return fmt::format("{}_{}x{}", p.param.format, p.param.width, p.param.height); });
 
 // YV12 and NV21 swap the chroma: the samples must land in the right
@@ -287,6 +289,19 @@ TEST(JpegEncTest, ChromaOrderOfYv12AndNv21IsKept) {
         ASSERT_TRUE(d.info);
         EXPECT_NEAR(sample_of(*d.info, d.frame, 1, 5, 5), 60, 2) << format;
         EXPECT_NEAR(sample_of(*d.info, d.frame, 2, 5, 5), 200, 2) << format;
+    }
+}
+
+// Packed 4:2:2 holds the same samples as Y42B: the images are byte for byte
+// the same, whatever the byte order of the packing.
+TEST(JpegEncTest, PackedYuy2AndUyvyEncodeAsY42BWithTheSameSamples) {
+    const auto sample = [](std::size_t c, std::uint32_t x, std::uint32_t y) { return picture_sample(c, x, y); };
+    const Encoded planar = encode(video_info("Y42B", 50, 30, ", colorimetry=1:4:0:0"), sample);
+    ASSERT_EQ(planar.images.size(), 1U);
+    for (const char* format : {"YUY2", "UYVY"}) {
+        const Encoded packed = encode(video_info(format, 50, 30, ", colorimetry=1:4:0:0"), sample);
+        ASSERT_EQ(packed.images.size(), 1U) << format;
+        EXPECT_EQ(packed.images[0], planar.images[0]) << format;
     }
 }
 
