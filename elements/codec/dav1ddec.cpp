@@ -3,7 +3,8 @@
 // when done. Each picture dav1d returns is copied once into a buffer of the
 // negotiated raw layout (dav1d's pictures are padded to 128 rows and
 // columns, which no raw caps describe). The output caps come from the
-// pictures themselves: size, format (I420, Y42B, Y444, GRAY8, I420_10LE)
+// pictures themselves: size, format (I420, Y42B, Y444, GRAY8 and the 10-
+// and 12-bit forms of the three YUV samplings)
 // and, when the sequence header describes them, colorimetry and chroma site;
 // a picture of another size or format sends new caps first.
 
@@ -53,8 +54,18 @@ std::optional<VideoFormat> format_of(Dav1dPixelLayout layout, int bpc) {
             return VideoFormat::y444;
         }
     }
-    if (bpc == 10 && layout == DAV1D_PIXEL_LAYOUT_I420) {
-        return VideoFormat::i420_10le;
+    if (bpc == 10 || bpc == 12) {
+        const bool ten = bpc == 10;
+        switch (layout) {
+        case DAV1D_PIXEL_LAYOUT_I400:
+            return std::nullopt; // no raw format holds 10- or 12-bit luma alone in the low bits
+        case DAV1D_PIXEL_LAYOUT_I420:
+            return ten ? VideoFormat::i420_10le : VideoFormat::i420_12le;
+        case DAV1D_PIXEL_LAYOUT_I422:
+            return ten ? VideoFormat::i422_10le : VideoFormat::i422_12le;
+        case DAV1D_PIXEL_LAYOUT_I444:
+            return ten ? VideoFormat::y444_10le : VideoFormat::y444_12le;
+        }
     }
     return std::nullopt;
 }
@@ -89,6 +100,11 @@ CapsValue formats_for(const Structure& s) {
     add("Y444", 8, "4:4:4");
     add("GRAY8", 8, "4:0:0");
     add("I420_10LE", 10, "4:2:0");
+    add("I422_10LE", 10, "4:2:2");
+    add("Y444_10LE", 10, "4:4:4");
+    add("I420_12LE", 12, "4:2:0");
+    add("I422_12LE", 12, "4:2:2");
+    add("Y444_12LE", 12, "4:4:4");
     if (formats.empty()) {
         return CapsValue("none");
     }
@@ -98,7 +114,8 @@ CapsValue formats_for(const Structure& s) {
     return CapsValue::list(std::move(formats)).value();
 }
 
-constexpr std::string_view raw_caps = "video/x-raw, format=(string){ I420, Y42B, Y444, GRAY8, I420_10LE }, "
+constexpr std::string_view raw_caps = "video/x-raw, format=(string){ I420, Y42B, Y444, GRAY8, I420_10LE, I422_10LE, "
+                                      "Y444_10LE, I420_12LE, I422_12LE, Y444_12LE }, "
                                       "width=(int)[ 1, 65536 ], height=(int)[ 1, 65536 ], "
                                       "framerate=(fraction)[ 0/1, 2147483647/1 ]";
 constexpr std::string_view av1_caps = "video/x-av1, stream-format=(string)obu-stream, alignment=(string){ tu, frame }";
@@ -111,7 +128,9 @@ public:
         .summary = "Decodes AV1 video with dav1d",
         .description =
             "Decodes an AV1 OBU stream (temporal units or frames, e.g. from av1parse, ivfparse or qtdemux) into raw "
-            "video: I420, Y42B, Y444 and GRAY8 for 8-bit streams, I420_10LE for 10-bit 4:2:0. The output caps "
+            "video: I420, Y42B, Y444 and GRAY8 for 8-bit streams, I420_10LE, I422_10LE and Y444_10LE for 10-bit "
+            "and I420_12LE, I422_12LE and Y444_12LE for 12-bit ones (10- and 12-bit monochrome has no raw format "
+            "here and is an error naming it). The output caps "
             "follow the pictures: a change of size or format mid-stream sends new caps before the first picture "
             "that has them. Timestamps go through the decoder with each picture. n-threads=0 lets dav1d use "
             "every core; max-frame-delay bounds the pictures in flight (1: lowest latency).",
@@ -208,7 +227,7 @@ protected:
         if (wrapped < 0) {
             delete held;
             return context().error(Error(Errc::failed, fmt::format("{}: dav1d could not take the buffer: {}", name(),
-                                                                    dav1d_error_text(wrapped))));
+                                                                   dav1d_error_text(wrapped))));
         }
         const Metadata& m = held->meta();
         data.m.timestamp = m.pts().is_valid() ? static_cast<std::int64_t>(m.pts().ns()) : INT64_MIN;
@@ -266,14 +285,14 @@ private:
         std::string where;
         if (dav1d_get_decode_error_data_props(decoder_, &props) == 0) {
             if (props.timestamp != INT64_MIN) {
-                where = fmt::format(" in the data of pts {}", ClockTime::from_ns(static_cast<std::uint64_t>(props.timestamp)).to_string());
+                where = fmt::format(" in the data of pts {}",
+                                    ClockTime::from_ns(static_cast<std::uint64_t>(props.timestamp)).to_string());
             }
             dav1d_data_props_unref(&props);
         }
-        return context().error(
-            Error(Errc::corrupt, fmt::format("{}: dav1d could not decode the stream{}: {}", name(), where,
-                                             dav1d_error_text(code)))
-                .at_pad("sink"));
+        return context().error(Error(Errc::corrupt, fmt::format("{}: dav1d could not decode the stream{}: {}", name(),
+                                                                where, dav1d_error_text(code)))
+                                   .at_pad("sink"));
     }
 
     // Pushes every picture dav1d has ready. With `until_one`, keeps asking
@@ -309,12 +328,13 @@ private:
         if (!format) {
             return fail(Error(Errc::unsupported,
                               fmt::format("{}: the stream is {} with {} bits per sample; dav1ddec outputs 8-bit "
-                                          "4:0:0, 4:2:0, 4:2:2 and 4:4:4, and 10-bit 4:2:0",
+                                          "4:0:0, 4:2:0, 4:2:2 and 4:4:4, and 10- and 12-bit 4:2:0, 4:2:2 "
+                                          "and 4:4:4",
                                           name(), layout_name(picture.p.layout), picture.p.bpc))
                             .at_pad("src"));
         }
-        auto vi = VideoInfo::make(*format, static_cast<std::uint32_t>(picture.p.w),
-                                    static_cast<std::uint32_t>(picture.p.h));
+        auto vi =
+            VideoInfo::make(*format, static_cast<std::uint32_t>(picture.p.w), static_cast<std::uint32_t>(picture.p.h));
         if (!vi) {
             return fail(std::move(vi.error()));
         }
@@ -355,9 +375,8 @@ private:
                 out_info_ = std::move(*vi);
                 PARALLAX_INFO(dav1ddec_log, "{}: output caps {}", name(), out_info_->to_caps().to_string());
                 if (!src_->push_event(Event::caps(out_info_->to_caps()))) {
-                    return context().error(Error(Errc::not_negotiated,
-                                                 fmt::format("{}: downstream refused {}", name(),
-                                                             out_info_->to_caps().to_string()))
+                    return context().error(Error(Errc::not_negotiated, fmt::format("{}: downstream refused {}", name(),
+                                                                                   out_info_->to_caps().to_string()))
                                                .at_pad("src"));
                 }
             }
@@ -393,10 +412,11 @@ private:
     std::optional<VideoInfo> out_info_;
     const Dav1dSequenceHeader* last_seq_ = nullptr;
 
-    Property<std::uint32_t> n_threads_{this, "n-threads", 0,
-                                       "Threads dav1d decodes with (0 = one per core)", {0, 256}};
+    Property<std::uint32_t> n_threads_{this, "n-threads", 0, "Threads dav1d decodes with (0 = one per core)", {0, 256}};
     Property<std::int32_t> max_frame_delay_{
-        this, "max-frame-delay", -1,
+        this,
+        "max-frame-delay",
+        -1,
         "Pictures dav1d may hold before it gives one out (1 = lowest latency, -1 or 0 = chosen from n-threads)",
         {-1, 256}};
     Property<bool> apply_grain_{this, "apply-grain", true, "Apply the film grain the stream describes"};

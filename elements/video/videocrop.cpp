@@ -173,7 +173,8 @@ public:
     static Caps pad_caps() {
         return Caps::parse_static(
             "video/x-raw, format=(string){ RGB, BGR, RGBx, BGRx, RGBA, ARGB, BGRA, ABGR, GRAY8, GRAY16_LE, YUY2, "
-            "UYVY, I420, YV12, Y444, Y42B, I420_10LE, NV12, NV21, P010_10LE }, width=(int)[ 1, 2147483647 ], "
+            "UYVY, I420, YV12, Y444, Y42B, I420_10LE, NV12, NV21, P010_10LE, I422_10LE, Y444_10LE, I420_12LE, "
+            "I422_12LE, Y444_12LE }, width=(int)[ 1, 2147483647 ], "
             "height=(int)[ 1, 2147483647 ]");
     }
 

@@ -186,19 +186,22 @@ void remap_samples(std::size_t bytes, Grid<const std::byte> src, Grid<std::byte>
     }
 }
 
-// The chroma of a 4:2:2 format (8-bit) under a method that transposes: a
+// The chroma of a 4:2:2 format under a method that transposes: a
 // destination chroma sample covers two horizontally adjacent destination
 // pixels, which come from two source rows, so it is the mean of the source
 // chroma of both (GStreamer's videoflip does the same for YUY2). `w` x `h`
 // is the source frame in pixels; the chroma grid has ceil(w / 2) columns.
+// `wide`: samples are 16-bit little-endian words (I422_10LE, I422_12LE).
 void remap_chroma_422_transposed(Grid<const std::byte> src, Grid<std::byte> dst, std::uint32_t w, std::uint32_t h,
-                                 Orientation o) {
+                                 Orientation o, bool wide = false) {
     const std::uint32_t dw = h; // destination pixels per row
     const std::uint32_t dh = w;
     const std::uint32_t chroma_columns = (dw + 1) / 2;
     auto sample = [&](std::uint32_t x, std::uint32_t y) {
         const GridPos p = source_of(o, x, y, w, h);
-        return std::to_integer<unsigned>(src.first[p.y * src.stride + (p.x / 2) * src.pixel_stride]);
+        const std::byte* at = src.first + p.y * src.stride + (p.x / 2) * src.pixel_stride;
+        return wide ? std::to_integer<unsigned>(at[0]) | std::to_integer<unsigned>(at[1]) << 8
+                    : std::to_integer<unsigned>(at[0]);
     };
     for (std::uint32_t y = 0; y < dh; ++y) {
         std::byte* d = dst.first + y * dst.stride;
@@ -208,7 +211,10 @@ void remap_chroma_422_transposed(Grid<const std::byte> src, Grid<std::byte> dst,
             if (x + 1 < dw) {
                 v = (v + sample(x + 1, y)) / 2;
             }
-            d[c * dst.pixel_stride] = static_cast<std::byte>(v);
+            d[c * dst.pixel_stride] = static_cast<std::byte>(v & 0xFF);
+            if (wide) {
+                d[c * dst.pixel_stride + 1] = static_cast<std::byte>(v >> 8);
+            }
         }
     }
 }
@@ -321,7 +327,7 @@ void flip_frame(const VideoFrame& in, const WritableVideoFrame& out, Orientation
         if (transposes(o) && pi.x_sub != pi.y_sub) {
             // The chroma planes of Y42B.
             remap_chroma_422_transposed({s, in.stride(p), pi.pixel_stride}, {d, out.stride(p), pi.pixel_stride}, w, h,
-                                        o);
+                                        o, f.depth > 8);
             continue;
         }
         flip_plane(pi.pixel_stride, s, in.stride(p), d, out.stride(p), pw, ph, o);
@@ -404,7 +410,8 @@ public:
     static Caps pad_caps() {
         return Caps::parse_static(
             "video/x-raw, format=(string){ ARGB, BGRA, ABGR, RGBA, Y444, RGBx, BGRx, RGB, BGR, I420, YV12, YUY2, "
-            "UYVY, NV12, NV21, GRAY8, GRAY16_LE, I420_10LE, Y42B, P010_10LE }, width=(int)[ 1, 2147483647 ], "
+            "UYVY, NV12, NV21, GRAY8, GRAY16_LE, I420_10LE, Y42B, P010_10LE, I422_10LE, Y444_10LE, I420_12LE, "
+            "I422_12LE, Y444_12LE }, width=(int)[ 1, 2147483647 ], "
             "height=(int)[ 1, 2147483647 ]");
     }
 

@@ -96,7 +96,8 @@ public:
     static Caps pad_caps() {
         return Caps::parse_static(
             "video/x-raw, format=(string){ ABGR, BGRA, ARGB, RGBA, I420_10LE, P010_10LE, Y444, BGRx, RGBx, BGR, "
-            "RGB, Y42B, UYVY, YUY2, I420, YV12, NV21, NV12, GRAY16_LE, GRAY8 }, width=(int)[ 1, 2147483647 ], "
+            "RGB, Y42B, UYVY, YUY2, I420, YV12, NV21, NV12, GRAY16_LE, GRAY8, I422_10LE, Y444_10LE, I420_12LE, "
+            "I422_12LE, Y444_12LE }, width=(int)[ 1, 2147483647 ], "
             "height=(int)[ 1, 2147483647 ], framerate=(fraction)[ 0/1, 2147483647/1 ], "
             "pixel-aspect-ratio=(fraction)[ 1/2147483647, 2147483647/1 ]");
     }

@@ -647,10 +647,17 @@ void VtsPainter::clear_padding(std::span<std::byte> frame) {
             }
         }
     }
-    // The spare luma row of an odd-height 4:2:0 frame.
+    // Spare rows past the picture: the luma row that gives an odd-height
+    // 4:2:0 frame whole chroma rows, the even row count of I422_10LE/12LE.
     const VideoFormatInfo& fi = info_.format_info();
-    if (fi.y_chroma_shift == 1 && h_ % 2 == 1) {
-        std::memset(frame.data() + info_.offset(0) + std::size_t{h_} * info_.stride(0), 0, info_.stride(0));
+    for (std::size_t p = 0; p < info_.n_planes(); ++p) {
+        const std::size_t painted =
+            (std::size_t{h_} + (std::size_t{1} << fi.planes[p].y_sub) - 1) >> fi.planes[p].y_sub;
+        const std::size_t rows = info_.plane_rows(p);
+        if (rows > painted) {
+            std::memset(frame.data() + info_.offset(p) + painted * info_.stride(p), 0,
+                        (rows - painted) * info_.stride(p));
+        }
     }
 }
 

@@ -89,7 +89,10 @@ Result<void> VideoInfo::compute_layout() {
     const VideoFormatInfo& fi = format_info();
     // A 4:2:0 frame of odd height still has whole chroma rows: the luma
     // plane is laid out as if it had one more row (as GStreamer does).
-    const std::uint64_t padded_height = round_up(height_, std::uint64_t{1} << fi.y_chroma_shift);
+    // GStreamer also gives the high-depth 4:2:2 formats an even number of
+    // rows in every plane; layouts stay interchangeable with its.
+    const bool even_rows = fi.format == VideoFormat::i422_10le || fi.format == VideoFormat::i422_12le;
+    const std::uint64_t padded_height = round_up(height_, std::uint64_t{1} << (even_rows ? 1 : fi.y_chroma_shift));
     std::uint64_t offset = 0;
     for (std::size_t p = 0; p < fi.n_planes; ++p) {
         const VideoPlaneInfo& plane = fi.planes[p];

@@ -39,6 +39,11 @@ enum class VideoFormat : std::uint8_t {
     bgrx,      ///< "BGRx": packed 32-bit, bytes B G R and one unused byte.
     gray8,     ///< "GRAY8": 8-bit luma only.
     gray16_le, ///< "GRAY16_LE": 16-bit little-endian luma only.
+    i422_10le, ///< "I422_10LE": Y42B with 10-bit samples in 16-bit little-endian words (low bits).
+    y444_10le, ///< "Y444_10LE": Y444 with 10-bit samples in 16-bit little-endian words (low bits).
+    i420_12le, ///< "I420_12LE": I420 with 12-bit samples in 16-bit little-endian words (low bits).
+    i422_12le, ///< "I422_12LE": Y42B with 12-bit samples in 16-bit little-endian words (low bits).
+    y444_12le, ///< "Y444_12LE": Y444 with 12-bit samples in 16-bit little-endian words (low bits).
 };
 
 /// How a format encodes colour.
@@ -93,7 +98,7 @@ struct VideoFormatInfo {
     VideoColorFamily family = VideoColorFamily::yuv;
     std::uint8_t n_planes = 0;       ///< 1 to 3.
     std::uint8_t n_components = 0;   ///< 1 (gray), 3, or 4 (with alpha). RGBx has 3.
-    std::uint8_t depth = 0;          ///< Significant bits per component: 8, 10 or 16.
+    std::uint8_t depth = 0;          ///< Significant bits per component: 8, 10, 12 or 16.
     std::uint8_t bits = 0;           ///< Bits of the storage word of one component: 8 or 16.
     std::uint8_t x_chroma_shift = 0; ///< log2 of the horizontal chroma subsampling (4:2:0 and 4:2:2: 1).
     std::uint8_t y_chroma_shift = 0; ///< log2 of the vertical chroma subsampling (4:2:0: 1).
@@ -237,7 +242,7 @@ constexpr VideoFormatInfo video_gray(VideoFormat f, std::string_view name, std::
 
 /// Every VideoFormat, in enumerator order: `video_format_table[i].format`
 /// is `VideoFormat(i)`.
-inline constexpr std::array<VideoFormatInfo, 20> video_format_table{{
+inline constexpr std::array<VideoFormatInfo, 25> video_format_table{{
     detail::video_yuv_planar(VideoFormat::i420, "I420", "planar 4:2:0 YUV, 8 bits", 1, 1, 1, 8, false),
     detail::video_yuv_planar(VideoFormat::yv12, "YV12", "planar 4:2:0 YUV, 8 bits, V plane before U", 1, 1, 1, 8, true),
     detail::video_yuv_semi_planar(VideoFormat::nv12, "NV12", "4:2:0 YUV, Y plane and interleaved UV plane", 1, 8, 0,
@@ -262,6 +267,16 @@ inline constexpr std::array<VideoFormatInfo, 20> video_format_table{{
     detail::video_rgb_packed(VideoFormat::bgrx, "BGRx", "packed BGR and an unused byte, 32 bits", 4, 2, 1, 0, -1),
     detail::video_gray(VideoFormat::gray8, "GRAY8", "luma only, 8 bits", 1),
     detail::video_gray(VideoFormat::gray16_le, "GRAY16_LE", "luma only, 16-bit LE words", 2),
+    detail::video_yuv_planar(VideoFormat::i422_10le, "I422_10LE", "planar 4:2:2 YUV, 10 bits in 16-bit LE words", 1, 0,
+                             2, 10, false),
+    detail::video_yuv_planar(VideoFormat::y444_10le, "Y444_10LE", "planar 4:4:4 YUV, 10 bits in 16-bit LE words", 0, 0,
+                             2, 10, false),
+    detail::video_yuv_planar(VideoFormat::i420_12le, "I420_12LE", "planar 4:2:0 YUV, 12 bits in 16-bit LE words", 1, 1,
+                             2, 12, false),
+    detail::video_yuv_planar(VideoFormat::i422_12le, "I422_12LE", "planar 4:2:2 YUV, 12 bits in 16-bit LE words", 1, 0,
+                             2, 12, false),
+    detail::video_yuv_planar(VideoFormat::y444_12le, "Y444_12LE", "planar 4:4:4 YUV, 12 bits in 16-bit LE words", 0, 0,
+                             2, 12, false),
 }};
 
 namespace detail {

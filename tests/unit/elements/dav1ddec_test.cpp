@@ -68,9 +68,17 @@ bool have_ffmpeg() {
 // `frames` pictures of ffmpeg's testsrc2 at 25 fps, encoded by libaom into
 // an IVF file.
 bool encode(const fs::path& out, std::string_view size, int frames, std::string_view pix_fmt) {
-    return run_program({"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", fmt::format("testsrc2=size={}:rate=25", size),
-                        "-frames:v", std::to_string(frames), "-pix_fmt", std::string(pix_fmt), "-c:v", "libaom-av1",
-                        "-cpu-used", "8", "-g", "4", "-f", "ivf", out.string()});
+    return run_program({"ffmpeg",    "-v",
+                        "error",     "-y",
+                        "-f",        "lavfi",
+                        "-i",        fmt::format("testsrc2=size={}:rate=25", size),
+                        "-frames:v", std::to_string(frames),
+                        "-pix_fmt",  std::string(pix_fmt),
+                        "-c:v",      "libaom-av1",
+                        "-cpu-used", "8",
+                        "-g",        "4",
+                        "-f",        "ivf",
+                        out.string()});
 }
 
 // What ffmpeg's dav1d decoding of `in` gives, as packed raw frames.
@@ -84,8 +92,8 @@ std::vector<std::uint8_t> reference_decode(const fs::path& in, std::string_view 
 }
 
 struct Decoded {
-    std::vector<Caps> caps;              // every caps event, in order
-    std::vector<std::uint8_t> bytes;     // every output buffer, concatenated
+    std::vector<Caps> caps;          // every caps event, in order
+    std::vector<std::uint8_t> bytes; // every output buffer, concatenated
     std::vector<ClockTime> pts;
     std::optional<Error> error;
 };
@@ -174,11 +182,14 @@ TEST_P(Dav1dDecFormatTest, DecodesExactlyAsFfmpegDoes) {
     EXPECT_TRUE(d.bytes == expected) << "the pictures differ from ffmpeg's";
 }
 
-INSTANTIATE_TEST_SUITE_P(Dav1dDec, Dav1dDecFormatTest,
-                         ::testing::Values(FormatCase{"yuv420p", "I420"}, FormatCase{"yuv422p", "Y42B"},
-                                           FormatCase{"yuv444p", "Y444"}, FormatCase{"gray", "GRAY8"},
-                                           FormatCase{"yuv420p10le", "I420_10LE"}),
-                         [](const auto& param_info) { return std::string(param_info.param.pix_fmt); });
+INSTANTIATE_TEST_SUITE_P(
+    Dav1dDec, Dav1dDecFormatTest,
+    ::testing::Values(FormatCase{"yuv420p", "I420"}, FormatCase{"yuv422p", "Y42B"}, FormatCase{"yuv444p", "Y444"},
+                      FormatCase{"gray", "GRAY8"}, FormatCase{"yuv420p10le", "I420_10LE"},
+                      FormatCase{"yuv422p10le", "I422_10LE"}, FormatCase{"yuv444p10le", "Y444_10LE"},
+                      FormatCase{"yuv420p12le", "I420_12LE"}, FormatCase{"yuv422p12le", "I422_12LE"},
+                      FormatCase{"yuv444p12le", "Y444_12LE"}),
+    [](const auto& param_info) { return std::string(param_info.param.pix_fmt); });
 
 TEST(Dav1dDecTest, ANewSizeMidStreamSendsNewCapsFirst) {
     if (!have_ffmpeg()) {
@@ -202,6 +213,23 @@ TEST(Dav1dDecTest, ANewSizeMidStreamSendsNewCapsFirst) {
     const auto second = reference_decode(dir.path() / "b.ivf", "yuv420p", dir.path() / "b.yuv");
     expected.insert(expected.end(), second.begin(), second.end());
     EXPECT_TRUE(d.bytes == expected) << "the pictures differ from ffmpeg's";
+}
+
+// No raw format holds 10-bit luma alone in the low bits of 16-bit words.
+TEST(Dav1dDecTest, TenBitMonochromeIsAnErrorNamingWhatTheStreamIs) {
+    if (!have_ffmpeg()) {
+        GTEST_SKIP() << "ffmpeg is not installed";
+    }
+    ScratchDir dir("dav1ddec", "gray10");
+    const fs::path stream = dir.path() / "in.ivf";
+    ASSERT_TRUE(encode(stream, "64x48", 2, "gray10le"));
+    const auto file = read_ivf(stream);
+    ASSERT_TRUE(file);
+    const Decoded d = decode({*file});
+    ASSERT_TRUE(d.error);
+    EXPECT_NE(d.error->message().find("dav1ddec"), std::string::npos) << d.error->message();
+    EXPECT_NE(d.error->message().find("4:0:0 with 10 bits per sample"), std::string::npos) << d.error->message();
+    EXPECT_TRUE(d.bytes.empty());
 }
 
 TEST(Dav1dDecTest, BrokenDataIsAnErrorNamingTheElement) {
