@@ -63,6 +63,9 @@ struct ParsedPage {
 // that libparallax's own page reader finds the same pages.
 std::vector<ParsedPage> parse_with_libogg(const std::vector<std::uint8_t>& file) {
     std::vector<ParsedPage> pages;
+    if (file.empty()) {
+        return pages; // (libogg hands out no buffer for nothing, and memcpy must not get a null one)
+    }
     ogg_sync_state sync;
     ogg_sync_init(&sync);
     char* dst = ogg_sync_buffer(&sync, static_cast<long>(file.size()));
