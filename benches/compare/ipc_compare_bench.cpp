@@ -3,8 +3,13 @@
 //
 //   small      64-byte buffers, as fast as they go: buffers/s at the consumer
 //   latency    one live 64-byte buffer per millisecond: median one-way latency
-//              (the producer writes CLOCK_MONOTONIC into the payload just
-//              before pushing, the consumer reads it on arrival)
+//              (the producer's streaming thread sleeps 1 ms, writes
+//              CLOCK_MONOTONIC into the payload and pushes: fakesrc's handoff
+//              in GStreamer, a source element of this program in
+//              libparallax; the consumer reads the stamp on arrival).
+//              latency-predict and latency-spin: the same with ipcsrc
+//              wait-mode=predict / spin (GStreamer has no such mode: its
+//              column repeats the plain case)
 //   1080p      1920x1080 RGBA frames (8 MiB): fps when the producer writes
 //              every frame (filltype=zero), and fps when it does not touch
 //              them (filltype=nothing)
@@ -12,18 +17,18 @@
 // Time runs from the consumer reaching PLAYING/running to its eos. Run from
 // benches/compare/run_ipc.sh, or directly: ipc_compare_bench [repetitions].
 // shmsink/shmsrc come with gstreamer1.0-plugins-bad.
-#include <parallax/elements/app/appsrc.hpp>
+#include <parallax/element.hpp>
 #include <parallax/elements/flow/fakesink.hpp>
 #include <parallax/parallax.hpp>
 
 #include <fmt/format.h>
-#include <gst/gst.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <gst/gst.h>
 #include <mutex>
 #include <spawn.h>
 #include <string>
@@ -64,38 +69,48 @@ pid_t spawn_producer(const std::vector<std::string>& args) {
     return pid;
 }
 
+bool is_latency(const std::string& kind) {
+    return kind.starts_with("latency");
+}
+
 // --- producers (child processes) -------------------------------------------
+
+// What fakesrc with a handoff that sleeps 1 ms and stamps the buffer does in
+// the GStreamer producer: the stamp is taken on the streaming thread that
+// pushes the buffer into the sink.
+class StampSrc final : public parallax::SimpleSource {
+public:
+    static constexpr parallax::ElementInfo info{
+        .factory = "benchstampsrc", .klass = "Source", .summary = "64-byte buffers stamped with CLOCK_MONOTONIC"};
+
+protected:
+    parallax::Flow create(parallax::Buffer& out, parallax::SourceContext& ctx) override {
+        if (sent_++ >= num_buffers_.get()) {
+            return parallax::Flow::eos;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        auto b = ctx.allocate(64);
+        if (!b) {
+            return ctx.error(b.error());
+        }
+        auto bytes = b->map_writable();
+        const std::int64_t now = mono_ns();
+        std::memcpy(bytes->data(), &now, 8);
+        out = std::move(*b);
+        return parallax::Flow::ok;
+    }
+
+private:
+    std::int32_t sent_ = 0;
+    parallax::Property<std::int32_t> num_buffers_{this, "num-buffers", 1000, "Buffers to send"};
+};
+PARALLAX_REGISTER_ELEMENT(StampSrc);
 
 int produce_parallax(const std::string& kind, const std::string& socket, long n) {
     using namespace parallax;
-    if (kind == "latency") {
-        auto p = Pipeline::parse(fmt::format("appsrc name=src ! ipcsink socket-path={}", socket));
-        if (!p) {
-            return 1;
-        }
-        auto src = (*p)->get<AppSrc>("src");
-        ArenaConfig config;
-        config.slot_size = 64;
-        config.slot_count = 256;
-        auto arena = Arena::create(config);
-        if (!src || !arena || !(*p)->set_state(State::running)) {
-            return 1;
-        }
-        for (long i = 0; i < n; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            auto b = Buffer::allocate(**arena, 64);
-            if (!b) {
-                return 1;
-            }
-            auto bytes = b->map_writable();
-            const std::int64_t now = mono_ns();
-            std::memcpy(bytes->data(), &now, 8);
-            static_cast<void>((*src)->push_buffer(std::move(*b)));
-        }
-        static_cast<void>((*src)->end_of_stream());
-        (*p)->bus().pop({MessageType::eos, MessageType::error}, std::chrono::seconds(10));
-        (*p)->set_state(State::suspended);
-        return 0;
+    if (is_latency(kind)) {
+        auto p = Pipeline::parse(fmt::format("benchstampsrc num-buffers={} ! ipcsink socket-path={}", n, socket));
+        return p && (*p)->run(std::chrono::seconds(120)) ? 0 : 1;
     }
     const std::string fill = kind == "frames-written" ? "zero" : "nothing";
     const std::size_t size = kind == "small" ? 64 : frame_bytes;
@@ -120,19 +135,20 @@ void gst_stamp(GstElement*, GstBuffer* buffer, GstPad*, gpointer) {
 
 int produce_gstreamer(const std::string& kind, const std::string& socket, long n) {
     gst_init(nullptr, nullptr);
-    const std::size_t size = (kind == "small" || kind == "latency") ? 64 : frame_bytes;
+    const std::size_t size = (kind == "small" || is_latency(kind)) ? 64 : frame_bytes;
     const std::string fill = kind == "frames-written" ? "zero" : "nothing";
     // Room for 64 buffers in the shared area (shmsink copies into it).
-    const std::string desc = fmt::format(
-        "fakesrc name=src num-buffers={} sizetype=fixed sizemax={} filltype={} {} ! shmsink socket-path={} "
-        "wait-for-connection=true sync=false shm-size={}",
-        n, size, fill, kind == "latency" ? "signal-handoffs=true" : "", socket, std::max<std::size_t>(size * 64, 1 << 20));
+    const std::string desc =
+        fmt::format("fakesrc name=src num-buffers={} sizetype=fixed sizemax={} filltype={} {} ! shmsink socket-path={} "
+                    "wait-for-connection=true sync=false shm-size={}",
+                    n, size, fill, is_latency(kind) ? "signal-handoffs=true" : "", socket,
+                    std::max<std::size_t>(size * 64, 1 << 20));
     GError* err = nullptr;
     GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
     if (pipeline == nullptr) {
         return 1;
     }
-    if (kind == "latency") {
+    if (is_latency(kind)) {
         GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
         g_signal_connect(src, "handoff", G_CALLBACK(gst_stamp), nullptr);
         gst_object_unref(src);
@@ -164,10 +180,11 @@ Outcome consume_parallax(const std::string& kind, const std::string& socket, lon
     using namespace parallax;
     Outcome out;
     const pid_t child = spawn_producer({"--produce", "parallax", kind, socket, std::to_string(n)});
-    auto p = Pipeline::parse(fmt::format("ipcsrc socket-path={} ! fakesink name=sink signal-handoffs={}", socket,
-                                         kind == "latency" ? "true" : "false"));
+    const char* wait = kind == "latency-predict" ? "predict" : kind == "latency-spin" ? "spin" : "sleep";
+    auto p = Pipeline::parse(fmt::format("ipcsrc socket-path={} wait-mode={} ! fakesink name=sink signal-handoffs={}",
+                                         socket, wait, is_latency(kind) ? "true" : "false"));
     std::mutex m;
-    if (kind == "latency") {
+    if (is_latency(kind)) {
         auto sink = (*p)->get<FakeSink>("sink");
         (*sink)->set_handoff([&](const Buffer& b, Pad&) {
             std::int64_t sent = 0;
@@ -215,9 +232,9 @@ Outcome consume_gstreamer(const std::string& kind, const std::string& socket, lo
     }
     const std::string desc =
         fmt::format("shmsrc socket-path={} is-live={} ! fakesink name=sink sync=false num-buffers={} {}", socket,
-                    kind == "latency" ? "true" : "false", n, kind == "latency" ? "signal-handoffs=true" : "");
+                    is_latency(kind) ? "true" : "false", n, is_latency(kind) ? "signal-handoffs=true" : "");
     GstElement* pipeline = gst_parse_launch(desc.c_str(), nullptr);
-    if (kind == "latency") {
+    if (is_latency(kind)) {
         GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
         g_signal_connect(sink, "handoff", G_CALLBACK(gst_sample), &out);
         gst_object_unref(sink);
@@ -255,7 +272,7 @@ int main(int argc, char** argv) {
     if (argc == 6 && std::strcmp(argv[1], "--produce") == 0) {
         const long n = std::strtol(argv[5], nullptr, 10);
         return std::strcmp(argv[2], "parallax") == 0 ? produce_parallax(argv[3], argv[4], n)
-                                                      : produce_gstreamer(argv[3], argv[4], n);
+                                                     : produce_gstreamer(argv[3], argv[4], n);
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     gst_init(&argc, &argv);
@@ -272,13 +289,15 @@ int main(int argc, char** argv) {
     const Case cases[] = {
         {"64-byte buffers", "small", 1'000'000, 300'000, "buffers/s"},
         {"live 64-byte, one-way", "latency", latency_buffers, latency_buffers, "us (median)"},
+        {"  ipcsrc wait-mode=predict", "latency-predict", latency_buffers, latency_buffers, "us (median)"},
+        {"  ipcsrc wait-mode=spin", "latency-spin", latency_buffers, latency_buffers, "us (median)"},
         {"1080p RGBA, written", "frames-written", 300, 300, "fps"},
         {"1080p RGBA, untouched", "frames-untouched", 20'000, 300, "fps"},
     };
     std::printf("%-24s%20s%20s   %s\n", "case", "libparallax", "GStreamer", "unit (median of runs)");
     const std::string only = argc > 2 ? argv[2] : "";
     for (const Case& c : cases) {
-        if (!only.empty() && only != c.kind) {
+        if (!only.empty() && !std::string(c.kind).starts_with(only)) {
             continue;
         }
         std::vector<double> plx;
@@ -290,7 +309,7 @@ int main(int argc, char** argv) {
             const Outcome b = consume_gstreamer(c.kind, gst_socket + std::to_string(r) + c.kind, c.gst_n);
             std::fprintf(stderr, "%s GStreamer: %llu buffers in %.3f s\n", c.kind,
                          static_cast<unsigned long long>(b.buffers), b.seconds);
-            if (std::string(c.kind) == "latency") {
+            if (is_latency(c.kind)) {
                 plx.push_back(median(a.latencies_us));
                 gst.push_back(median(b.latencies_us));
             } else {

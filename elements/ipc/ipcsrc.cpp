@@ -15,9 +15,9 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
-#include <optional>
 #include <vector>
 
 namespace parallax {
@@ -40,7 +40,8 @@ public:
         .summary = "Receive buffers from an ipcsink in another process by reference",
         .description = "Connects to an ipcsink's socket-path and outputs its stream: caps, segment, tags, eos and "
                        "every buffer with its metadata, the bytes staying in the producer's shared memory. A producer "
-                       "that dies ends the stream with an error."};
+                       "that dies ends the stream with an error. wait-mode=predict learns the rhythm of a live "
+                       "stream and is awake when each buffer is due."};
 
     ~IpcSrc() override { static_cast<void>(stop()); }
 
@@ -55,9 +56,9 @@ protected:
     Result<void> start() override {
         const std::string path = socket_path_.get();
         if (path.empty()) {
-            return fail(Error(Errc::invalid_argument,
-                              fmt::format("{}: no producer to connect to: set socket-path", name()))
-                            .at_element(name()));
+            return fail(
+                Error(Errc::invalid_argument, fmt::format("{}: no producer to connect to: set socket-path", name()))
+                    .at_element(name()));
         }
         auto channel = FdChannel::connect(path);
         if (!channel) {
@@ -73,12 +74,13 @@ protected:
         }
         auto ring = handshake(*hello);
         if (!ring) {
-            return fail(Error(ring.error().code(), fmt::format("{}: bad handshake from the producer at {}: {}",
-                                                               name(), path, ring.error().message()))
+            return fail(Error(ring.error().code(), fmt::format("{}: bad handshake from the producer at {}: {}", name(),
+                                                               path, ring.error().message()))
                             .at_element(name()));
         }
         channel_.emplace(std::move(*channel));
         ring_.emplace(std::move(*ring));
+        ring_->set_consumer_wait(wait_mode_.get());
         stopping_.store(false, std::memory_order_release);
         producer_gone_.store(false, std::memory_order_release);
         serving_.store(true, std::memory_order_release);
@@ -104,7 +106,6 @@ protected:
         cache_ = ArenaCache();
         return {};
     }
-
 
     Flow create(Buffer& out, SourceContext& ctx) override {
         const auto give_back = std::chrono::steady_clock::now() + idle_return;
@@ -204,8 +205,8 @@ private:
         }
         auto meta = Metadata::deserialize(std::span<const std::byte>(scratch_).subspan(IpcBufferRef::encoded_size));
         if (!meta) {
-            return ctx.error(Error(meta.error().code(), fmt::format("{}: buffer metadata: {}", name(),
-                                                                    meta.error().message())));
+            return ctx.error(
+                Error(meta.error().code(), fmt::format("{}: buffer metadata: {}", name(), meta.error().message())));
         }
         Buffer buffer;
         if (ref->arena != ArenaId{}) {
@@ -216,13 +217,13 @@ private:
             }
             auto adopted = Buffer::adopt(*arena, ref->slot, ref->offset, ref->size, std::move(*meta));
             if (!adopted) {
-                return ctx.error(Error(adopted.error().code(), fmt::format("{}: buffer reference: {}", name(),
-                                                                           adopted.error().message())));
+                return ctx.error(Error(adopted.error().code(),
+                                       fmt::format("{}: buffer reference: {}", name(), adopted.error().message())));
             }
             buffer = std::move(*adopted);
         } else if (ref->size != 0) {
-            return ctx.error(Error(Errc::corrupt, fmt::format("{}: a buffer of {} bytes without an arena", name(),
-                                                              ref->size)));
+            return ctx.error(
+                Error(Errc::corrupt, fmt::format("{}: a buffer of {} bytes without an arena", name(), ref->size)));
         } else {
             buffer.meta() = std::move(*meta);
         }
@@ -319,8 +320,8 @@ private:
     std::optional<ShmRing> ring_;
     ArenaCache cache_; // service thread (thread-safe itself)
     std::mutex arenas_mutex_;
-    std::vector<KnownArena> arenas_; // guarded by arenas_mutex_
-    std::string gone_reason_;        // guarded by arenas_mutex_
+    std::vector<KnownArena> arenas_;       // guarded by arenas_mutex_
+    std::string gone_reason_;              // guarded by arenas_mutex_
     std::vector<KnownArena> local_arenas_; // streaming thread
     std::vector<std::byte> scratch_;
     std::thread service_;
@@ -334,6 +335,18 @@ private:
     Property<bool> is_live_{this, "is-live", false, "Act as a live source"};
     Property<bool> do_timestamp_{this, "do-timestamp", false,
                                  "Apply the current running time to buffers as they arrive"};
+    Property<ShmWait> wait_mode_{this, "wait-mode", ShmWait::sleep,
+                                 "How the streaming thread waits for the next buffer: sleep (no CPU while idle), "
+                                 "predict (learns the period of a steady stream and spins from shortly before each "
+                                 "buffer is due: the latency of spin for a fraction of a core), spin (a core of its "
+                                 "own)",
+                                 wait_mode_values};
+
+    static constexpr EnumValue wait_mode_values[] = {
+        {0, "sleep", "Spin briefly, then sleep until woken"},
+        {1, "predict", "Sleep until shortly before the next buffer is due, then spin"},
+        {2, "spin", "Poll without sleeping"},
+    };
 };
 
 } // namespace parallax

@@ -4,17 +4,17 @@
 
 #include <fmt/format.h>
 
-#include <linux/futex.h>
-#include <sched.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace parallax {
 
@@ -25,6 +25,12 @@ constexpr std::uint64_t min_data_size = 4096;
 constexpr std::uint64_t max_data_size = std::uint64_t{64} << 20;
 constexpr std::int64_t min_spin_ns = 2'000;
 constexpr std::int64_t max_spin_ns = 100'000;
+// ShmWait::spin returns to its caller at least this often, so that the
+// caller sees a stop request without a wake-up.
+constexpr std::int64_t max_busy_poll_ns = 1'000'000;
+// A predicting consumer whose timed sleep ends this much before its alarm
+// was woken on purpose, not by the timer.
+constexpr std::int64_t early_wake_ns = 5'000;
 
 // Process-shared futex: the two sides live in different processes, so
 // FUTEX_PRIVATE_FLAG must not be set (runtime/futex.hpp is private-only).
@@ -77,6 +83,17 @@ void adapt_spin(std::int64_t& spin_ns, std::int64_t slept_ns) noexcept {
     }
 }
 
+// Timed sleeps of a thread end up to its timer slack late (50 µs by
+// default): a consumer that sleeps until just before a record is due wants
+// them on time. Once per thread.
+void lower_timer_slack() noexcept {
+    thread_local bool lowered = false;
+    if (!lowered) {
+        lowered = true;
+        ::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+    }
+}
+
 std::uint64_t record_bytes(std::size_t payload) noexcept {
     return (sizeof(detail::ShmRecordHeader) + payload + 7U) & ~std::uint64_t{7};
 }
@@ -109,13 +126,12 @@ Result<std::uint64_t> detail::validate_ring_header(std::span<const std::byte> by
         return fail(Errc::corrupt, fmt::format("ipc ring: header size {} (expected {})", hsize, header_bytes));
     }
     if (data_size < min_data_size || data_size > max_data_size || !std::has_single_bit(data_size)) {
-        return fail(Errc::corrupt,
-                    fmt::format("ipc ring: data size {} is not a power of two in {} … {}", data_size, min_data_size,
-                                max_data_size));
+        return fail(Errc::corrupt, fmt::format("ipc ring: data size {} is not a power of two in {} … {}", data_size,
+                                               min_data_size, max_data_size));
     }
     if (total != header_bytes + data_size) {
-        return fail(Errc::corrupt, fmt::format("ipc ring: total size {} is not header + data ({})", total,
-                                               header_bytes + data_size));
+        return fail(Errc::corrupt,
+                    fmt::format("ipc ring: total size {} is not header + data ({})", total, header_bytes + data_size));
     }
     if (file_size < total) {
         return fail(Errc::corrupt,
@@ -223,8 +239,7 @@ std::span<std::byte> ShmRing::try_reserve(std::uint16_t type, std::size_t size) 
 
 void ShmRing::commit(bool is_buffer) noexcept {
     if (is_buffer) {
-        header_->buffers_in.store(header_->buffers_in.load(std::memory_order_relaxed) + 1,
-                                  std::memory_order_relaxed);
+        header_->buffers_in.store(header_->buffers_in.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     header_->tail.store(reserved_end_, std::memory_order_release);
     // Dekker with wait_for_data(): the tail store before the flag load.
@@ -303,8 +318,8 @@ Result<std::optional<ShmRecord>> ShmRing::try_read() noexcept {
             }
         }
         if (cached_tail_ < head || cached_tail_ - head > data_size_) {
-            return fail(Errc::corrupt, fmt::format("ipc ring: tail {} is not within one ring of head {}", cached_tail_,
-                                                   head));
+            return fail(Errc::corrupt,
+                        fmt::format("ipc ring: tail {} is not within one ring of head {}", cached_tail_, head));
         }
         const std::uint64_t pos = head & (data_size_ - 1);
         const std::uint64_t to_end = data_size_ - pos;
@@ -326,8 +341,7 @@ Result<std::optional<ShmRecord>> ShmRing::try_read() noexcept {
 
 void ShmRing::consume(bool was_buffer) noexcept {
     if (was_buffer) {
-        header_->buffers_out.store(header_->buffers_out.load(std::memory_order_relaxed) + 1,
-                                   std::memory_order_release);
+        header_->buffers_out.store(header_->buffers_out.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     header_->head.store(read_end_, std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -347,24 +361,59 @@ bool ShmRing::take_drop_request() noexcept {
 }
 
 bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
-    const auto has_data = [&] {
-        return header_->tail.load(std::memory_order_acquire) != header_->head.load(std::memory_order_relaxed) ||
-               producer_closed();
-    };
-    if (spin_until(has_data, consumer_spin_ns_)) {
-        return true;
+    const auto has_data = [this] { return data_ready(); };
+    if (consumer_wait_ == ShmWait::spin) {
+        return spin_until(has_data, std::min<std::int64_t>(timeout.count(), max_busy_poll_ns));
     }
+    bool seen = false;
+    if (consumer_wait_ == ShmWait::predict) {
+        lower_timer_slack();
+        if (const auto window = arrivals_.next()) {
+            const std::int64_t now = now_ns();
+            if (now < window->wake_at) {
+                if (sleep_for_data(std::min(std::chrono::nanoseconds(window->wake_at - now), timeout))) {
+                    arrivals_.arrived(now_ns());
+                    return true;
+                }
+                if (now_ns() < window->wake_at - early_wake_ns) {
+                    return false; // woken for something else (stopping)
+                }
+            }
+            seen = spin_until(has_data, window->give_up_at - now_ns());
+        }
+    }
+    if (!seen && !spin_until(has_data, consumer_spin_ns_)) {
+        const std::int64_t since = now_ns();
+        seen = sleep_for_data(timeout);
+        adapt_spin(consumer_spin_ns_, now_ns() - since);
+    } else {
+        seen = true;
+    }
+    if (seen && consumer_wait_ == ShmWait::predict) {
+        arrivals_.arrived(now_ns());
+    }
+    return seen;
+}
+
+bool ShmRing::data_ready() const noexcept {
+    return header_->tail.load(std::memory_order_acquire) != header_->head.load(std::memory_order_relaxed) ||
+           producer_closed();
+}
+
+// Dekker with commit(): the flag store before the tail load.
+bool ShmRing::sleep_for_data(std::chrono::nanoseconds timeout) noexcept {
     header_->consumer_waiting.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (has_data()) {
-        header_->consumer_waiting.store(0, std::memory_order_relaxed);
-        return true;
+    if (!data_ready()) {
+        shared_futex_wait(header_->consumer_waiting, 1, timeout);
     }
-    const std::int64_t since = now_ns();
-    shared_futex_wait(header_->consumer_waiting, 1, timeout);
-    adapt_spin(consumer_spin_ns_, now_ns() - since);
     header_->consumer_waiting.store(0, std::memory_order_relaxed);
-    return has_data();
+    return data_ready();
+}
+
+void ShmRing::set_consumer_wait(ShmWait mode) noexcept {
+    consumer_wait_ = mode;
+    arrivals_.reset();
 }
 
 void ShmRing::close_consumer() noexcept {

@@ -153,6 +153,54 @@ TEST(ShmRingTest, ARecordOverrunningTheRingIsAnErrorNotACrash) {
     EXPECT_NE(rec.error().message().find("overruns"), std::string::npos) << rec.error().message();
 }
 
+// Every record arrives, in order, whichever way the consumer waits, for a
+// steady producer (which predict learns) and for one that pauses and
+// changes its pace (which it must not mispredict into a lost record).
+TEST(ShmRingTest, EveryWaitModeReceivesEveryRecordOfSteadyAndIrregularStreams) {
+    for (const ShmWait mode : {ShmWait::sleep, ShmWait::predict, ShmWait::spin}) {
+        auto producer = ShmRing::create();
+        ASSERT_TRUE(producer);
+        auto consumer = ShmRing::attach(std::move(*producer->dup_fd()));
+        ASSERT_TRUE(consumer);
+        consumer->set_consumer_wait(mode);
+        constexpr std::uint32_t count = 120;
+        std::thread writer([&] {
+            for (std::uint32_t i = 0; i < count; ++i) {
+                // 40 steady records 300 µs apart, a 20 ms pause, then
+                // a pace that speeds up.
+                const auto gap = i < 40    ? std::chrono::microseconds(300)
+                                 : i == 40 ? std::chrono::microseconds(20'000)
+                                           : std::chrono::microseconds(50 + 5 * (count - i));
+                std::this_thread::sleep_for(gap);
+                auto room = producer->try_reserve(3, 4);
+                ASSERT_FALSE(room.empty());
+                std::memcpy(room.data(), &i, 4);
+                producer->commit(true);
+            }
+            producer->close_producer();
+        });
+        std::uint32_t next = 0;
+        while (true) {
+            auto rec = consumer->try_read();
+            ASSERT_TRUE(rec) << rec.error().to_string();
+            if (*rec) {
+                std::uint32_t n = 0;
+                std::memcpy(&n, (*rec)->payload.data(), 4);
+                EXPECT_EQ(n, next) << "wait mode " << static_cast<int>(mode);
+                ++next;
+                consumer->consume(true);
+                continue;
+            }
+            if (consumer->producer_closed()) {
+                break;
+            }
+            consumer->wait_for_data(std::chrono::seconds(5));
+        }
+        writer.join();
+        EXPECT_EQ(next, count) << "wait mode " << static_cast<int>(mode);
+    }
+}
+
 TEST(IpcMessageTest, EventsRoundTrip) {
     StreamSegment seg;
     seg.format = Format::bytes;
@@ -460,6 +508,35 @@ TEST(IpcElementsTest, LeakyDownstreamNeverBlocksOnAStalledConsumer) {
     EXPECT_EQ(got.back(), 99); // the newest arrive, the oldest went
     EXPECT_TRUE((*src)->stop());
     EXPECT_TRUE((*sink)->stop());
+}
+
+TEST(IpcElementsTest, WaitModesDeliverTheWholeStreamAndABadModeIsRefused) {
+    for (const char* mode : {"sleep", "predict", "spin"}) {
+        const std::string path = socket_name(mode);
+        auto sink = check::Harness::create(fmt::format("ipcsink socket-path={}", path));
+        ASSERT_TRUE(sink);
+        ASSERT_TRUE((*sink)->start());
+        auto src = check::Harness::create(fmt::format("ipcsrc socket-path={} wait-mode={}", path, mode));
+        ASSERT_TRUE(src) << src.error().to_string();
+        ASSERT_TRUE((*src)->start());
+        for (int i = 0; i < 30; ++i) {
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+            auto b = (*sink)->make_buffer(8, static_cast<std::uint8_t>(i));
+            ASSERT_TRUE(b);
+            EXPECT_EQ((*sink)->push(std::move(*b)), Flow::ok);
+        }
+        for (int i = 0; i < 30; ++i) {
+            auto b = (*src)->pull(std::chrono::seconds(5));
+            ASSERT_TRUE(b) << mode << ": buffer " << i;
+            EXPECT_EQ(std::to_integer<int>(b->data()[0]), i) << mode;
+        }
+        EXPECT_TRUE((*src)->stop());
+        EXPECT_TRUE((*sink)->stop());
+    }
+    auto bad = check::Harness::create(fmt::format("ipcsrc socket-path={} wait-mode=nap", socket_name("bad")));
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().to_string().find("wait-mode"), std::string::npos) << bad.error().to_string();
+    EXPECT_NE(bad.error().to_string().find("nap"), std::string::npos) << bad.error().to_string();
 }
 
 TEST(IpcElementsTest, WithoutSocketPathStartFailsNamingTheProperty) {
