@@ -85,6 +85,7 @@ protected:
 
     Result<void> start() override {
         reset_stream();
+        splitter_ = h264::AccessUnitSplitter(); // and the parameter sets it keeps
         sps_ = {};
         pps_ = {};
         active_sps_.reset();
@@ -191,11 +192,14 @@ private:
                 return false;
             }
             input_length_size_ = config->length_size;
+            // The splitter needs them to tell pictures apart (7.4.1.2.4).
             for (const auto& nal : config->sps) {
                 store_sps(nal, "codec_data");
+                splitter_.add_parameter_set(nal);
             }
             for (const auto& nal : config->pps) {
                 store_pps(nal, "codec_data");
+                splitter_.add_parameter_set(nal);
             }
         } else if (input_avc_) {
             context().error(Error(Errc::not_negotiated,

@@ -1,5 +1,5 @@
-// H.264 NAL units, parameter sets, slice header start, access unit
-// boundaries, avcC and caps.
+// H.264 NAL units, parameter sets, slice headers, access unit boundaries,
+// avcC and caps.
 //
 // The syntax follows ITU-T H.264 (7.3, Annex B, Annex E) and ISO/IEC
 // 14496-15 (avcC). Parameter sets are read with a bit reader that never
@@ -138,6 +138,71 @@ void read_vui(BitReader& r, Sps& s) {
         s.time_scale = r.u(32, "time_scale");
         s.fixed_frame_rate = r.flag("fixed_frame_rate_flag");
     }
+}
+
+// first_mb_in_slice, slice_type and pic_parameter_set_id (7.3.3).
+SliceHeaderStart read_slice_header_start(BitReader& r) {
+    SliceHeaderStart h;
+    h.first_mb_in_slice = r.ue("first_mb_in_slice");
+    h.slice_type = r.ue("slice_type");
+    if (h.slice_type > 9) {
+        r.invalid("slice_type");
+    }
+    h.pps_id = r.ue("pic_parameter_set_id");
+    if (h.pps_id > 255) {
+        r.invalid("pic_parameter_set_id");
+    }
+    return h;
+}
+
+// The slice header fields of 7.3.3 up to redundant_pic_cnt, read from the
+// start of the slice's RBSP.
+SliceHeader read_slice_header(BitReader& r, const Nal& nal, const Sps& sps, const Pps& pps) {
+    SliceHeader h;
+    h.nal_ref_idc = nal.ref_idc;
+    h.idr = nal.type == NalType::slice_idr;
+    const SliceHeaderStart start = read_slice_header_start(r);
+    h.first_mb_in_slice = start.first_mb_in_slice;
+    h.slice_type = start.slice_type;
+    h.pps_id = start.pps_id;
+    if (sps.separate_colour_plane) {
+        h.colour_plane_id = static_cast<std::uint8_t>(r.u(2, "colour_plane_id"));
+        if (h.colour_plane_id > 2) {
+            r.invalid("colour_plane_id");
+        }
+    }
+    h.frame_num = r.u(sps.log2_max_frame_num, "frame_num");
+    if (!sps.frame_mbs_only) {
+        h.field_pic = r.flag("field_pic_flag");
+        if (h.field_pic) {
+            h.bottom_field = r.flag("bottom_field_flag");
+        }
+    }
+    if (h.idr) {
+        h.idr_pic_id = r.ue("idr_pic_id");
+        if (h.idr_pic_id > 65535) {
+            r.invalid("idr_pic_id");
+        }
+    }
+    const bool bottom_of_frame = pps.bottom_field_pic_order_in_frame_present && !h.field_pic;
+    if (sps.pic_order_cnt_type == 0) {
+        h.pic_order_cnt_lsb = r.u(sps.log2_max_pic_order_cnt_lsb, "pic_order_cnt_lsb");
+        if (bottom_of_frame) {
+            h.delta_pic_order_cnt_bottom = r.se("delta_pic_order_cnt_bottom");
+        }
+    } else if (sps.pic_order_cnt_type == 1 && !sps.delta_pic_order_always_zero) {
+        h.delta_pic_order_cnt[0] = r.se("delta_pic_order_cnt[0]");
+        if (bottom_of_frame) {
+            h.delta_pic_order_cnt[1] = r.se("delta_pic_order_cnt[1]");
+        }
+    }
+    if (pps.redundant_pic_cnt_present) {
+        h.redundant_pic_cnt = r.ue("redundant_pic_cnt");
+        if (h.redundant_pic_cnt > 127) {
+            r.invalid("redundant_pic_cnt");
+        }
+    }
+    return h;
 }
 
 void put_u16(std::vector<std::uint8_t>& out, std::size_t v) {
@@ -442,11 +507,13 @@ Result<Sps> parse_sps(std::span<const std::uint8_t> nal) {
     }
     s.pic_order_cnt_type = static_cast<std::uint8_t>(poc_type);
     if (poc_type == 0) {
-        if (r.ue("log2_max_pic_order_cnt_lsb_minus4") > 12) {
+        const std::uint32_t log2_poc_lsb = r.ue("log2_max_pic_order_cnt_lsb_minus4");
+        if (log2_poc_lsb > 12) {
             r.invalid("log2_max_pic_order_cnt_lsb_minus4");
         }
+        s.log2_max_pic_order_cnt_lsb = static_cast<std::uint8_t>(log2_poc_lsb + 4);
     } else if (poc_type == 1) {
-        r.flag("delta_pic_order_always_zero_flag");
+        s.delta_pic_order_always_zero = r.flag("delta_pic_order_always_zero_flag");
         r.se("offset_for_non_ref_pic");
         r.se("offset_for_top_to_bottom_field");
         const std::uint32_t cycle = r.ue("num_ref_frames_in_pic_order_cnt_cycle");
@@ -535,6 +602,76 @@ Result<Pps> parse_pps(std::span<const std::uint8_t> nal) {
     if (p.sps_id > 31) {
         r.invalid("seq_parameter_set_id");
     }
+    p.entropy_coding_mode = r.flag("entropy_coding_mode_flag");
+    p.bottom_field_pic_order_in_frame_present = r.flag("bottom_field_pic_order_in_frame_present_flag");
+    const std::uint32_t groups_minus1 = r.ue("num_slice_groups_minus1");
+    if (groups_minus1 > 7) {
+        r.invalid("num_slice_groups_minus1");
+    }
+    p.num_slice_groups = static_cast<std::uint8_t>(groups_minus1 + 1);
+    if (groups_minus1 > 0 && !r.overrun()) {
+        const std::uint32_t map_type = r.ue("slice_group_map_type");
+        if (map_type > 6) {
+            r.invalid("slice_group_map_type");
+        }
+        p.slice_group_map_type = static_cast<std::uint8_t>(map_type);
+        if (map_type == 0) {
+            for (std::uint32_t i = 0; i <= groups_minus1; ++i) {
+                r.ue("run_length_minus1");
+            }
+        } else if (map_type == 2) {
+            for (std::uint32_t i = 0; i < groups_minus1; ++i) {
+                r.ue("top_left");
+                r.ue("bottom_right");
+            }
+        } else if (map_type >= 3 && map_type <= 5) {
+            r.flag("slice_group_change_direction_flag");
+            r.ue("slice_group_change_rate_minus1");
+        } else if (map_type == 6) {
+            const std::uint32_t size_minus1 = r.ue("pic_size_in_map_units_minus1");
+            if (size_minus1 >= max_side_in_mbs * max_side_in_mbs) {
+                r.invalid("pic_size_in_map_units_minus1");
+            }
+            // slice_group_id[i]: Ceil(Log2(num_slice_groups_minus1 + 1)) bits each.
+            const unsigned id_bits = groups_minus1 >= 4 ? 3U : groups_minus1 >= 2 ? 2U : 1U;
+            r.skip((std::size_t{size_minus1} + 1) * id_bits, "slice_group_id");
+        }
+    }
+    const std::uint32_t l0 = r.ue("num_ref_idx_l0_default_active_minus1");
+    if (l0 > 31) {
+        r.invalid("num_ref_idx_l0_default_active_minus1");
+    }
+    const std::uint32_t l1 = r.ue("num_ref_idx_l1_default_active_minus1");
+    if (l1 > 31) {
+        r.invalid("num_ref_idx_l1_default_active_minus1");
+    }
+    p.num_ref_idx_l0_default_active = static_cast<std::uint8_t>(l0 + 1);
+    p.num_ref_idx_l1_default_active = static_cast<std::uint8_t>(l1 + 1);
+    p.weighted_pred = r.flag("weighted_pred_flag");
+    p.weighted_bipred_idc = static_cast<std::uint8_t>(r.u(2, "weighted_bipred_idc"));
+    if (p.weighted_bipred_idc > 2) {
+        r.invalid("weighted_bipred_idc");
+    }
+    // The lower bound of pic_init_qp_minus26 is -(26 + QpBdOffsetY), the
+    // SPS's; this takes the lowest, that of 14-bit samples.
+    const std::int32_t qp = r.se("pic_init_qp_minus26");
+    if (qp < -62 || qp > 25) {
+        r.invalid("pic_init_qp_minus26");
+    }
+    const std::int32_t qs = r.se("pic_init_qs_minus26");
+    if (qs < -26 || qs > 25) {
+        r.invalid("pic_init_qs_minus26");
+    }
+    const std::int32_t chroma_offset = r.se("chroma_qp_index_offset");
+    if (chroma_offset < -12 || chroma_offset > 12) {
+        r.invalid("chroma_qp_index_offset");
+    }
+    p.pic_init_qp_minus26 = static_cast<std::int8_t>(qp);
+    p.pic_init_qs_minus26 = static_cast<std::int8_t>(qs);
+    p.chroma_qp_index_offset = static_cast<std::int8_t>(chroma_offset);
+    p.deblocking_filter_control_present = r.flag("deblocking_filter_control_present_flag");
+    p.constrained_intra_pred = r.flag("constrained_intra_pred_flag");
+    p.redundant_pic_cnt_present = r.flag("redundant_pic_cnt_present_flag");
     if (r.overrun()) {
         return fail(bad_field(what, r));
     }
@@ -551,20 +688,59 @@ Result<SliceHeaderStart> parse_slice_header_start(std::span<const std::uint8_t> 
     const std::size_t head = std::min<std::size_t>(nal.size(), 32);
     const std::vector<std::uint8_t> rbsp = remove_emulation_prevention(nal.subspan(1, head - 1));
     BitReader r(rbsp);
-    SliceHeaderStart h;
-    h.first_mb_in_slice = r.ue("first_mb_in_slice");
-    h.slice_type = r.ue("slice_type");
-    if (h.slice_type > 9) {
-        r.invalid("slice_type");
-    }
-    h.pps_id = r.ue("pic_parameter_set_id");
-    if (h.pps_id > 255) {
-        r.invalid("pic_parameter_set_id");
-    }
+    const SliceHeaderStart h = read_slice_header_start(r);
     if (r.overrun()) {
         return fail(bad_field(what, r));
     }
     return h;
+}
+
+Result<SliceHeader> parse_slice_header(std::span<const std::uint8_t> nal, const Sps& sps, const Pps& pps) {
+    constexpr std::string_view what = "H.264 slice header";
+    auto parsed = parse_nal(nal, 0);
+    if (!parsed) {
+        return fail(Errc::corrupt, fmt::format("{}: {}", what, parsed.error().message()));
+    }
+    if (parsed->type != NalType::slice && parsed->type != NalType::slice_data_a && parsed->type != NalType::slice_idr) {
+        return fail(Errc::corrupt, fmt::format("{}: nal_unit_type is {} (byte 0), 1, 2 or 5 expected", what,
+                                               static_cast<unsigned>(parsed->type)));
+    }
+    if (pps.sps_id != sps.sps_id) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("{}: the PPS refers to SPS {}, not to SPS {}", what, pps.sps_id, sps.sps_id));
+    }
+    // The fields seldom need more than the first 32 bytes; unescaping only
+    // those keeps this cheap for large slices, and the whole unit is read
+    // when they do not suffice.
+    SliceHeader h;
+    for (const std::size_t head : {std::min<std::size_t>(nal.size(), 32), nal.size()}) {
+        const std::vector<std::uint8_t> rbsp = remove_emulation_prevention(nal.subspan(1, head - 1));
+        BitReader r(rbsp);
+        h = read_slice_header(r, *parsed, sps, pps);
+        if (!r.overrun()) {
+            break;
+        }
+        if (head == nal.size()) {
+            return fail(bad_field(what, r));
+        }
+    }
+    if (h.pps_id != pps.pps_id) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("{}: the slice refers to PPS {}, not to PPS {}", what, h.pps_id, pps.pps_id));
+    }
+    return h;
+}
+
+bool first_of_new_picture(const SliceHeader& previous, const SliceHeader& next) noexcept {
+    // Fields the parameter sets leave out are 0 on both sides, so each one
+    // is compared whatever the picture order count type.
+    return next.frame_num != previous.frame_num || next.pps_id != previous.pps_id ||
+           next.field_pic != previous.field_pic || next.bottom_field != previous.bottom_field ||
+           (next.nal_ref_idc != previous.nal_ref_idc && (next.nal_ref_idc == 0 || previous.nal_ref_idc == 0)) ||
+           next.pic_order_cnt_lsb != previous.pic_order_cnt_lsb ||
+           next.delta_pic_order_cnt_bottom != previous.delta_pic_order_cnt_bottom ||
+           next.delta_pic_order_cnt != previous.delta_pic_order_cnt || next.idr != previous.idr ||
+           (next.idr && next.idr_pic_id != previous.idr_pic_id);
 }
 
 // ---- Access units ----
@@ -575,22 +751,51 @@ Result<bool> AccessUnitSplitter::starts_access_unit(const Nal& nal) {
         if (nal.type == NalType::slice_data_b || nal.type == NalType::slice_data_c) {
             return false; // partitions B and C follow their partition A
         }
-        auto slice = parse_slice_header_start(nal.bytes);
-        if (!slice) {
-            return fail(Errc::corrupt, fmt::format("NAL unit at byte {}: {}", nal.offset, slice.error().message()));
+        auto start = parse_slice_header_start(nal.bytes);
+        if (!start) {
+            return fail(Errc::corrupt, fmt::format("NAL unit at byte {}: {}", nal.offset, start.error().message()));
+        }
+        std::optional<SliceHeader> header;
+        const Pps* pps = start->pps_id < pps_.size() && pps_[start->pps_id] ? &*pps_[start->pps_id] : nullptr;
+        const Sps* sps =
+            pps != nullptr && pps->sps_id < sps_.size() && sps_[pps->sps_id] ? &*sps_[pps->sps_id] : nullptr;
+        if (sps != nullptr) {
+            auto parsed = parse_slice_header(nal.bytes, *sps, *pps);
+            if (!parsed) {
+                return fail(Errc::corrupt,
+                            fmt::format("NAL unit at byte {}: {}", nal.offset, parsed.error().message()));
+            }
+            if (parsed->redundant_pic_cnt > 0) {
+                have_vcl_ = true;
+                return false; // a redundant picture goes with its primary one
+            }
+            header = *parsed;
         }
         bool first_of_picture = false;
+        const unsigned plane = header ? header->colour_plane_id : 0U;
         if (have_vcl_) {
-            const bool idr = nal.type == NalType::slice_idr;
-            const bool last_idr = last_type_ == NalType::slice_idr;
-            first_of_picture = slice->first_mb_in_slice == 0 || slice->pps_id != last_slice_.pps_id ||
-                               idr != last_idr || (nal.ref_idc == 0) != (last_ref_idc_ == 0);
+            if (header && last_.header) {
+                const bool second_mb0 = start->first_mb_in_slice == 0 && (planes_from_mb0_ & (1U << plane)) != 0;
+                first_of_picture = first_of_new_picture(*last_.header, *header) || second_mb0;
+            } else {
+                const bool idr = nal.type == NalType::slice_idr;
+                const bool last_idr = last_.type == NalType::slice_idr;
+                first_of_picture = start->first_mb_in_slice == 0 || start->pps_id != last_.start.pps_id ||
+                                   idr != last_idr || (nal.ref_idc == 0) != (last_.ref_idc == 0);
+            }
+        }
+        if (!have_vcl_ || first_of_picture) {
+            planes_from_mb0_ = 0;
+        }
+        if (start->first_mb_in_slice == 0) {
+            planes_from_mb0_ = static_cast<std::uint8_t>(planes_from_mb0_ | (1U << plane));
         }
         have_vcl_ = true;
-        last_slice_ = *slice;
-        last_type_ = nal.type;
-        last_ref_idc_ = nal.ref_idc;
+        last_ = LastSlice{*start, nal.type, nal.ref_idc, header};
         return first_of_picture;
+    }
+    if (nal.type == NalType::sps || nal.type == NalType::pps) {
+        add_parameter_set(nal.bytes);
     }
     const bool opens_next = nal.type == NalType::aud || nal.type == NalType::sps || nal.type == NalType::pps ||
                             nal.type == NalType::sei || (type >= 14 && type <= 18);
@@ -601,11 +806,48 @@ Result<bool> AccessUnitSplitter::starts_access_unit(const Nal& nal) {
     return false;
 }
 
+void AccessUnitSplitter::add_parameter_set(std::span<const std::uint8_t> nal) {
+    if (nal.empty()) {
+        return;
+    }
+    const auto type = static_cast<NalType>(nal[0] & 0x1FU);
+    if (type != NalType::sps && type != NalType::pps) {
+        return;
+    }
+    if (type == NalType::sps) {
+        if (auto sps = parse_sps(nal)) {
+            sps_.resize(32);
+            sps_[sps->sps_id] = *sps;
+            return;
+        }
+    } else if (auto pps = parse_pps(nal)) {
+        pps_.resize(256);
+        pps_[pps->pps_id] = *pps;
+        return;
+    }
+    // One that does not parse replaces an older one of its id all the same:
+    // the slices after it are compared by their first fields.
+    const std::vector<std::uint8_t> rbsp =
+        remove_emulation_prevention(nal.subspan(1, std::min<std::size_t>(nal.size(), 16) - 1));
+    BitReader r(rbsp);
+    if (type == NalType::sps) {
+        r.skip(24, "profile_idc");
+    }
+    const std::uint32_t id = r.ue("parameter_set_id");
+    if (r.overrun()) {
+        return;
+    }
+    if (type == NalType::sps && id < sps_.size()) {
+        sps_[id].reset();
+    } else if (type == NalType::pps && id < pps_.size()) {
+        pps_[id].reset();
+    }
+}
+
 void AccessUnitSplitter::reset() noexcept {
     have_vcl_ = false;
-    last_slice_ = {};
-    last_type_ = NalType::unspecified;
-    last_ref_idc_ = 0;
+    last_ = {};
+    planes_from_mb0_ = 0;
 }
 
 bool is_idr(std::span<const Nal> nals) noexcept {

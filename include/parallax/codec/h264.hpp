@@ -4,7 +4,8 @@
 /// H.264 bitstream (ITU-T H.264): NAL units of the Annex B byte stream and
 /// of the length-prefixed form of ISO/IEC 14496-15, emulation prevention,
 /// the exp-Golomb bit reader, the sequence and picture parameter sets, the
-/// first fields of a slice header, access unit boundaries (7.4.1.2.3), the
+/// slice header fields that tell pictures apart, access unit boundaries
+/// (7.4.1.2.3, 7.4.1.2.4), the
 /// `avcC` configuration record, and the caps GStreamer gives an H.264 stream.
 ///
 /// Every function reads bytes from outside: a malformed input is an Error
@@ -16,6 +17,7 @@
 #include <parallax/base/result.hpp>
 #include <parallax/caps/caps.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -147,6 +149,8 @@ struct Sps {
     bool scaling_matrix_present = false;
     std::uint8_t log2_max_frame_num = 4;
     std::uint8_t pic_order_cnt_type = 0;
+    std::uint8_t log2_max_pic_order_cnt_lsb = 4; ///< pic_order_cnt_type 0.
+    bool delta_pic_order_always_zero = false;    ///< pic_order_cnt_type 1.
     std::uint32_t max_num_ref_frames = 0;
     bool frame_mbs_only = true;
     std::uint32_t width_in_mbs = 0;
@@ -183,13 +187,32 @@ struct Sps {
 /// Parses a whole SPS NAL unit (header byte included, escaped).
 PARALLAX_API Result<Sps> parse_sps(std::span<const std::uint8_t> nal);
 
-/// The first fields of a picture parameter set.
+/// What a picture parameter set says (7.3.2.2) up to
+/// redundant_pic_cnt_present_flag; the fields after it (8x8 transform,
+/// scaling matrix) are not read.
 struct Pps {
     std::uint32_t pps_id = 0;
     std::uint32_t sps_id = 0;
+    bool entropy_coding_mode = false; ///< CABAC.
+    bool bottom_field_pic_order_in_frame_present = false;
+    std::uint8_t num_slice_groups = 1;
+    std::uint8_t slice_group_map_type = 0; ///< 0..6, when num_slice_groups > 1.
+    std::uint8_t num_ref_idx_l0_default_active = 1;
+    std::uint8_t num_ref_idx_l1_default_active = 1;
+    bool weighted_pred = false;
+    std::uint8_t weighted_bipred_idc = 0;
+    std::int8_t pic_init_qp_minus26 = 0;
+    std::int8_t pic_init_qs_minus26 = 0;
+    std::int8_t chroma_qp_index_offset = 0;
+    bool deblocking_filter_control_present = false;
+    bool constrained_intra_pred = false;
+    bool redundant_pic_cnt_present = false;
+
+    friend bool operator==(const Pps&, const Pps&) = default;
 };
 
-/// Parses the ids at the start of a whole PPS NAL unit.
+/// Parses a whole PPS NAL unit (header byte included, escaped), slice group
+/// maps of every type included.
 PARALLAX_API Result<Pps> parse_pps(std::span<const std::uint8_t> nal);
 
 /// The first fields of a slice header (7.3.3).
@@ -203,29 +226,90 @@ struct SliceHeaderStart {
 /// and 5; 2 is read the same way).
 PARALLAX_API Result<SliceHeaderStart> parse_slice_header_start(std::span<const std::uint8_t> nal);
 
+/// The fields of a slice header (7.3.3) up to redundant_pic_cnt: those that
+/// tell the slices of one primary coded picture from the next (7.4.1.2.4).
+/// A field the parameter sets leave out holds the value 7.4.3 infers (0).
+struct SliceHeader {
+    std::uint32_t first_mb_in_slice = 0;
+    std::uint32_t slice_type = 0;
+    std::uint32_t pps_id = 0;
+    std::uint8_t nal_ref_idc = 0;
+    bool idr = false; ///< IdrPicFlag: nal_unit_type 5.
+    std::uint8_t colour_plane_id = 0;
+    std::uint32_t frame_num = 0;
+    bool field_pic = false;
+    bool bottom_field = false;
+    std::uint32_t idr_pic_id = 0;
+    std::uint32_t pic_order_cnt_lsb = 0;
+    std::int32_t delta_pic_order_cnt_bottom = 0;
+    std::array<std::int32_t, 2> delta_pic_order_cnt{};
+    std::uint32_t redundant_pic_cnt = 0;
+
+    friend bool operator==(const SliceHeader&, const SliceHeader&) = default;
+};
+
+/// Parses the slice header of a whole slice NAL unit (types 1, 2 and 5)
+/// with the PPS it names and that PPS's SPS; a PPS with another id is an
+/// Errc::invalid_argument error.
+PARALLAX_API Result<SliceHeader> parse_slice_header(std::span<const std::uint8_t> nal, const Sps& sps, const Pps& pps);
+
+/// True when a primary slice with header `next` begins another primary
+/// coded picture than the one of the primary slice `previous` (7.4.1.2.4:
+/// frame_num, PPS, field and bottom field flags, reference or not, picture
+/// order count fields, IDR or not, idr_pic_id).
+PARALLAX_API bool first_of_new_picture(const SliceHeader& previous, const SliceHeader& next) noexcept;
+
 /// Finds where access units begin (7.4.1.2.3): NAL units go in in stream
 /// order; a true answer means the access unit gathered so far is complete
 /// and `nal` belongs to the next one.
 ///
 /// After a primary picture's slice, an access unit delimiter, SPS, PPS, SEI
 /// or NAL unit of types 14 to 18 begins the next access unit, and so does
-/// the slice of a new primary picture: first_mb_in_slice 0, another PPS,
-/// a change between IDR and non-IDR or of whether the picture is a
-/// reference. (Arbitrary slice order, which puts slices of one picture out
-/// of order in Baseline streams, is not recognised.)
+/// the first slice of a new primary picture, found as 7.4.1.2.4 says by
+/// comparing its slice header with the previous one's. For that the
+/// splitter keeps the SPS and PPS it is given, by id. Slices in arbitrary
+/// order (Baseline) stay together, a picture whose first slices were lost
+/// is still told from the one before, and redundant slices
+/// (redundant_pic_cnt > 0) join their primary picture. A second slice of
+/// one colour plane that starts at macroblock 0 begins a new picture too,
+/// for streams that break 7.4.1.2.4 by repeating every compared field.
+///
+/// A slice whose PPS or SPS has not been seen (or did not parse) is
+/// compared by its first fields only: it begins a picture with
+/// first_mb_in_slice 0, another PPS, a change between IDR and non-IDR or of
+/// whether the picture is a reference.
 class PARALLAX_API AccessUnitSplitter {
 public:
     /// Errors name the NAL unit's offset when its slice header is unreadable.
+    /// An SPS or PPS is also kept for the slices after it; one that does not
+    /// parse is left out (no error: its slices are compared by their first
+    /// fields).
     Result<bool> starts_access_unit(const Nal& nal);
+    /// Keeps an SPS or PPS (a whole NAL unit, header byte included) that
+    /// does not travel in the stream, as the avcC record of codec_data,
+    /// without touching the access unit being gathered. Other NAL units and
+    /// parameter sets that do not parse are ignored.
+    void add_parameter_set(std::span<const std::uint8_t> nal);
     /// True once the access unit gathered so far holds a slice.
     [[nodiscard]] bool has_picture() const noexcept { return have_vcl_; }
+    /// Forgets the access unit being gathered; the parameter sets stay.
     void reset() noexcept;
 
 private:
+    // What the last primary slice said; `header` is empty when its
+    // parameter sets were unknown.
+    struct LastSlice {
+        SliceHeaderStart start;
+        NalType type = NalType::unspecified;
+        std::uint8_t ref_idc = 0;
+        std::optional<SliceHeader> header;
+    };
+
     bool have_vcl_ = false;
-    SliceHeaderStart last_slice_;
-    NalType last_type_ = NalType::unspecified;
-    std::uint8_t last_ref_idc_ = 0;
+    LastSlice last_;
+    std::uint8_t planes_from_mb0_ = 0;    // bit per colour_plane_id of a slice at macroblock 0 in this picture
+    std::vector<std::optional<Sps>> sps_; // by id; sized when the first one comes
+    std::vector<std::optional<Pps>> pps_;
 };
 
 /// True when the access unit's NAL units hold an IDR slice.

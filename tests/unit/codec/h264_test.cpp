@@ -1,13 +1,16 @@
 // H.264 bitstream: start codes, NAL headers, emulation prevention, the
 // exp-Golomb reader, SPS of streams written by x264 and of hand-built
-// headers (scaling lists, cropping, VUI), PPS and slice header ids, access
-// unit boundaries, avcC and the conversion between Annex B and
+// headers (scaling lists, cropping, VUI), PPS (slice group maps included)
+// and slice headers, access unit boundaries (7.4.1.2.4: arbitrary slice
+// order, lost slices, picture order counts, IDR ids, fields, redundant
+// pictures), avcC and the conversion between Annex B and
 // length-prefixed access units; malformed input is an error naming the
 // field and the byte.
 
 #include <parallax/caps/structure.hpp>
 #include <parallax/codec/h264.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -478,6 +481,391 @@ TEST(H264Test, FindsAccessUnitBoundaries) {
     EXPECT_EQ(starts, want);
     EXPECT_TRUE(h264::is_idr(std::span(*nals).subspan(0, 5)));
     EXPECT_FALSE(h264::is_idr(std::span(*nals).subspan(5, 3)));
+}
+
+// The SPS and PPS (ids 0) that the slices of the access unit tests are
+// written for: 4-bit frame_num, a 6-bit pic_order_cnt_lsb for picture order
+// count type 0, one offset_for_ref_frame for type 1.
+struct Params {
+    std::uint32_t poc_type = 0;
+    bool frame_mbs_only = true;
+    bool bottom_field_pic_order = false;
+    bool redundant_pic_cnt_present = false;
+};
+
+Bytes8 params_sps(const Params& p) {
+    BitWriter w;
+    w.u(8, 66); // profile_idc
+    w.u(8, 0);  // constraint flags
+    w.u(8, 30); // level_idc
+    w.ue(0);    // seq_parameter_set_id
+    w.ue(0);    // log2_max_frame_num_minus4
+    w.ue(p.poc_type);
+    if (p.poc_type == 0) {
+        w.ue(2); // log2_max_pic_order_cnt_lsb_minus4
+    } else if (p.poc_type == 1) {
+        w.u(1, 0); // delta_pic_order_always_zero_flag
+        w.se(0);   // offset_for_non_ref_pic
+        w.se(0);   // offset_for_top_to_bottom_field
+        w.ue(1);   // num_ref_frames_in_pic_order_cnt_cycle
+        w.se(2);   // offset_for_ref_frame
+    }
+    w.ue(1);   // max_num_ref_frames
+    w.u(1, 0); // gaps_in_frame_num_value_allowed_flag
+    w.ue(10);  // pic_width_in_mbs_minus1
+    w.ue(8);   // pic_height_in_map_units_minus1
+    w.u(1, p.frame_mbs_only ? 1 : 0);
+    if (!p.frame_mbs_only) {
+        w.u(1, 0); // mb_adaptive_frame_field_flag
+    }
+    w.u(1, 1); // direct_8x8_inference_flag
+    w.u(1, 0); // frame_cropping_flag
+    w.u(1, 0); // vui_parameters_present_flag
+    return w.nal(0x67);
+}
+
+// The PPS fields after the slice group map, with redundant_pic_cnt_present_flag.
+void write_pps_tail(BitWriter& w, bool redundant_pic_cnt_present) {
+    w.ue(2);   // num_ref_idx_l0_default_active_minus1
+    w.ue(0);   // num_ref_idx_l1_default_active_minus1
+    w.u(1, 0); // weighted_pred_flag
+    w.u(2, 0); // weighted_bipred_idc
+    w.se(-4);  // pic_init_qp_minus26
+    w.se(0);   // pic_init_qs_minus26
+    w.se(-2);  // chroma_qp_index_offset
+    w.u(1, 1); // deblocking_filter_control_present_flag
+    w.u(1, 1); // constrained_intra_pred_flag
+    w.u(1, redundant_pic_cnt_present ? 1 : 0);
+}
+
+Bytes8 params_pps(const Params& p) {
+    BitWriter w;
+    w.ue(0);   // pic_parameter_set_id
+    w.ue(0);   // seq_parameter_set_id
+    w.u(1, 0); // entropy_coding_mode_flag
+    w.u(1, p.bottom_field_pic_order ? 1 : 0);
+    w.ue(0); // num_slice_groups_minus1
+    write_pps_tail(w, p.redundant_pic_cnt_present);
+    return w.nal(0x68);
+}
+
+struct Slice {
+    std::uint8_t header = 0x41; // nal_ref_idc 2, non-IDR slice
+    std::uint32_t first_mb = 0;
+    std::uint32_t pps_id = 0;
+    std::uint32_t frame_num = 0;
+    bool field_pic = false;
+    bool bottom_field = false;
+    std::uint32_t idr_pic_id = 0;
+    std::uint32_t poc_lsb = 0;
+    std::int32_t delta_poc = 0; // delta_pic_order_cnt_bottom (type 0) or delta_pic_order_cnt[0] (type 1)
+    std::uint32_t redundant_pic_cnt = 0;
+};
+
+Bytes8 slice_for(const Params& p, const Slice& s) {
+    const bool idr = (s.header & 0x1F) == 5;
+    BitWriter w;
+    w.ue(s.first_mb);
+    w.ue(idr ? 7 : 5); // slice_type
+    w.ue(s.pps_id);
+    w.u(4, s.frame_num);
+    if (!p.frame_mbs_only) {
+        w.u(1, s.field_pic ? 1 : 0);
+        if (s.field_pic) {
+            w.u(1, s.bottom_field ? 1 : 0);
+        }
+    }
+    if (idr) {
+        w.ue(s.idr_pic_id);
+    }
+    if (p.poc_type == 0) {
+        w.u(6, s.poc_lsb);
+        if (p.bottom_field_pic_order && !s.field_pic) {
+            w.se(s.delta_poc);
+        }
+    } else if (p.poc_type == 1) {
+        w.se(s.delta_poc);
+        if (p.bottom_field_pic_order && !s.field_pic) {
+            w.se(0);
+        }
+    }
+    if (p.redundant_pic_cnt_present) {
+        w.ue(s.redundant_pic_cnt);
+    }
+    w.u(8, 0xAA); // the rest of the slice
+    return w.nal(s.header);
+}
+
+// The indices of the NAL units that the splitter says begin an access unit.
+std::vector<std::size_t> access_unit_starts(const std::vector<Bytes8>& nals) {
+    h264::AccessUnitSplitter splitter;
+    std::vector<std::size_t> starts;
+    for (std::size_t i = 0; i < nals.size(); ++i) {
+        auto nal = h264::parse_nal(nals[i], i);
+        EXPECT_TRUE(nal) << "NAL unit " << i;
+        if (!nal) {
+            break;
+        }
+        auto s = splitter.starts_access_unit(*nal);
+        EXPECT_TRUE(s) << "NAL unit " << i << ": " << (s ? "" : s.error().message());
+        if (s && *s) {
+            starts.push_back(i);
+        }
+    }
+    return starts;
+}
+
+// The parameter sets of `p`, then a slice for each of `slices`.
+std::vector<Bytes8> stream_of(const Params& p, std::initializer_list<Slice> slices) {
+    std::vector<Bytes8> nals = {params_sps(p), params_pps(p)};
+    for (const Slice& s : slices) {
+        nals.push_back(slice_for(p, s));
+    }
+    return nals;
+}
+
+using Starts = std::vector<std::size_t>;
+
+// Two pictures of two slices each, the second in arbitrary order, so that
+// only the fields of `first` and `second` tell them apart: macroblocks 0
+// and 6 of `first`, then 6 and 0 of `second`. Where access units begin.
+Starts two_pictures(const Params& p, Slice first, Slice second) {
+    std::vector<Bytes8> nals = {params_sps(p), params_pps(p)};
+    for (const std::uint32_t mb : {0U, 6U}) {
+        first.first_mb = mb;
+        nals.push_back(slice_for(p, first));
+    }
+    for (const std::uint32_t mb : {6U, 0U}) {
+        second.first_mb = mb;
+        nals.push_back(slice_for(p, second));
+    }
+    return access_unit_starts(nals);
+}
+
+TEST(H264Test, SlicesInArbitraryOrderStayInTheirPicture) {
+    const Params p;
+    const auto nals = stream_of(p, {{.first_mb = 5},
+                                    {.first_mb = 0},
+                                    {.first_mb = 10},
+                                    {.first_mb = 3, .frame_num = 1},
+                                    {.first_mb = 0, .frame_num = 1}});
+    EXPECT_EQ(access_unit_starts(nals), (Starts{5})); // two access units: NAL units 0 to 4, 5 and 6
+}
+
+TEST(H264Test, APictureWhoseFirstSliceIsLostStartsAtItsNewFrameNum) {
+    const Params p;
+    const auto nals = stream_of(
+        p, {{.first_mb = 0}, {.first_mb = 4}, {.first_mb = 4, .frame_num = 1}, {.first_mb = 8, .frame_num = 1}});
+    EXPECT_EQ(access_unit_starts(nals), (Starts{4}));
+}
+
+TEST(H264Test, NonReferencePicturesWithOneFrameNumAreToldApartByPicOrderCntLsb) {
+    EXPECT_EQ(two_pictures({}, {.header = 0x01, .frame_num = 1, .poc_lsb = 2},
+                           {.header = 0x01, .frame_num = 1, .poc_lsb = 4}),
+              (Starts{4}));
+}
+
+TEST(H264Test, PicOrderCntTypeOnePicturesAreToldApartByDeltaPicOrderCnt) {
+    EXPECT_EQ(two_pictures({.poc_type = 1}, {.header = 0x01, .frame_num = 1, .delta_poc = 0},
+                           {.header = 0x01, .frame_num = 1, .delta_poc = 2}),
+              (Starts{4}));
+}
+
+TEST(H264Test, IdrPicturesAreToldApartByIdrPicId) {
+    EXPECT_EQ(two_pictures({}, {.header = 0x65, .idr_pic_id = 0}, {.header = 0x65, .idr_pic_id = 1}), (Starts{4}));
+}
+
+TEST(H264Test, TheFieldsOfAFramePairAreTwoPictures) {
+    // Picture order count type 2: nothing but the field flags differ.
+    const Params p{.poc_type = 2, .frame_mbs_only = false};
+    const auto nals = stream_of(p, {{.first_mb = 0, .field_pic = true},
+                                    {.first_mb = 6, .field_pic = true},
+                                    {.first_mb = 6, .field_pic = true, .bottom_field = true},
+                                    {.first_mb = 0, .field_pic = true, .bottom_field = true},
+                                    {.first_mb = 6, .frame_num = 1},
+                                    {.first_mb = 6, .frame_num = 1, .field_pic = true}});
+    EXPECT_EQ(access_unit_starts(nals), (Starts{4, 6, 7}));
+}
+
+TEST(H264Test, RedundantSlicesJoinTheirPrimaryPicture) {
+    const Params p{.redundant_pic_cnt_present = true};
+    const auto nals = stream_of(p, {{.first_mb = 0},
+                                    {.first_mb = 6},
+                                    {.first_mb = 0, .redundant_pic_cnt = 1},
+                                    {.first_mb = 6, .redundant_pic_cnt = 1},
+                                    {.first_mb = 6, .frame_num = 1},
+                                    {.first_mb = 0, .frame_num = 1}});
+    EXPECT_EQ(access_unit_starts(nals), (Starts{6}));
+}
+
+TEST(H264Test, SlicesOfAnUnknownPpsAreSplitByTheirFirstFields) {
+    const Params p;
+    // PPS 1 was never given: first_mb_in_slice 0 begins a picture.
+    const auto nals = stream_of(p, {{.first_mb = 5, .pps_id = 1},
+                                    {.first_mb = 0, .pps_id = 1},
+                                    {.first_mb = 10, .pps_id = 1},
+                                    {.first_mb = 0, .pps_id = 0}});
+    EXPECT_EQ(access_unit_starts(nals), (Starts{3, 5}));
+}
+
+TEST(H264Test, ASecondSliceAtMacroblockZeroBeginsAPicture) {
+    // Every compared field the same, against 7.4.1.2.4: a picture has one
+    // slice at macroblock 0.
+    const Params p;
+    const auto nals = stream_of(p, {{.first_mb = 0}, {.first_mb = 6}, {.first_mb = 0}, {.first_mb = 6}});
+    EXPECT_EQ(access_unit_starts(nals), (Starts{4}));
+}
+
+TEST(H264Test, ParameterSetsFromCodecDataTellPicturesApart) {
+    const Params p;
+    h264::AccessUnitSplitter splitter;
+    splitter.add_parameter_set(params_sps(p));
+    splitter.add_parameter_set(params_pps(p));
+    std::vector<bool> starts;
+    for (const Bytes8& bytes : {slice_for(p, {.first_mb = 5}), slice_for(p, {.first_mb = 0}),
+                                slice_for(p, {.first_mb = 3, .frame_num = 1})}) {
+        auto s = splitter.starts_access_unit(h264::parse_nal(bytes, 0).value());
+        ASSERT_TRUE(s) << s.error().message();
+        starts.push_back(*s);
+    }
+    EXPECT_EQ(starts, (std::vector<bool>{false, false, true}));
+
+    // reset() forgets the access unit, not the parameter sets.
+    splitter.reset();
+    EXPECT_FALSE(splitter.has_picture());
+    EXPECT_FALSE(splitter.starts_access_unit(h264::parse_nal(slice_for(p, {.first_mb = 5}), 0).value()).value());
+    EXPECT_FALSE(splitter.starts_access_unit(h264::parse_nal(slice_for(p, {.first_mb = 0}), 0).value()).value());
+}
+
+TEST(H264Test, ParsesPpsSliceGroupMapsOfEveryType) {
+    for (const std::uint32_t map_type : {0U, 1U, 2U, 3U, 4U, 5U, 6U}) {
+        for (const bool redundant : {false, true}) {
+            BitWriter w;
+            w.ue(7);   // pic_parameter_set_id
+            w.ue(2);   // seq_parameter_set_id
+            w.u(1, 1); // entropy_coding_mode_flag
+            w.u(1, 1); // bottom_field_pic_order_in_frame_present_flag
+            w.ue(2);   // num_slice_groups_minus1: 3 groups
+            w.ue(map_type);
+            if (map_type == 0) {
+                for (int i = 0; i < 3; ++i) {
+                    w.ue(40 + i); // run_length_minus1
+                }
+            } else if (map_type == 2) {
+                for (int i = 0; i < 2; ++i) {
+                    w.ue(i);      // top_left
+                    w.ue(30 + i); // bottom_right
+                }
+            } else if (map_type >= 3 && map_type <= 5) {
+                w.u(1, 1); // slice_group_change_direction_flag
+                w.ue(9);   // slice_group_change_rate_minus1
+            } else if (map_type == 6) {
+                w.ue(98); // pic_size_in_map_units_minus1
+                for (int i = 0; i < 99; ++i) {
+                    w.u(2, static_cast<std::uint32_t>(i % 3)); // slice_group_id: 2 bits for 3 groups
+                }
+            }
+            write_pps_tail(w, redundant);
+            auto pps = h264::parse_pps(w.nal(0x68));
+            ASSERT_TRUE(pps) << "map type " << map_type << ": " << pps.error().message();
+            EXPECT_EQ(pps->pps_id, 7U);
+            EXPECT_EQ(pps->sps_id, 2U);
+            EXPECT_TRUE(pps->entropy_coding_mode);
+            EXPECT_TRUE(pps->bottom_field_pic_order_in_frame_present);
+            EXPECT_EQ(pps->num_slice_groups, 3);
+            EXPECT_EQ(pps->slice_group_map_type, map_type);
+            EXPECT_EQ(pps->num_ref_idx_l0_default_active, 3);
+            EXPECT_EQ(pps->pic_init_qp_minus26, -4);
+            EXPECT_EQ(pps->chroma_qp_index_offset, -2);
+            EXPECT_TRUE(pps->deblocking_filter_control_present);
+            EXPECT_TRUE(pps->constrained_intra_pred);
+            EXPECT_EQ(pps->redundant_pic_cnt_present, redundant) << "map type " << map_type;
+        }
+    }
+    BitWriter bad;
+    bad.ue(0);
+    bad.ue(0);
+    bad.u(2, 0);
+    bad.ue(1);
+    bad.ue(7); // slice_group_map_type
+    auto pps = h264::parse_pps(bad.nal(0x68));
+    ASSERT_FALSE(pps);
+    EXPECT_NE(message_of(pps.error()).find("slice_group_map_type"), std::string::npos) << message_of(pps.error());
+}
+
+TEST(H264Test, ParsesSliceHeadersFarBeyondTheirFirstBytes) {
+    // A 16-bit frame_num and pic_order_cnt_lsb of zeros and the longest
+    // codes put redundant_pic_cnt past the first 32 bytes of the escaped unit.
+    BitWriter sw;
+    sw.u(8, 66);
+    sw.u(8, 0);
+    sw.u(8, 30);
+    sw.ue(0);
+    sw.ue(12); // log2_max_frame_num_minus4: 16 bits
+    sw.ue(0);
+    sw.ue(12); // log2_max_pic_order_cnt_lsb_minus4: 16 bits
+    sw.ue(1);
+    sw.u(1, 0);
+    sw.ue(10);
+    sw.ue(8);
+    sw.u(1, 1);
+    sw.u(1, 1);
+    sw.u(1, 0);
+    sw.u(1, 0);
+    auto sps = h264::parse_sps(sw.nal(0x67));
+    ASSERT_TRUE(sps) << sps.error().message();
+    EXPECT_EQ(sps->log2_max_pic_order_cnt_lsb, 16);
+    const Params p{.bottom_field_pic_order = true, .redundant_pic_cnt_present = true};
+    auto pps = h264::parse_pps(params_pps(p));
+    ASSERT_TRUE(pps) << pps.error().message();
+
+    BitWriter w;
+    w.ue(0xFFFFFFFEU); // first_mb_in_slice: 63 bits (its range is not checked here)
+    w.ue(7);           // slice_type
+    w.ue(0);           // pic_parameter_set_id
+    w.u(16, 0);        // frame_num
+    w.ue(65535);       // idr_pic_id
+    w.u(16, 0);        // pic_order_cnt_lsb
+    w.se(-2147483647); // delta_pic_order_cnt_bottom
+    w.ue(127);         // redundant_pic_cnt
+    const Bytes8 nal = w.nal(0x65);
+    ASSERT_GT(nal.size(), 32U);
+    auto h = h264::parse_slice_header(nal, *sps, *pps);
+    ASSERT_TRUE(h) << h.error().message();
+    EXPECT_EQ(h->first_mb_in_slice, 0xFFFFFFFEU);
+    EXPECT_TRUE(h->idr);
+    EXPECT_EQ(h->nal_ref_idc, 3);
+    EXPECT_EQ(h->idr_pic_id, 65535U);
+    EXPECT_EQ(h->delta_pic_order_cnt_bottom, -2147483647);
+    EXPECT_EQ(h->redundant_pic_cnt, 127U);
+}
+
+TEST(H264Test, MalformedSliceHeadersAreErrorsNamingTheNalUnitAndTheField) {
+    const Params p;
+    BitWriter w;
+    w.ue(0); // first_mb_in_slice
+    w.ue(5); // slice_type
+    w.ue(0); // pic_parameter_set_id; frame_num is cut
+    const Bytes8 cut = w.nal(0x41);
+    const Bytes8 sps = params_sps(p);
+    const Bytes8 pps = params_pps(p);
+    const Bytes8 stream = annex_b({&sps, &pps, &cut});
+    auto nals = h264::split_annex_b(stream);
+    ASSERT_TRUE(nals) << nals.error().message();
+    h264::AccessUnitSplitter splitter;
+    ASSERT_TRUE(splitter.starts_access_unit((*nals)[0]));
+    ASSERT_TRUE(splitter.starts_access_unit((*nals)[1]));
+    auto s = splitter.starts_access_unit((*nals)[2]);
+    ASSERT_FALSE(s);
+    const std::string message = message_of(s.error());
+    EXPECT_NE(message.find(fmt::format("byte {}", (*nals)[2].offset)), std::string::npos) << message;
+    EXPECT_NE(message.find("frame_num"), std::string::npos) << message;
+
+    auto direct = h264::parse_slice_header(cut, h264::parse_sps(sps).value(), h264::parse_pps(pps).value());
+    ASSERT_FALSE(direct);
+    EXPECT_NE(message_of(direct.error()).find("frame_num"), std::string::npos) << message_of(direct.error());
+    const Bytes8 other_pps = slice_for(p, {.pps_id = 3});
+    EXPECT_FALSE(h264::parse_slice_header(other_pps, h264::parse_sps(sps).value(), h264::parse_pps(pps).value()));
 }
 
 TEST(H264Test, AvccRoundTrips) {

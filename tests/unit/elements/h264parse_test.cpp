@@ -1,9 +1,11 @@
 // h264parse: access units out of a byte-stream cut anywhere, caps from the
 // SPS, key/delta flags, timestamps, conversion to avc (codec_data = avcC)
 // and back, config-interval, and warnings that name the bad NAL unit. The
-// streams come from openh264enc.
+// streams come from openh264enc, but for slices in arbitrary order, written
+// by hand.
 
 #include <parallax/caps/caps.hpp>
+#include <parallax/caps/structure.hpp>
 #include <parallax/check/harness.hpp>
 #include <parallax/codec/h264.hpp>
 #include <parallax/elements/app/appsink.hpp>
@@ -275,6 +277,51 @@ TEST(H264ParseTest, ConvertsByteStreamToAvcWithCodecDataAndBack) {
     ASSERT_TRUE(caps);
     EXPECT_EQ(caps->structure(0).get_string("stream-format"), "byte-stream");
     EXPECT_EQ(caps->structure(0).get("codec_data"), nullptr);
+}
+
+TEST(H264ParseTest, SplitsSlicesInArbitraryOrderWithTheParameterSetsOfCodecData) {
+    // 32x32 Baseline, 4-bit frame_num, picture order count type 2.
+    const Bytes8 sps = {0x67, 0x42, 0xc0, 0x1e, 0xda, 0x25, 0x90};
+    const Bytes8 pps = {0x68, 0xce, 0x3c, 0x80};
+    // P slices: first_mb_in_slice 2 then 0 with frame_num 0, 1 then 0 with
+    // frame_num 1. The second picture begins at its new frame_num, not at
+    // macroblock 0.
+    const std::vector<Bytes8> slices = {{0x41, 0x66, 0x84}, {0x41, 0x9a, 0x10}, {0x41, 0x46, 0x8c}, {0x41, 0x9a, 0x30}};
+    const auto parsed_sps = h264::parse_sps(sps);
+    ASSERT_TRUE(parsed_sps) << parsed_sps.error().message();
+    ASSERT_EQ(parsed_sps->width, 32U);
+    const auto parsed_pps = h264::parse_pps(pps);
+    ASSERT_TRUE(parsed_pps) << parsed_pps.error().message();
+    const std::uint32_t first_mbs[] = {2, 0, 1, 0};
+    for (std::size_t i = 0; i < slices.size(); ++i) {
+        auto header = h264::parse_slice_header(slices[i], *parsed_sps, *parsed_pps);
+        ASSERT_TRUE(header) << "slice " << i << ": " << header.error().message();
+        ASSERT_EQ(header->first_mb_in_slice, first_mbs[i]) << "slice " << i;
+        ASSERT_EQ(header->frame_num, i / 2) << "slice " << i;
+    }
+
+    auto avcc = h264::make_avcc(std::vector<Bytes8>{sps}, std::vector<Bytes8>{pps});
+    ASSERT_TRUE(avcc) << avcc.error().message();
+    Structure caps_structure("video/x-h264");
+    caps_structure.set("stream-format", "avc");
+    caps_structure.set("alignment", "nal");
+    caps_structure.set("codec_data", parallax::Bytes{*avcc});
+    Caps caps;
+    caps.append(std::move(caps_structure));
+    auto h = check::Harness::create("h264parse").value();
+    ASSERT_TRUE(h->start());
+    ASSERT_TRUE(h->set_input_caps(caps));
+    for (const Bytes8& slice : slices) {
+        Bytes8 unit = {0, 0, 0, static_cast<std::uint8_t>(slice.size())};
+        unit.insert(unit.end(), slice.begin(), slice.end());
+        ASSERT_EQ(h->push(h->make_buffer(std::as_bytes(std::span(unit))).value()), Flow::ok);
+    }
+    ASSERT_TRUE(h->push_event(Event::eos()));
+    const auto out = pull_all(*h, 2);
+    ASSERT_EQ(out.size(), 2U);
+    EXPECT_EQ(nals_of(bytes_of(out[0])), (std::vector<Bytes8>{slices[0], slices[1]}));
+    EXPECT_EQ(nals_of(bytes_of(out[1])), (std::vector<Bytes8>{slices[2], slices[3]}));
+    EXPECT_EQ(h->buffers_out(), 0U);
 }
 
 TEST(H264ParseTest, GivesOneNalUnitPerBufferWhenDownstreamAsksForNalAlignment) {
