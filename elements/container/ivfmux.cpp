@@ -4,12 +4,13 @@
 // The timebase is the inverse of the framerate of the caps (1/1000000 when
 // the caps give none), so a fixed-rate stream gets timestamps 0, 1, 2...
 //
-// The frame count of the file header is known only at the end: at EOS the
-// muxer sends a byte segment from 0 and the file header again with the
-// count, as GStreamer's muxers rewrite their headers. filesink seeks back and
-// overwrites the first 32 bytes; a sink that cannot seek (a pipe) drops them
-// and the count stays 0, which the readers of IVF (dav1d, aomdec, ffmpeg)
-// accept.
+// The frame count of the file header is known only at the end. At EOS the
+// muxer asks downstream whether it can seek in bytes (the seeking query, as
+// GStreamer's muxers do) and, when it can, sends a byte segment from 0 and
+// the file header again with the count: filesink or fdsink on a file seeks
+// back and overwrites the first 32 bytes. Into a pipe, or where nobody
+// answers, the header stays as it is, with count 0, which the readers of
+// IVF (dav1d, aomdec, ffmpeg) accept.
 
 #include <parallax/container/ivf.hpp>
 #include <parallax/element.hpp>
@@ -32,9 +33,9 @@ public:
         .summary = "Muxes AV1, VP8 or VP9 frames into IVF",
         .description = "Writes the IVF container: a 32-byte file header (fourcc from the caps, width, height, "
                        "timebase the inverse of the framerate or 1/1000000), then a 12-byte header (size, "
-                       "timestamp) before each frame. At EOS a byte segment from 0 and the file header again with "
-                       "the frame count follow, which filesink writes over the first header (where the "
-                       "output cannot seek, the count stays 0).",
+                       "timestamp) before each frame. At EOS, when downstream can seek in bytes (seeking query), a "
+                       "byte segment from 0 and the file header again with the frame count follow, which "
+                       "filesink writes over the first header; elsewhere (a pipe) the count stays 0.",
         .rank = rank_primary};
     static std::vector<PadTemplate> pad_templates() {
         return {{"sink", PadDirection::sink, PadPresence::always,
@@ -178,9 +179,14 @@ private:
         return src_->push(std::move(*out));
     }
 
-    // Back to byte 0 with the frame count. A failure here leaves a file with
-    // count 0, which is still valid, so EOS goes on all the same.
+    // Back to byte 0 with the frame count, where downstream can seek. A
+    // failure here leaves a file with count 0, which is still valid, so EOS
+    // goes on all the same.
     void rewrite_header() {
+        Query seeking = Query::seeking(Format::bytes);
+        if (!src_->peer_query(seeking) || !seeking.seekable() || seeking.seek_start() > 0) {
+            return;
+        }
         header_->frame_count = static_cast<std::uint32_t>(std::min<std::uint64_t>(frames_, 0xFFFFFFFFU));
         StreamSegment bytes;
         bytes.format = Format::bytes;

@@ -4,10 +4,15 @@
 // A byte segment moves the write position to its start, counted from where
 // the descriptor stood at start(), as filesink does for a muxer rewriting its
 // header. A pipe cannot go back: that segment's data is dropped with a
-// warning rather than appended to what is already out.
+// warning rather than appended to what is already out. The seeking query
+// (in bytes) says beforehand which it is: seekable on a regular file or a
+// block device not open with O_APPEND, so that a muxer writing into a pipe
+// does not try.
 
 #include <parallax/base/unique_fd.hpp>
 #include <parallax/element.hpp>
+
+#include "io/byte_position.hpp"
 
 #include <fmt/format.h>
 
@@ -70,7 +75,8 @@ public:
                                                      "writes continue, a non-blocking descriptor is waited on with "
                                                      "poll(), and stopping interrupts the wait. A byte segment "
                                                      "moves the write position to its start on a regular file; "
-                                                     "elsewhere its data is dropped with a warning."};
+                                                     "elsewhere its data is dropped with a warning. Answers the "
+                                                     "seeking query in bytes."};
     static constexpr ExecutionHints hints = ExecutionHints::io_bound();
 
     // Wakes the poll in render(): the pipeline is stopping.
@@ -103,11 +109,9 @@ protected:
         // With O_APPEND every write goes to the end whatever the offset.
         struct stat st {};
         const off_t at = ::lseek(fd, 0, SEEK_CUR);
-        seekable_ =
+        const bool seekable =
             ::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) && (flags & O_APPEND) == 0 && at >= 0;
-        base_ = seekable_ ? static_cast<std::uint64_t>(at) : 0;
-        position_ = base_;
-        dropping_ = false;
+        position_.reset(seekable ? static_cast<std::uint64_t>(at) : 0, seekable);
         return {};
     }
 
@@ -120,8 +124,16 @@ protected:
         return SimpleSink::sink_event(pad, std::move(event));
     }
 
+    bool query(Pad& pad, Query& q) override {
+        if (q.type() == QueryType::seeking) {
+            position_.answer(q);
+            return true;
+        }
+        return SimpleSink::query(pad, q);
+    }
+
     Flow render(Buffer& buffer, SinkContext& ctx) override {
-        if (dropping_) {
+        if (position_.dropping()) {
             return Flow::ok;
         }
         if (sync_.get()) {
@@ -154,7 +166,7 @@ protected:
             }
             return ctx.error(Error::from_errno(err, fmt::format("cannot write to fd {}", fd)));
         }
-        position_ += done;
+        position_.advance(done);
         return Flow::ok;
     }
 
@@ -162,26 +174,22 @@ private:
     // Continues at byte `start` of the stream. Writes are synchronous, so
     // nothing is pending at the old position.
     bool move_to(std::uint64_t start) {
-        const std::uint64_t target = base_ + start;
-        if (target == position_) {
-            dropping_ = false;
-            return true;
-        }
         const int fd = fd_.get();
-        if (!seekable_) {
-            dropping_ = true;
-            context().warning(fmt::format("{}: cannot seek to byte {} in fd {}: it is not a regular file (or is "
-                                          "open for appending); dropping the data of that segment",
-                                          name(), start, fd),
-                              fmt::format("{} bytes written so far stay as they are", position_ - base_));
+        switch (position_.segment(start)) {
+        case detail::BytePosition::Move::none:
             return true;
+        case detail::BytePosition::Move::drop:
+            position_.warn_dropping(context(), name(), fmt::format("fd {}", fd),
+                                    "it is not a regular file (or is open for appending)");
+            return true;
+        case detail::BytePosition::Move::seek:
+            break;
         }
-        if (::lseek(fd, static_cast<off_t>(target), SEEK_SET) < 0) {
+        if (::lseek(fd, static_cast<off_t>(position_.target()), SEEK_SET) < 0) {
             context().error(Error::from_errno(errno, fmt::format("cannot seek to byte {} in fd {}", start, fd)));
             return false;
         }
-        position_ = target;
-        dropping_ = false;
+        position_.seeked();
         return true;
     }
 
@@ -207,10 +215,7 @@ private:
     // and request_eos() can ring it from any thread at any time.
     UniqueFd wake_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
     int wake_errno_ = wake_ ? 0 : errno;
-    bool seekable_ = false;
-    std::uint64_t base_ = 0;     // offset of byte 0 of the stream
-    std::uint64_t position_ = 0; // offset of the next byte rendered
-    bool dropping_ = false;      // in a byte segment the fd cannot seek to
+    detail::BytePosition position_;
 
     Property<std::int32_t> fd_{this, "fd", 1, "An open file descriptor to write to",
                                PropertyRange<std::int32_t>(0, std::numeric_limits<std::int32_t>::max())};

@@ -10,11 +10,16 @@
 // A segment in bytes says where its data goes, as in GStreamer's filesink: a
 // muxer that knows its header only at the end (ivfmux's frame count) sends a
 // byte segment from 0 and the header again. The sink writes what it holds at
-// the old position, then continues at the segment's start.
-
-#include "io/uring_file.hpp"
+// the old position, then continues at the segment's start. The seeking
+// query (in bytes) tells such a muxer beforehand whether the file can seek:
+// a regular file or a block device can, a pipe or a character device
+// cannot (there a segment that goes elsewhere has its data dropped, with a
+// warning). With append, byte 0 of the stream is the old end of the file.
 
 #include <parallax/element.hpp>
+
+#include "io/byte_position.hpp"
+#include "io/uring_file.hpp"
 
 #include <fmt/format.h>
 
@@ -37,7 +42,7 @@ public:
                                                      "segment moves the write position to its start (a muxer "
                                                      "rewriting its header); where the file cannot seek (a "
                                                      "pipe, a device) that segment's data is dropped with a "
-                                                     "warning."};
+                                                     "warning. Answers the seeking query in bytes."};
     static constexpr ExecutionHints hints = ExecutionHints::io_bound();
 
 protected:
@@ -52,9 +57,7 @@ protected:
             return fail(Error(writer.error()).at_element(name()));
         }
         writer_.emplace(std::move(*writer));
-        base_ = writer_->offset();
-        position_ = base_;
-        dropping_ = false;
+        position_.reset(writer_->offset(), writer_->seekable());
         inflight_.clear();
         run_.reset();
         run_size_ = 0;
@@ -92,11 +95,19 @@ protected:
         return SimpleSink::sink_event(pad, std::move(event));
     }
 
+    bool query(Pad& pad, Query& q) override {
+        if (q.type() == QueryType::seeking) {
+            position_.answer(q);
+            return true;
+        }
+        return SimpleSink::query(pad, q);
+    }
+
     Flow render(Buffer& buffer, SinkContext& ctx) override {
-        if (buffer.empty() || dropping_) {
+        if (buffer.empty() || position_.dropping()) {
             return Flow::ok;
         }
-        position_ += buffer.size();
+        position_.advance(buffer.size());
         const std::size_t gather = buffer_size_.get();
         if (buffer.size() >= gather) {
             // Large enough on its own: write straight from the buffer.
@@ -220,37 +231,27 @@ private:
         return submit({}, std::move(keep));
     }
 
-    // Continues writing at byte `start` of the stream, which began at base_
-    // (the end of the file with append). Everything gathered or in flight is
-    // written first: it belongs at the old position, and the writer moves
-    // only with nothing pending. A pipe or device cannot go back, and bytes
-    // written where they do not belong would corrupt what is already out, so
-    // the segment's data is dropped instead, until a segment comes back to
-    // the position reached.
+    // Continues writing at byte `start` of the stream. Everything gathered
+    // or in flight is written first: it belongs at the old position, and the
+    // writer moves only with nothing pending.
     bool move_to(std::uint64_t start) {
-        const std::uint64_t target = base_ + start;
-        if (target == position_) {
-            dropping_ = false;
+        const detail::BytePosition::Move move = position_.segment(start);
+        if (move == detail::BytePosition::Move::none) {
             return true;
         }
         if (auto ok = drain(); !ok) {
             context().error(ok.error());
             return false;
         }
-        if (!writer_->seekable()) {
-            dropping_ = true;
-            context().warning(fmt::format("{}: cannot seek to byte {} in {}: it is not a regular file; dropping "
-                                          "the data of that segment",
-                                          name(), start, writer_->path()),
-                              fmt::format("{} bytes written so far stay as they are", position_ - base_));
+        if (move == detail::BytePosition::Move::drop) {
+            position_.warn_dropping(context(), name(), writer_->path(), "it is not a regular file");
             return true;
         }
-        if (auto ok = writer_->seek(target); !ok) {
+        if (auto ok = writer_->seek(position_.target()); !ok) {
             context().error(Error(ok.error()).at_element(name()));
             return false;
         }
-        position_ = target;
-        dropping_ = false;
+        position_.seeked();
         return true;
     }
 
@@ -271,15 +272,12 @@ private:
     std::size_t run_size_ = 0; // bytes of the run
     std::vector<std::byte> staging_;
     std::vector<std::vector<std::byte>> spare_;
-    std::uint64_t base_ = 0;     // file offset of byte 0 of the stream
-    std::uint64_t position_ = 0; // file offset of the next byte rendered
-    bool dropping_ = false;      // in a byte segment the file cannot seek to
+    detail::BytePosition position_;
 
     Property<std::string> location_{this, "location", "", "Location of the file to write"};
     Property<bool> append_{this, "append", false, "Append to an already existing file"};
-    Property<std::uint32_t> buffer_size_{this, "buffer-size", 65536,
-                                         "Buffers smaller than this are gathered into writes of this size",
-                                         {1, 1U << 30}};
+    Property<std::uint32_t> buffer_size_{
+        this, "buffer-size", 65536, "Buffers smaller than this are gathered into writes of this size", {1, 1U << 30}};
 };
 
 } // namespace

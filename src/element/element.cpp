@@ -380,6 +380,7 @@ bool Element::query(Pad& pad, Query& q) {
     case QueryType::latency:
     case QueryType::position:
     case QueryType::duration:
+    case QueryType::seeking:
         for (Pad* p : pad_ptrs_) {
             if (p->direction() == other && p->is_linked() && p->peer_query(q)) {
                 return true;

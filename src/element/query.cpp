@@ -14,6 +14,8 @@ std::string_view to_string(QueryType t) noexcept {
         return "position";
     case QueryType::duration:
         return "duration";
+    case QueryType::seeking:
+        return "seeking";
     }
     return "unknown";
 }
@@ -42,6 +44,12 @@ Query Query::position(Format format) {
 
 Query Query::duration(Format format) {
     Query q(QueryType::duration);
+    q.format_ = format;
+    return q;
+}
+
+Query Query::seeking(Format format) {
+    Query q(QueryType::seeking);
     q.format_ = format;
     return q;
 }

@@ -8,11 +8,15 @@
 //   key frames, as ffprobe -show_packets reads from the input;
 // - ffprobe reads the same packets (pts, size, key flag) from the output as
 //   from the input;
-// - the output's file header counts the 10 frames (ivfmux sends it again at
-//   EOS and filesink writes it over the first), and ffprobe reads that count
+// - the output's file header counts the 10 frames (filesink says it can
+//   seek, so ivfmux sends the header again at EOS and filesink writes it
+//   over the first), and ffprobe reads that count
 //   as the stream's duration;
 // - dav1d decodes every frame of the output, to the same md5 as the input;
-// - ffmpeg decodes the output without a word on stderr.
+// - ffmpeg decodes the output without a word on stderr;
+// - muxed into a pipe through fdsink, the stream comes out whole, with
+//   frame count 0 and no warning (the muxer asks whether downstream can
+//   seek before it sends its header again).
 // Each check is skipped, saying why, when its tool is missing.
 
 #include <parallax/container/ivf.hpp>
@@ -21,6 +25,8 @@
 
 #include "integration/gst_compare_support.hpp"
 #include "integration/media_tools_support.hpp"
+#include "support/files.hpp"
+#include "unit/elements/mux_output_test_support.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -31,6 +37,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -240,6 +247,26 @@ TEST_P(IvfToolsTest, RemuxedFileMatchesTheToolsReadings) {
         const ShellRun r = shell(fmt::format("ffmpeg -v error -i {} -f null -", out.string()));
         EXPECT_TRUE(r.ok);
         EXPECT_EQ(r.output, "") << "ffmpeg complained about the remuxed file";
+    }
+
+    // Into a pipe (`ivfmux ! fdsink fd=1 | ...`): fdsink says it cannot
+    // seek, so ivfmux leaves its header with count 0 and nothing warns; the
+    // stream decodes all the same.
+    const fs::path piped = dir.path() / "piped.ivf";
+    {
+        test::PipeReader pipe;
+        EXPECT_EQ(
+            test::run_counting_warnings(fmt::format("filesrc location={} ! ivfparse ! av1parse ! ivfmux ! fdsink fd={}",
+                                                    in.string(), pipe.write_fd()),
+                                        60s),
+            0);
+        const std::vector<std::uint8_t> bytes = pipe.finish();
+        check::write_file(piped, std::as_bytes(std::span(bytes)));
+    }
+    EXPECT_EQ(header_frame_count(piped), 0U);
+    EXPECT_EQ(ivfparse_packets(piped), ours_in);
+    if (have_tool("dav1d")) {
+        EXPECT_EQ(dav1d_md5(piped), dav1d_md5(in));
     }
 }
 

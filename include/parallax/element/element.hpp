@@ -262,7 +262,7 @@ protected:
     virtual bool src_event(Pad& pad, Event&& event);
     /// A query arrived on `pad`. The default answers caps and accept-caps
     /// from the pad's template (and the peers on the other side), and
-    /// forwards latency, position and duration to the other side.
+    /// forwards latency, position, duration and seeking to the other side.
     /// Called from: any thread.
     virtual bool query(Pad& pad, Query& query);
     /// Vets a value set by name (set_property, set_property_value, pipeline

@@ -22,9 +22,10 @@ enum class QueryType : std::uint8_t {
     latency,     ///< Is the stream live, and what latency does it add?
     position,    ///< Where is the stream now?
     duration,    ///< How long is the stream?
+    seeking,     ///< Can the stream seek in a format, and within which range?
 };
 
-/// "caps", "accept-caps", "latency", "position", "duration".
+/// "caps", "accept-caps", "latency", "position", "duration", "seeking".
 PARALLAX_API std::string_view to_string(QueryType t) noexcept;
 
 /// A query: its type, its question and, once answered, its answer. Passed by
@@ -39,6 +40,11 @@ public:
     [[nodiscard]] static Query latency();
     [[nodiscard]] static Query position(Format format = Format::time);
     [[nodiscard]] static Query duration(Format format = Format::time);
+    /// Asks whether the stream can seek in `format` (GStreamer's seeking
+    /// query). A muxer asks downstream in bytes before it goes back to
+    /// rewrite a header; a sink that cannot seek says so, and so does a
+    /// query that nobody answers.
+    [[nodiscard]] static Query seeking(Format format = Format::time);
 
     [[nodiscard]] QueryType type() const noexcept { return type_; }
 
@@ -63,10 +69,22 @@ public:
         max_latency_ = max;
     }
 
-    /// position and duration: the format asked for, and the answer.
+    /// position, duration and seeking: the format asked for; position and
+    /// duration: the answer.
     [[nodiscard]] Format format() const noexcept { return format_; }
     [[nodiscard]] std::optional<std::uint64_t> value() const noexcept { return value_; }
     void set_value(std::uint64_t value) noexcept { value_ = value; }
+
+    /// seeking: whether the stream can seek in format(), and the range it
+    /// can seek within (end none: up to wherever the stream ends).
+    [[nodiscard]] bool seekable() const noexcept { return seekable_; }
+    [[nodiscard]] std::uint64_t seek_start() const noexcept { return seek_start_; }
+    [[nodiscard]] std::optional<std::uint64_t> seek_end() const noexcept { return seek_end_; }
+    void set_seeking(bool seekable, std::uint64_t start = 0, std::optional<std::uint64_t> end = std::nullopt) noexcept {
+        seekable_ = seekable;
+        seek_start_ = start;
+        seek_end_ = end;
+    }
 
 private:
     explicit Query(QueryType type) noexcept : type_(type) {}
@@ -75,11 +93,14 @@ private:
     Format format_ = Format::time;
     bool accepted_ = false;
     bool live_ = false;
+    bool seekable_ = false;
     Caps argument_;
     Caps result_;
     ClockTime min_latency_ = ClockTime::zero();
     ClockTime max_latency_;
     std::optional<std::uint64_t> value_;
+    std::uint64_t seek_start_ = 0;
+    std::optional<std::uint64_t> seek_end_;
 };
 
 } // namespace parallax

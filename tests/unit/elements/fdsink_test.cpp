@@ -4,9 +4,8 @@
 #include <parallax/base/unique_fd.hpp>
 #include <parallax/check/harness.hpp>
 #include <parallax/element/registry.hpp>
-#include <parallax/pipeline/pipeline.hpp>
-
 #include <parallax/elements/app/appsrc.hpp>
+#include <parallax/pipeline/pipeline.hpp>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -20,6 +19,7 @@
 #include <future>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <sys/ioctl.h>
 #include <thread>
@@ -201,6 +201,57 @@ TEST(FdSinkTest, AByteSegmentOnAPipeDropsItsDataWithAWarning) {
         }
     }
     EXPECT_EQ(warnings, 1U);
+}
+
+// Asks, from appsrc through a queue, whether fdsink on `fd` can seek in
+// `format`; the pipeline is paused so that the sink has looked at the fd.
+std::optional<Query> ask_seeking(int fd, Format format) {
+    auto p = Pipeline::create();
+    auto built = p->chain().then("appsrc", {}, "src").then("queue").then("fdsink", {{"fd", fd}}).done();
+    EXPECT_TRUE(built) << built.error().to_string();
+    auto src = p->get<AppSrc>("src");
+    if (!built || !src || !p->set_state(State::paused)) {
+        ADD_FAILURE() << "the pipeline did not pause";
+        return std::nullopt;
+    }
+    Query q = Query::seeking(format);
+    const bool answered = (*src)->src_pad().peer_query(q);
+    EXPECT_TRUE(p->set_state(State::idle));
+    if (!answered) {
+        ADD_FAILURE() << "nobody answered the seeking query";
+        return std::nullopt;
+    }
+    return q;
+}
+
+TEST(FdSinkTest, AnswersTheSeekingQueryInBytesOnlyWhereItCanSeek) {
+    EXPECT_EQ(to_string(QueryType::seeking), "seeking");
+    const auto path = std::filesystem::temp_directory_path() / ("plx-fdsink-query-" + std::to_string(::getpid()));
+    UniqueFd file(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ASSERT_TRUE(file);
+    auto bytes = ask_seeking(file.get(), Format::bytes);
+    ASSERT_TRUE(bytes);
+    EXPECT_EQ(bytes->type(), QueryType::seeking);
+    EXPECT_EQ(bytes->format(), Format::bytes);
+    EXPECT_TRUE(bytes->seekable());
+    EXPECT_EQ(bytes->seek_start(), 0U);
+    EXPECT_FALSE(bytes->seek_end()) << "the end is wherever the stream ends";
+    // In time a byte sink cannot seek.
+    auto time = ask_seeking(file.get(), Format::time);
+    ASSERT_TRUE(time);
+    EXPECT_FALSE(time->seekable());
+    // Every write of an O_APPEND descriptor goes to the end, whatever the
+    // offset.
+    UniqueFd appending(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    ASSERT_TRUE(appending);
+    auto append = ask_seeking(appending.get(), Format::bytes);
+    ASSERT_TRUE(append);
+    EXPECT_FALSE(append->seekable());
+    Pipe p = make_pipe();
+    auto pipe = ask_seeking(p.write.get(), Format::bytes);
+    ASSERT_TRUE(pipe);
+    EXPECT_FALSE(pipe->seekable());
+    std::filesystem::remove(path);
 }
 
 TEST(FdSinkTest, WaitsOnANonBlockingPipeAndLosesNothing) {

@@ -1,4 +1,5 @@
 #include <parallax/check/harness.hpp>
+#include <parallax/elements/app/appsrc.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <sys/stat.h>
@@ -47,8 +49,8 @@ TEST(FileSrcTest, CopiesAFileExactlyAtAnyBlockSize) {
     write_file(in, data);
     for (const char* blocksize : {"1000", "4096", "65536", "1048576"}) {
         SCOPED_TRACE(blocksize);
-        const std::string text = "filesrc location=" + in.string() + " blocksize=" + blocksize +
-                                 " ! filesink location=" + out.string();
+        const std::string text =
+            "filesrc location=" + in.string() + " blocksize=" + blocksize + " ! filesink location=" + out.string();
         auto p = Pipeline::parse(text);
         ASSERT_TRUE(p) << format_pipeline_error(text, p.error());
         auto ok = (*p)->run(30s);
@@ -109,8 +111,8 @@ TEST(FileSrcTest, SmallBlocksAreSlicesOfOneReadInOrder) {
     ASSERT_TRUE(w);
     std::fill(w->begin(), w->end(), std::byte{0});
     EXPECT_NE(got[1].slot(), got[0].slot());
-    EXPECT_TRUE(std::equal(got[2].data().begin(), got[2].data().end(),
-                           reinterpret_cast<const std::byte*>(data.data()) + 2000));
+    EXPECT_TRUE(
+        std::equal(got[2].data().begin(), got[2].data().end(), reinterpret_cast<const std::byte*>(data.data()) + 2000));
     fs::remove(in);
 }
 
@@ -284,6 +286,37 @@ TEST(FileSinkTest, AByteSegmentOnAPipeDropsItsDataWithAWarning) {
     EXPECT_NE(warnings[0].find(fifo.string()), std::string::npos) << warnings[0];
     EXPECT_NE(warnings[0].find("cannot seek"), std::string::npos) << warnings[0];
     fs::remove(fifo);
+}
+
+// Whether filesink `props` says, asked from appsrc while paused, that it
+// can seek in `format`; nullopt when nobody answers.
+std::optional<bool> filesink_seekable(const std::string& props, Format format) {
+    auto p = Pipeline::parse("appsrc name=src ! filesink " + props);
+    EXPECT_TRUE(p);
+    if (!p || !(*p)->set_state(State::paused)) {
+        ADD_FAILURE() << "the pipeline did not pause";
+        return std::nullopt;
+    }
+    Query q = Query::seeking(format);
+    const bool answered = (*p)->get<AppSrc>("src").value()->src_pad().peer_query(q);
+    EXPECT_TRUE((*p)->set_state(State::idle));
+    if (!answered) {
+        return std::nullopt;
+    }
+    EXPECT_EQ(q.seek_start(), 0U);
+    return q.seekable();
+}
+
+TEST(FileSinkTest, AnswersTheSeekingQueryInBytesWhereTheFileCanSeek) {
+    const auto out = temp_file("plx-filesink-query");
+    EXPECT_EQ(filesink_seekable("location=" + out.string(), Format::bytes), true);
+    EXPECT_EQ(filesink_seekable("location=" + out.string(), Format::time), false);
+    // Appending, the stream starts at the old end, and its own bytes can
+    // still be gone back to (the file is not opened O_APPEND).
+    EXPECT_EQ(filesink_seekable("append=true location=" + out.string(), Format::bytes), true);
+    // A character device cannot.
+    EXPECT_EQ(filesink_seekable("location=/dev/null", Format::bytes), false);
+    fs::remove(out);
 }
 
 TEST(FileSinkTest, WriteErrorsNameTheFile) {
