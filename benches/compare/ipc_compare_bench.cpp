@@ -266,6 +266,16 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
+// "p10 / p50 / p90 / p99" of the samples.
+std::string percentiles(std::vector<double> v) {
+    if (v.empty()) {
+        return "no samples";
+    }
+    std::sort(v.begin(), v.end());
+    const auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]; };
+    return fmt::format("p10 {:.1f} / p50 {:.1f} / p90 {:.1f} / p99 {:.1f}", at(0.1), at(0.5), at(0.9), at(0.99));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -310,6 +320,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s GStreamer: %llu buffers in %.3f s\n", c.kind,
                          static_cast<unsigned long long>(b.buffers), b.seconds);
             if (is_latency(c.kind)) {
+                std::fprintf(stderr, "%s one-way us: libparallax %s, GStreamer %s\n", c.kind,
+                             percentiles(a.latencies_us).c_str(), percentiles(b.latencies_us).c_str());
                 plx.push_back(median(a.latencies_us));
                 gst.push_back(median(b.latencies_us));
             } else {

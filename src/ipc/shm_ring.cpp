@@ -1,6 +1,6 @@
 #include <parallax/ipc/shm_ring.hpp>
 
-#include "runtime/futex.hpp"
+#include "runtime/spin.hpp"
 
 #include <fmt/format.h>
 
@@ -46,31 +46,8 @@ void shared_futex_wake(std::atomic<std::uint32_t>& word) noexcept {
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
-std::int64_t now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-// Spins until ready() or `budget_ns` has passed, offering the CPU to other
-// threads every few microseconds (the peer may share this CPU).
-template <typename Ready>
-bool spin_until(Ready&& ready, std::int64_t budget_ns) {
-    const std::int64_t start = now_ns();
-    for (int checks = 1;; ++checks) {
-        for (int i = 0; i < 16; ++i) {
-            if (ready()) {
-                return true;
-            }
-            detail::cpu_relax();
-        }
-        if (now_ns() - start >= budget_ns) {
-            return ready();
-        }
-        if (checks % 16 == 0) {
-            sched_yield();
-        }
-    }
-}
+using detail::spin_until;
+using detail::steady_now_ns;
 
 // The adaptive spin of ThreadLink: sleeps shorter than the cap mean a longer
 // spin would have caught the peer, so the budget grows; long sleeps mean a
@@ -276,9 +253,9 @@ bool ShmRing::wait_for_room(std::size_t size, std::uint64_t max_buffers, std::ch
         header_->producer_waiting.store(0, std::memory_order_relaxed);
         return writable(size, max_buffers);
     }
-    const std::int64_t since = now_ns();
+    const std::int64_t since = steady_now_ns();
     shared_futex_wait(header_->producer_waiting, 1, timeout);
-    adapt_spin(producer_spin_ns_, now_ns() - since);
+    adapt_spin(producer_spin_ns_, steady_now_ns() - since);
     header_->producer_waiting.store(0, std::memory_order_relaxed);
     return writable(size, max_buffers);
 }
@@ -369,28 +346,28 @@ bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
     if (consumer_wait_ == ShmWait::predict) {
         lower_timer_slack();
         if (const auto window = arrivals_.next()) {
-            const std::int64_t now = now_ns();
+            const std::int64_t now = steady_now_ns();
             if (now < window->wake_at) {
                 if (sleep_for_data(std::min(std::chrono::nanoseconds(window->wake_at - now), timeout))) {
-                    arrivals_.arrived(now_ns());
+                    arrivals_.arrived(steady_now_ns());
                     return true;
                 }
-                if (now_ns() < window->wake_at - early_wake_ns) {
+                if (steady_now_ns() < window->wake_at - early_wake_ns) {
                     return false; // woken for something else (stopping)
                 }
             }
-            seen = spin_until(has_data, window->give_up_at - now_ns());
+            seen = spin_until(has_data, window->give_up_at - steady_now_ns());
         }
     }
     if (!seen && !spin_until(has_data, consumer_spin_ns_)) {
-        const std::int64_t since = now_ns();
+        const std::int64_t since = steady_now_ns();
         seen = sleep_for_data(timeout);
-        adapt_spin(consumer_spin_ns_, now_ns() - since);
+        adapt_spin(consumer_spin_ns_, steady_now_ns() - since);
     } else {
         seen = true;
     }
     if (seen && consumer_wait_ == ShmWait::predict) {
-        arrivals_.arrived(now_ns());
+        arrivals_.arrived(steady_now_ns());
     }
     return seen;
 }

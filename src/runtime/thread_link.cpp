@@ -1,6 +1,6 @@
 #include <parallax/runtime/thread_link.hpp>
 
-#include "runtime/futex.hpp"
+#include "runtime/spin.hpp"
 
 #include <bit>
 #include <sched.h>
@@ -22,15 +22,9 @@ constexpr int wake_check_interval = 16;
 // A consumer that has slept this long waits for a sparse stream; waking it
 // hands over the CPU (see wake_consumer).
 constexpr std::int64_t sparse_sleep_ns = 200'000;
-// Pause instructions between looks at the clock while spinning, and between
-// yields of the CPU to other runnable threads.
-constexpr int pauses_per_clock_check = 16;
-constexpr int clock_checks_per_yield = 16;
 
-std::int64_t steady_now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
+using detail::spin_until;
+using detail::steady_now_ns;
 } // namespace
 
 void detail::SpinBudget::after_sleep(std::int64_t slept_ns) noexcept {
@@ -41,33 +35,6 @@ void detail::SpinBudget::after_sleep(std::int64_t slept_ns) noexcept {
         ns = std::max(min_ns, ns / 2);
     }
 }
-
-namespace {
-
-// Spins until `ready()` or `budget` has passed: pause instructions, a look at
-// the clock every few, and the CPU offered to other runnable threads every
-// few microseconds (a thread waiting here must not keep the one it waits for
-// off a shared CPU). True when ready.
-template <typename Ready>
-bool spin_until(Ready&& ready, std::int64_t budget_ns) {
-    const std::int64_t start = steady_now_ns();
-    for (int checks = 1;; ++checks) {
-        for (int i = 0; i < pauses_per_clock_check; ++i) {
-            if (ready()) {
-                return true;
-            }
-            detail::cpu_relax();
-        }
-        if (steady_now_ns() - start >= budget_ns) {
-            return ready();
-        }
-        if (checks % clock_checks_per_yield == 0) {
-            sched_yield();
-        }
-    }
-}
-
-} // namespace
 
 ThreadLink::ThreadLink(std::size_t capacity)
     : slots_(std::make_unique<LinkItem[]>(std::bit_ceil(std::max<std::size_t>(capacity, 2)))),

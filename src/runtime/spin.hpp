@@ -1,0 +1,48 @@
+#pragma once
+
+// The spin half of spin-then-sleep waiting, shared by ThreadLink (threads of
+// one process) and ShmRing (two processes).
+
+#include "runtime/futex.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <sched.h>
+
+namespace parallax::detail {
+
+/// Nanoseconds of the steady clock.
+inline std::int64_t steady_now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+/// Pause instructions between looks at the clock while spinning, and looks
+/// at the clock between yields of the CPU to other runnable threads.
+inline constexpr int pauses_per_clock_check = 16;
+inline constexpr int clock_checks_per_yield = 16;
+
+/// Spins until `ready()` or `budget_ns` has passed: pause instructions, a
+/// look at the clock every few, and the CPU offered to other runnable
+/// threads every few microseconds (a thread waiting here must not keep the
+/// one it waits for off a shared CPU). True when ready.
+template <typename Ready>
+bool spin_until(Ready&& ready, std::int64_t budget_ns) {
+    const std::int64_t start = steady_now_ns();
+    for (int checks = 1;; ++checks) {
+        for (int i = 0; i < pauses_per_clock_check; ++i) {
+            if (ready()) {
+                return true;
+            }
+            cpu_relax();
+        }
+        if (steady_now_ns() - start >= budget_ns) {
+            return ready();
+        }
+        if (checks % clock_checks_per_yield == 0) {
+            sched_yield();
+        }
+    }
+}
+
+} // namespace parallax::detail
