@@ -1,8 +1,9 @@
 // mp4mux: writes AV1, H.264 and Opus streams into an ISO base media file
 // (ISO/IEC 14496-12), one track per request pad.
 //
-// filesink cannot seek back, so a plain file (fragment-duration 0) is
-// written at end of stream, moov first: the samples' bytes wait in memory,
+// A plain file (fragment-duration 0) is written at end of stream, moov
+// first, so that it needs no seeking (a pipe takes it) and plays from its
+// first bytes: the samples' bytes wait in memory,
 // or past spill_threshold in an unlinked temporary file, and then ftyp,
 // moov (whose chunk offsets point past itself) and mdat leave in that
 // order. A fragmented file starts with ftyp and a moov without samples
@@ -27,8 +28,14 @@
 // A video track's edit starts at its first presentation time, and a track
 // that begins after the earliest one gets an empty edit before it. In a
 // fragmented file the duration is unknown when the moov is written: the
-// edit lasts 0, "to the end", so the pre-skip is dropped but not the end
-// trimming of the last packet.
+// edit lasts 0, "to the end", and mvex's mehd says 0. At the end, when
+// downstream can seek in bytes (the seeking query: filesink, or fdsink on a
+// file), a byte segment from 0 and ftyp + moov again follow, as GStreamer's
+// muxers rewrite their headers: the same boxes of the same size (mehd is
+// always 64-bit, the edits keep their count), now with each last edit
+// lasting to its track's end and mehd the movie's duration, so that the end
+// trimming of the last Opus packet is dropped too. Into a pipe the file
+// stays as first written.
 
 #include <parallax/base/log.hpp>
 #include <parallax/codec/av1.hpp>
@@ -191,7 +198,8 @@ public:
             "With fragment-duration 0 the whole file is written at end of stream, moov before mdat (the "
             "samples wait in memory, past 64 MiB in an unlinked temporary file); otherwise ftyp and moov "
             "(mvex) come first, then a moof and mdat per fragment, cut at the first video keyframe after "
-            "fragment-duration. Opus keeps its pre-skip and end trimming in an edit list; samples are "
+            "fragment-duration; at the end, where downstream can seek, the moov is written again with the "
+            "durations. Opus keeps its pre-skip and end trimming in an edit list; samples are "
             "interleaved by time. With latency > 0 (live sources) a fragment waits at most that long of "
             "wall-clock time for a silent track; its later samples go into later fragments.",
         .rank = rank_primary};
@@ -279,6 +287,7 @@ protected:
                 in->finished = false;
                 in->first_dts.reset();
                 in->first_pts.reset();
+                in->moov_edits.reset();
                 in->end_ns = 0;
                 in->units_done = 0;
             }
@@ -384,7 +393,8 @@ private:
         std::vector<Queued> samples; // all (plain) or not yet written (fragmented)
         std::optional<ClockTime> first_dts;
         std::optional<ClockTime> first_pts;
-        std::optional<std::uint64_t> origin_ns; // media time 0 (fragmented, once the moov is out)
+        std::optional<std::uint64_t> origin_ns;           // media time 0 (fragmented, once the moov is out)
+        std::optional<std::vector<mp4::Edit>> moov_edits; // fragmented: in the moov, with these edits
         std::chrono::steady_clock::time_point last_arrival;
         std::uint64_t end_ns = 0;     // latest pts + duration
         std::uint64_t units_done = 0; // decode time of the next sample to write, in timescale
@@ -417,6 +427,7 @@ private:
             in->first_dts.reset();
             in->first_pts.reset();
             in->origin_ns.reset();
+            in->moov_edits.reset();
             in->end_ns = 0;
             in->units_done = 0;
             in->packets = 0;
@@ -555,7 +566,10 @@ private:
         if (eos_sent_) {
             return true;
         }
-        const Flow f = fragmented() ? write_fragments(true) : write_plain();
+        Flow f = fragmented() ? write_fragments(true) : write_plain();
+        if (fragmented() && f == Flow::ok) {
+            f = rewrite_header();
+        }
         eos_sent_ = true;
         start_src();
         const bool ok = src_->push_event(Event::eos());
@@ -700,7 +714,7 @@ private:
         return mp4::make_ftyp("isom", brands);
     }
 
-    mp4::Track track_of(const Input& in, std::uint64_t start_ns, bool open_ended) const {
+    static mp4::Track track_of(const Input& in, std::vector<mp4::Edit> edits) {
         mp4::Track t;
         t.id = in.track_id;
         t.kind = in.video ? mp4::TrackKind::video : mp4::TrackKind::audio;
@@ -708,7 +722,7 @@ private:
         t.sample_entry = in.entry;
         t.width = in.width;
         t.height = in.height;
-        t.edits = edits_of(in, start_ns, open_ended);
+        t.edits = std::move(edits);
         return t;
     }
 
@@ -723,7 +737,7 @@ private:
         mp4::Movie movie;
         movie.timescale = movie_timescale();
         for (Input* in : ins) {
-            mp4::Track t = track_of(*in, start, false);
+            mp4::Track t = track_of(*in, edits_of(*in, start, false));
             for (std::size_t i = 0; i < in->samples.size(); ++i) {
                 t.samples.push_back(sample_of(*in, i));
             }
@@ -895,19 +909,73 @@ private:
     }
 
     Flow write_header() {
-        const std::vector<Input*> ins = tracks(false);
+        const std::uint64_t start = movie_start();
+        for (Input* in : tracks(false)) {
+            in->moov_edits = edits_of(*in, start, true);
+            in->origin_ns = in->first_dts ? in->first_dts->ns() : start;
+        }
+        moov_start_ns_ = start;
+        const std::vector<std::uint8_t> bytes = fragmented_head(false);
+        header_size_ = bytes.size();
+        header_written_ = true;
+        return push_bytes(bytes, true);
+    }
+
+    // ftyp and the moov of a fragmented file. At the start the edits last
+    // "to the end" and mehd says 0; at the end (`closed`) each track's last
+    // edit lasts to the track's end, and mehd holds the movie's duration.
+    [[nodiscard]] std::vector<std::uint8_t> fragmented_head(bool closed) const {
         mp4::Movie movie;
         movie.timescale = movie_timescale();
         movie.fragmented = true;
-        const std::uint64_t start = movie_start();
-        for (Input* in : ins) {
-            movie.tracks.push_back(track_of(*in, start, true));
-            in->origin_ns = in->first_dts ? in->first_dts->ns() : start;
+        for (const auto& in : inputs_) {
+            if (!in->moov_edits) {
+                continue;
+            }
+            mp4::Track t = track_of(*in, *in->moov_edits);
+            const std::uint64_t end =
+                to_units(in->end_ns > moov_start_ns_ ? in->end_ns - moov_start_ns_ : 0, movie.timescale);
+            if (closed && !t.edits.empty() && t.edits.back().media_time >= 0) {
+                std::uint64_t before = 0;
+                for (std::size_t i = 0; i + 1 < t.edits.size(); ++i) {
+                    before += t.edits[i].segment_duration;
+                }
+                t.edits.back().segment_duration = end > before ? end - before : 0;
+            }
+            if (closed) {
+                movie.fragment_duration = std::max(movie.fragment_duration, end);
+            }
+            movie.tracks.push_back(std::move(t));
         }
         std::vector<std::uint8_t> bytes = ftyp();
         const std::vector<std::uint8_t> moov = mp4::make_moov(movie);
         bytes.insert(bytes.end(), moov.begin(), moov.end());
-        header_written_ = true;
+        return bytes;
+    }
+
+    // At the end of a fragmented file, where downstream can seek: back to
+    // byte 0 with the closed header. Only at the first header's size (a
+    // larger one would overwrite the first fragment): a duration that needs
+    // 64 bits where the first had 32 changes it, and then the file stays
+    // as first written, valid without the durations.
+    Flow rewrite_header() {
+        Query seeking = Query::seeking(Format::bytes);
+        if (!header_written_ || !src_->peer_query(seeking) || !seeking.seekable() || seeking.seek_start() > 0) {
+            return Flow::ok;
+        }
+        const std::vector<std::uint8_t> bytes = fragmented_head(true);
+        if (bytes.size() != header_size_) {
+            context().warning(fmt::format("{}: the header with the durations takes {} bytes where the first took "
+                                          "{}: the first stays, without the durations",
+                                          name(), bytes.size(), header_size_));
+            return Flow::ok;
+        }
+        StreamSegment segment;
+        segment.format = Format::bytes;
+        if (!src_->push_event(Event::segment(segment))) {
+            return Flow::ok;
+        }
+        offset_ = 0;
         return push_bytes(bytes, true);
     }
 
@@ -973,6 +1041,8 @@ private:
     bool src_started_ = false;
     bool eos_sent_ = false;
     bool header_written_ = false;
+    std::uint64_t moov_start_ns_ = 0; // the movie's start when the moov was written (fragmented)
+    std::size_t header_size_ = 0;     // of ftyp + moov (fragmented)
     std::uint32_t sequence_ = 0;
     std::uint64_t offset_ = 0;
 

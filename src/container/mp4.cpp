@@ -477,6 +477,9 @@ std::vector<std::uint8_t> make_moov(const Movie& m) {
     }
     if (m.fragmented) {
         const auto mvex = w.begin("mvex");
+        const auto mehd = w.begin_full("mehd", 1, 0);
+        w.u64(m.fragment_duration);
+        w.end(mehd);
         for (const Track& t : m.tracks) {
             const auto trex = w.begin_full("trex", 0, 0);
             w.u32(t.id);

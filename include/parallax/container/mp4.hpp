@@ -118,8 +118,14 @@ struct Track {
 struct Movie {
     std::uint32_t timescale = 1000;
     std::vector<Track> tracks;
-    /// Adds mvex (one trex per track) so that movie fragments follow.
+    /// Adds mvex (mehd, then one trex per track) so that movie fragments
+    /// follow.
     bool fragmented = false;
+    /// Fragmented only: the duration of the whole movie, fragments
+    /// included, in `timescale` (mehd's fragment_duration); 0 while unknown.
+    /// mehd is always 64-bit, so that a moov written again at the end with
+    /// the duration has the size of the first.
+    std::uint64_t fragment_duration = 0;
 };
 
 /// The duration of `t` in its timescale: the sum of its sample durations.
@@ -133,7 +139,9 @@ PARALLAX_API std::uint64_t track_duration(const Track& t, std::uint32_t movie_ti
 /// with mdhd, hdlr, minf: vmhd or smhd, dinf/dref, stbl: stsd, stts, ctts
 /// when a composition offset is not 0, stss when a sample is not a sync
 /// sample, stsc, stsz, stco or co64 when an offset needs 64 bits), then mvex
-/// when fragmented.
+/// (mehd, trex per track) when fragmented. Its size depends on the samples,
+/// the edits' count and on whether a duration, an edit or an offset needs 64
+/// bits, not on the values otherwise.
 PARALLAX_API std::vector<std::uint8_t> make_moov(const Movie& m);
 
 /// One track's run of a movie fragment.

@@ -220,6 +220,28 @@ TEST(Mp4Test, FragmentedMoovHasMvexAndNoSamples) {
     ASSERT_NE(trex, nullptr);
     EXPECT_EQ(be32(trex->payload, 4), 1U);
     EXPECT_EQ(check::stsz_count(*boxes.at(0).find("trak/mdia/minf/stbl/stsz")), 0U);
+    // mehd comes first in mvex, 64-bit, 0 while the duration is unknown.
+    const check::Box& mvex = *boxes.at(0).find("mvex");
+    ASSERT_EQ(mvex.children.at(0).type, "mehd");
+    EXPECT_EQ(mvex.children.at(0).payload[0], 1);
+    EXPECT_EQ(check::be64(mvex.children.at(0).payload, 4), 0U);
+}
+
+TEST(Mp4Test, AFragmentedMoovKeepsItsSizeWhenTheDurationsBecomeKnown) {
+    // As a muxer writes it at the start (edits "to the end", no duration)
+    // and again at the end over the first.
+    mp4::Movie m = two_track_movie(0);
+    m.tracks[0].samples.clear();
+    m.fragmented = true;
+    m.tracks[0].edits = {{0, 3600}};
+    const auto first = mp4::make_moov(m);
+    m.tracks[0].edits = {{2'000'000, 3600}};
+    m.fragment_duration = 2'000'000;
+    const auto last = mp4::make_moov(m);
+    ASSERT_EQ(last.size(), first.size());
+    const auto boxes = parse_boxes(last);
+    EXPECT_EQ(check::be64(boxes.at(0).find("mvex/mehd")->payload, 4), 2'000'000U);
+    EXPECT_EQ(be32(boxes.at(0).find("mvhd")->payload, 16), 2'000'000U);
 }
 
 TEST(Mp4Test, MoofDataOffsetsPointIntoTheFollowingMdat) {

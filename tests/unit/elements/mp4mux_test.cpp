@@ -1,27 +1,37 @@
 // mp4mux: the box structure of what it writes (read back with the test
 // box reader), plain and fragmented, for AV1 frames pushed by hand and for
-// encoder pipelines (AV1 only, Opus only, both); errors for bad inputs.
+// encoder pipelines (AV1 only, Opus only, both); the moov of a fragmented
+// file written again with its durations where downstream can seek; errors
+// for bad inputs.
 
 #include <parallax/check/harness.hpp>
 #include <parallax/codec/av1.hpp>
+#include <parallax/codec/opus.hpp>
+#include <parallax/container/mp4_reader.hpp>
 #include <parallax/element/registry.hpp>
 #include <parallax/elements/app/appsink.hpp>
 #include <parallax/elements/app/appsrc.hpp>
 #include <parallax/pipeline/pipeline.hpp>
 
+#include "support/files.hpp"
 #include "unit/elements/mp4_test_support.hpp"
 #include "unit/elements/mux_live_test_support.hpp"
+#include "unit/elements/mux_output_test_support.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace parallax {
@@ -484,6 +494,91 @@ TEST(Mp4MuxTest, Av1AndOpusFragmentsStartWithVideoKeyFrames) {
     EXPECT_GE(fragments, 2U);
     EXPECT_EQ(video_samples, 20U);
     EXPECT_EQ(audio_samples, 41U);
+}
+
+// 1.013 s of mono Opus at 48 kHz, 48624 samples: not a whole number of
+// 20 ms packets, so the last one carries end trimming.
+constexpr std::uint64_t trimmed_samples = 48 * 1013;
+constexpr const char* trimmed_opus_branch = "audiotestsrc num-buffers=48 samplesperbuffer=1013 ! "
+                                            "audio/x-raw,rate=48000,channels=1 ! opusenc ! m.";
+
+// The same fragmented Opus stream into a file (filesink: it can seek) and
+// into a pipe (fdsink: it cannot). Into the pipe the moov stays as first
+// written: mehd 0, the edit "to the end". Into the file it comes again over
+// the first with the durations; same size, so every byte after it is the
+// pipe's, and the project's own reader and qtdemux read it.
+TEST(Mp4MuxTest, FragmentedOpusGetsItsDurationsWrittenBackWhereDownstreamCanSeek) {
+    ASSERT_TRUE(have_encoders()) << "an encoder or decoder this test uses is not registered";
+    const auto dir = std::filesystem::temp_directory_path();
+    const auto path = dir / fmt::format("plx-mp4mux-trim-{}.mp4", ::getpid());
+    EXPECT_EQ(test::run_counting_warnings(fmt::format("mp4mux name=m fragment-duration=300 ! filesink location={}  {}",
+                                                      path.string(), trimmed_opus_branch)),
+              0);
+    const std::vector<std::uint8_t> file = check::read_file<std::uint8_t>(path);
+    test::PipeReader pipe;
+    EXPECT_EQ(test::run_counting_warnings(fmt::format("mp4mux name=m fragment-duration=300 ! fdsink fd={}  {}",
+                                                      pipe.write_fd(), trimmed_opus_branch)),
+              0);
+    const std::vector<std::uint8_t> piped = pipe.finish();
+
+    const auto boxes = check::parse_boxes(file);
+    const auto piped_boxes = check::parse_boxes(piped);
+    ASSERT_GE(boxes.size(), 4U);
+    ASSERT_GE(piped_boxes.size(), 4U);
+    ASSERT_EQ(boxes[1].type, "moov");
+    ASSERT_EQ(piped_boxes[1].type, "moov");
+    // The header written again must take exactly the room of the first.
+    ASSERT_EQ(boxes[1].payload.size(), piped_boxes[1].payload.size())
+        << "the moov written at the end differs in size from the first";
+    ASSERT_EQ(file.size(), piped.size());
+    const std::size_t header = boxes[2].offset;
+    EXPECT_TRUE(std::equal(file.begin() + static_cast<std::ptrdiff_t>(header), file.end(),
+                           piped.begin() + static_cast<std::ptrdiff_t>(header)))
+        << "the fragments differ";
+
+    // mehd: version 1, the movie's duration (0 into the pipe).
+    const Box* mehd = boxes[1].find("mvex/mehd");
+    ASSERT_NE(mehd, nullptr);
+    EXPECT_EQ(mehd->payload[0], 1);
+    EXPECT_EQ(check::be64(mehd->payload, 4), 1013U);
+    EXPECT_EQ(check::be64(piped_boxes[1].find("mvex/mehd")->payload, 4), 0U);
+
+    // The edit: from the pre-skip, 1013 ms (0 into the pipe: "to the end").
+    const auto read = [](const Box& moov) {
+        const std::size_t size = moov.header + moov.payload.size();
+        return mp4::read_moov(std::span(moov.payload.data() - moov.header, size), moov.offset);
+    };
+    auto movie = read(boxes[1]);
+    auto piped_movie = read(piped_boxes[1]);
+    ASSERT_TRUE(movie) << movie.error().to_string();
+    ASSERT_TRUE(piped_movie) << piped_movie.error().to_string();
+    ASSERT_EQ(movie->tracks.size(), 1U);
+    const mp4::TrackInfo& track = movie->tracks[0];
+    ASSERT_EQ(track.edits.size(), 1U);
+    ASSERT_EQ(piped_movie->tracks.at(0).edits.size(), 1U);
+    EXPECT_EQ(track.edits[0].segment_duration, 1013U);
+    EXPECT_EQ(piped_movie->tracks[0].edits[0].segment_duration, 0U);
+    const auto head = opus::parse_head(track.config);
+    ASSERT_TRUE(head);
+    EXPECT_EQ(track.edits[0].media_time, head->pre_skip);
+    EXPECT_EQ(piped_movie->tracks[0].edits[0].media_time, head->pre_skip);
+    EXPECT_EQ(movie->duration, 1013U);
+
+    // qtdemux reads the rewritten file, and opusdec gives exactly the
+    // samples that went in.
+    std::atomic<std::uint64_t> samples{0};
+    auto demux = Pipeline::parse(
+        fmt::format("filesrc location={} ! qtdemux ! opusdec ! appsink name=sink sync=false", path.string()));
+    ASSERT_TRUE(demux) << demux.error().to_string();
+    (*(*demux)->get<AppSink>("sink"))->set_new_sample([&samples](AppSink& s) {
+        if (auto sample = s.pull_sample()) {
+            samples += sample->buffer.size() / 2; // S16LE mono
+        }
+    });
+    auto ok = (*demux)->run(120s);
+    EXPECT_TRUE(ok) << (ok ? "" : ok.error().to_string());
+    EXPECT_EQ(samples.load(), trimmed_samples);
+    std::filesystem::remove(path);
 }
 
 TEST(Mp4MuxTest, RefusesALatencyBeyondAnHourNamingTheProperty) {
