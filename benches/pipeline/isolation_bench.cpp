@@ -11,14 +11,16 @@
 //       the growth of the buffers counted at fakesink in it
 //       (Pipeline::progress). buffers_per_s is the steady-state rate.
 //
-//   BM_IdentityRoundTrip/in_process, /isolated
+//   BM_IdentityRoundTrip/in_process, /isolated, /isolated_predict, /isolated_spin
 //       appsrc ! identity ! appsink sync=false, one 64-byte buffer in flight:
 //       each iteration pushes one buffer and pulls it at appsink; its time
 //       is that round trip (steady_clock). Counters: median_us, p99_us, and
-//       on the isolated row added_median_us, its median minus the
-//       in_process row's (the latency isolation adds per buffer).
+//       on the isolated rows added_median_us, its median minus the
+//       in_process row's (the latency isolation adds per buffer). The
+//       _predict and _spin rows set IsolationOptions::wait (the pipeline
+//       and the worker wait for each other's buffers that way).
 //
-//   BM_IdentityStreamingDelay/in_process/<interval_us>, /isolated/<interval_us>
+//   BM_IdentityStreamingDelay/in_process/<interval_us>, /isolated.../<interval_us>
 //       The same pipeline fed continuously from a second thread, one 64-byte
 //       buffer every <interval_us> microseconds (paced below the capacity
 //       of either path, so that the delay is not the depth of a queue).
@@ -62,6 +64,17 @@ constexpr auto throughput_window = 20ms;
 constexpr auto start_guard = 10s; // only against hangs
 constexpr auto pull_guard = 5s;   // only against hangs
 
+// Where identity runs: in process, or isolated with the rings waited on as
+// IsolationOptions::wait says.
+struct Mode {
+    bool isolated = false;
+    parallax::ShmWait wait = parallax::ShmWait::sleep;
+};
+constexpr Mode in_process{};
+constexpr Mode isolated_sleep{true, parallax::ShmWait::sleep};
+constexpr Mode isolated_predict{true, parallax::ShmWait::predict};
+constexpr Mode isolated_spin{true, parallax::ShmWait::spin};
+
 const char* identity_text(bool isolated) {
     return isolated ? "identity strategy=isolated" : "identity";
 }
@@ -99,8 +112,7 @@ Spread spread(std::vector<std::int64_t>& ns) {
 double round_trip_in_process_median_us = -1;
 double streaming_in_process_median_us = -1;
 
-void report(benchmark::State& state, bool isolated, std::vector<std::int64_t>& samples,
-            double& in_process_median_us) {
+void report(benchmark::State& state, bool isolated, std::vector<std::int64_t>& samples, double& in_process_median_us) {
     const Spread s = spread(samples);
     state.counters["median_us"] = s.median_us;
     state.counters["p99_us"] = s.p99_us;
@@ -115,8 +127,8 @@ void report(benchmark::State& state, bool isolated, std::vector<std::int64_t>& s
 // --- Throughput ---------------------------------------------------------------
 
 void BM_IdentityThroughput(benchmark::State& state, bool isolated) {
-    const std::string text =
-        fmt::format("fakesrc sizetype=fixed sizemax={} filltype=nothing ! {} ! fakesink", buffer_size, identity_text(isolated));
+    const std::string text = fmt::format("fakesrc sizetype=fixed sizemax={} filltype=nothing ! {} ! fakesink",
+                                         buffer_size, identity_text(isolated));
     auto parsed = parallax::Pipeline::parse(text);
     if (!parsed) {
         state.SkipWithError(parsed.error().to_string().c_str());
@@ -164,16 +176,17 @@ struct AppPipeline {
 };
 
 // appsrc name=src ! identity [strategy=isolated] ! appsink name=sink sync=false, running.
-bool start_app_pipeline(benchmark::State& state, bool isolated, AppPipeline& a) {
+bool start_app_pipeline(benchmark::State& state, Mode mode, AppPipeline& a) {
     const std::string text = fmt::format("appsrc name=src max-bytes=0 max-buffers=64 block=true ! {} ! "
                                          "appsink name=sink sync=false",
-                                         identity_text(isolated));
+                                         identity_text(mode.isolated));
     auto parsed = parallax::Pipeline::parse(text);
     if (!parsed) {
         state.SkipWithError(parsed.error().to_string().c_str());
         return false;
     }
     a.pipeline = std::move(*parsed);
+    a.pipeline->scheduling().isolation.wait = mode.wait;
     auto src = a.pipeline->get<parallax::AppSrc>("src");
     auto sink = a.pipeline->get<parallax::AppSink>("sink");
     if (!src || !sink) {
@@ -216,9 +229,9 @@ bool warm_up(benchmark::State& state, AppPipeline& a) {
     return true;
 }
 
-void BM_IdentityRoundTrip(benchmark::State& state, bool isolated) {
+void BM_IdentityRoundTrip(benchmark::State& state, Mode mode) {
     AppPipeline a;
-    if (!start_app_pipeline(state, isolated, a) || !warm_up(state, a)) {
+    if (!start_app_pipeline(state, mode, a) || !warm_up(state, a)) {
         if (a.pipeline) {
             static_cast<void>(a.pipeline->set_state(parallax::State::idle));
         }
@@ -242,16 +255,20 @@ void BM_IdentityRoundTrip(benchmark::State& state, bool isolated) {
         samples.push_back(ns.count());
         state.SetIterationTime(std::chrono::duration<double>(ns).count());
     }
-    report(state, isolated, samples, round_trip_in_process_median_us);
+    report(state, mode.isolated, samples, round_trip_in_process_median_us);
     static_cast<void>(a.pipeline->set_state(parallax::State::idle));
 }
-BENCHMARK_CAPTURE(BM_IdentityRoundTrip, in_process, false)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_IdentityRoundTrip, isolated, true)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_IdentityRoundTrip, in_process, in_process)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_IdentityRoundTrip, isolated, isolated_sleep)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_IdentityRoundTrip, isolated_predict, isolated_predict)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_IdentityRoundTrip, isolated_spin, isolated_spin)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
-void BM_IdentityStreamingDelay(benchmark::State& state, bool isolated) {
+void BM_IdentityStreamingDelay(benchmark::State& state, Mode mode) {
     const auto interval = std::chrono::microseconds(state.range(0));
     AppPipeline a;
-    if (!start_app_pipeline(state, isolated, a) || !warm_up(state, a)) {
+    if (!start_app_pipeline(state, mode, a) || !warm_up(state, a)) {
         if (a.pipeline) {
             static_cast<void>(a.pipeline->set_state(parallax::State::idle));
         }
@@ -290,11 +307,25 @@ void BM_IdentityStreamingDelay(benchmark::State& state, bool isolated) {
     }
     stop.store(true);
     pusher.join();
-    report(state, isolated, samples, streaming_in_process_median_us);
+    report(state, mode.isolated, samples, streaming_in_process_median_us);
     static_cast<void>(a.pipeline->set_state(parallax::State::idle));
 }
 // Arg: the pacing interval in microseconds.
-BENCHMARK_CAPTURE(BM_IdentityStreamingDelay, in_process, false)->Arg(100)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_IdentityStreamingDelay, isolated, true)->Arg(100)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_IdentityStreamingDelay, in_process, in_process)
+    ->Arg(100)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_IdentityStreamingDelay, isolated, isolated_sleep)
+    ->Arg(100)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_IdentityStreamingDelay, isolated_predict, isolated_predict)
+    ->Arg(100)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_IdentityStreamingDelay, isolated_spin, isolated_spin)
+    ->Arg(100)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 } // namespace

@@ -31,6 +31,10 @@ constexpr std::int64_t max_busy_poll_ns = 1'000'000;
 // A predicting consumer whose timed sleep ends this much before its alarm
 // was woken on purpose, not by the timer.
 constexpr std::int64_t early_wake_ns = 5'000;
+// A predicting consumer spins rather than sleeps for less than this, and
+// assumes its timer is at most this late.
+constexpr std::int64_t min_sleep_ns = 10'000;
+constexpr std::int64_t max_timer_late_ns = 500'000;
 
 // Process-shared futex: the two sides live in different processes, so
 // FUTEX_PRIVATE_FLAG must not be set (runtime/futex.hpp is private-only).
@@ -346,15 +350,23 @@ bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
     if (consumer_wait_ == ShmWait::predict) {
         lower_timer_slack();
         if (const auto window = arrivals_.next()) {
+            // The timer ends a sleep late by what the machine adds (tens of
+            // µs on a VM, whatever the slack): set the alarm that much
+            // earlier, learning how late it rings, and just spin when the
+            // alarm is (nearly) past already (a short period).
+            const std::int64_t alarm = window->wake_at - timer_late_ns_;
             const std::int64_t now = steady_now_ns();
-            if (now < window->wake_at) {
-                if (sleep_for_data(std::min(std::chrono::nanoseconds(window->wake_at - now), timeout))) {
+            if (alarm - now > min_sleep_ns) {
+                if (sleep_for_data(std::min(std::chrono::nanoseconds(alarm - now), timeout))) {
                     arrivals_.arrived(steady_now_ns());
                     return true;
                 }
-                if (steady_now_ns() < window->wake_at - early_wake_ns) {
+                const std::int64_t woke = steady_now_ns();
+                if (woke < alarm - early_wake_ns) {
                     return false; // woken for something else (stopping)
                 }
+                timer_late_ns_ = std::clamp<std::int64_t>(timer_late_ns_ + (woke - alarm - timer_late_ns_) / 8, 0,
+                                                          max_timer_late_ns);
             }
             seen = spin_until(has_data, window->give_up_at - steady_now_ns());
         }
@@ -386,6 +398,27 @@ bool ShmRing::sleep_for_data(std::chrono::nanoseconds timeout) noexcept {
     }
     header_->consumer_waiting.store(0, std::memory_order_relaxed);
     return data_ready();
+}
+
+Result<ShmWait> parse_shm_wait(std::string_view text) {
+    for (const ShmWait w : {ShmWait::sleep, ShmWait::predict, ShmWait::spin}) {
+        if (text == to_string(w)) {
+            return w;
+        }
+    }
+    return fail(Errc::invalid_argument, fmt::format("wait mode \"{}\" is not one of sleep, predict, spin", text));
+}
+
+std::string_view to_string(ShmWait wait) noexcept {
+    switch (wait) {
+    case ShmWait::sleep:
+        return "sleep";
+    case ShmWait::predict:
+        return "predict";
+    case ShmWait::spin:
+        return "spin";
+    }
+    return "sleep";
 }
 
 void ShmRing::set_consumer_wait(ShmWait mode) noexcept {

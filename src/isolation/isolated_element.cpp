@@ -788,6 +788,7 @@ private:
         setup.sandbox = sandbox_;
         setup.sticky = sticky_.in_order();
         setup.negotiation = negotiation(s->negotiation_seen);
+        setup.wait = options_.wait;
         FdMessage msg;
         msg.type = static_cast<std::uint16_t>(WorkerFrame::setup);
         msg.payload = encode_setup(setup);
@@ -828,6 +829,7 @@ private:
             return started_failing(fmt::format("sent a bad output ring: {}", out.error().message()));
         }
         s->out.emplace(std::move(*out));
+        s->out->set_consumer_wait(options_.wait);
         const std::string report(reinterpret_cast<const char*>(reply->payload.data()), reply->payload.size());
         PARALLAX_INFO(isolation_log, "{}: worker pid {} ready: {}", name(), s->child->pid(), report);
         // The arenas the predecessor was offered, offered again at once: the

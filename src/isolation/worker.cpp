@@ -302,6 +302,7 @@ private:
             return fail(in.error());
         }
         in_.emplace(std::move(*in));
+        in_->set_consumer_wait(setup->wait);
         auto status = Segment::map(std::move(msg.fds[1]));
         if (!status) {
             return fail(status.error());

@@ -178,6 +178,7 @@ std::vector<std::byte> encode_setup(const WorkerSetup& setup) {
         w.bytes(e);
     }
     w.bytes(encode_negotiation(setup.negotiation));
+    w.u8(static_cast<std::uint8_t>(setup.wait));
     return w.take();
 }
 
@@ -286,6 +287,7 @@ Result<WorkerSetup> decode_setup(std::span<const std::byte> bytes) {
         s.sticky.push_back(r.bytes("sticky event"));
     }
     const std::vector<std::byte> negotiation = r.bytes("negotiation");
+    const std::uint8_t wait = r.u8("wait mode");
     if (!r.ok() || !r.at_end()) {
         return fail(r.error());
     }
@@ -294,6 +296,10 @@ Result<WorkerSetup> decode_setup(std::span<const std::byte> bytes) {
         return fail(Errc::corrupt, fmt::format("worker setup: {}", decoded.error().message()));
     }
     s.negotiation = std::move(*decoded);
+    if (wait > static_cast<std::uint8_t>(ShmWait::spin)) {
+        return fail(Errc::corrupt, fmt::format("worker setup: wait mode {} is unknown", wait));
+    }
+    s.wait = static_cast<ShmWait>(wait);
     if (s.elements.empty()) {
         return fail(Errc::corrupt, "worker setup: no element");
     }

@@ -81,7 +81,7 @@ struct WorkerElement {
 /// What the worker needs to create and run its elements.
 struct WorkerSetup {
     static constexpr std::uint32_t magic = 0x4B524F57; // "WORK"
-    static constexpr std::uint16_t version = 2;
+    static constexpr std::uint16_t version = 3;
     /// One element, or a group of adjacent ones in stream order: each but
     /// the last has one src pad, linked to the next one's sink pad.
     std::vector<WorkerElement> elements;
@@ -92,6 +92,8 @@ struct WorkerSetup {
     /// Negotiation's decision as of the set-up, applied before the sticky
     /// events (version 2).
     WorkerNegotiation negotiation;
+    /// How the worker waits for input (version 3): IsolationOptions::wait.
+    ShmWait wait = ShmWait::sleep;
 };
 
 /// An arena offer's payload (24 bytes): the arena id and the offerer's

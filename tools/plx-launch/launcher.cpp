@@ -105,6 +105,7 @@ int Launcher::run() {
     if (options_.worker_timeout) {
         scheduling.isolation.hang_timeout = *options_.worker_timeout;
     }
+    scheduling.isolation.wait = options_.isolate_wait;
     if (options_.isolate_each) {
         scheduling.isolation.group_adjacent = false;
     }

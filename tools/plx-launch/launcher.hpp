@@ -36,6 +36,8 @@ struct Options {
     std::optional<std::uint32_t> max_restarts;
     /// --worker-timeout: when a worker counts as hung (0: never).
     std::optional<std::chrono::milliseconds> worker_timeout;
+    /// --isolate-wait: how the pipeline and the workers wait for each other.
+    parallax::ShmWait isolate_wait = parallax::ShmWait::sleep;
 };
 
 /// Builds and runs the pipeline. Returns the exit status: 0 after eos or an

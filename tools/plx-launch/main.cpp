@@ -72,6 +72,13 @@ int run(int argc, char** argv) {
                        "Declare the worker of an isolated element hung, kill and restart it, after it finished "
                        "none of its input for MS milliseconds (default 5000; 0: never)")
             ->type_name("MS");
+    std::string isolate_wait;
+    CLI::Option* isolate_wait_option =
+        app.add_option("--isolate-wait", isolate_wait,
+                       "How the pipeline and its worker processes wait for each other's buffers: sleep (the "
+                       "default), predict (for a steady live stream: awake when each buffer is due) or spin (the "
+                       "lowest latency, a core per waiting side)")
+            ->type_name("MODE");
     app.set_version_flag("--version", fmt::format("plx-launch version {} (libparallax)", PARALLAX_TOOLS_VERSION));
     app.add_option("pipeline", words, "The pipeline description; the arguments are joined with spaces")->required();
     try {
@@ -88,6 +95,14 @@ int run(int argc, char** argv) {
             return 1;
         }
         options.sandbox = std::move(*settings);
+    }
+    if (isolate_wait_option->count() > 0) {
+        auto wait = parallax::parse_shm_wait(isolate_wait);
+        if (!wait) {
+            fmt::print(stderr, "ERROR: --isolate-wait: {}\n", wait.error().message());
+            return 1;
+        }
+        options.isolate_wait = *wait;
     }
     if (max_restarts_option->count() > 0) {
         options.max_restarts = max_restarts;

@@ -9,6 +9,7 @@
 #include <parallax/base/export.hpp>
 #include <parallax/base/result.hpp>
 #include <parallax/base/unique_fd.hpp>
+#include <parallax/ipc/shm_wait.hpp>
 #include <parallax/memory/segment.hpp>
 
 #include <atomic>
@@ -94,22 +95,6 @@ inline constexpr std::uint32_t shm_ring_layout_version = 1;
 PARALLAX_API Result<std::uint64_t> validate_ring_header(std::span<const std::byte> bytes, std::uint64_t file_size);
 
 } // namespace detail
-
-/// How the consumer waits for the next record when the ring is empty.
-enum class ShmWait : std::uint8_t {
-    /// Spins briefly (adapting to the gaps seen), then sleeps on the futex:
-    /// no CPU while idle; each record that finds it asleep pays a wake-up.
-    sleep = 0,
-    /// Like sleep, but learns the period of a stream that arrives at steady
-    /// intervals and sleeps only until shortly before the next record is
-    /// due, then spins across the window where it is expected: the record
-    /// finds the consumer awake. Costs the window's share of a core (about
-    /// 12 % at one record per millisecond); a stream without a steady
-    /// rhythm is waited for as with sleep.
-    predict = 1,
-    /// Never sleeps while waiting: the lowest latency, a core of its own.
-    spin = 2,
-};
 
 /// The shape of a new ring.
 struct ShmRingConfig {
@@ -248,6 +233,7 @@ private:
     std::int64_t consumer_spin_ns_ = 20'000;
     ShmWait consumer_wait_ = ShmWait::sleep;
     ArrivalPredictor arrivals_;
+    std::int64_t timer_late_ns_ = 50'000; // how late timed sleeps end (EWMA)
 };
 
 } // namespace parallax

@@ -8,6 +8,7 @@
 
 #include <parallax/base/export.hpp>
 #include <parallax/base/result.hpp>
+#include <parallax/ipc/shm_wait.hpp>
 #include <parallax/pipeline/restart_policy.hpp>
 
 #include <chrono>
@@ -74,6 +75,11 @@ struct IsolationOptions {
     /// (one process, no crossing between them; a crash restarts them
     /// together). False: a worker for each.
     bool group_adjacent = true;
+    /// How each side waits for the other's buffers: the worker for its
+    /// input, the pipeline for the worker's output (ipcsrc's wait-mode:
+    /// sleep, predict for a steady live stream, spin for the lowest latency
+    /// at a core per waiting side).
+    ShmWait wait = ShmWait::sleep;
 };
 
 } // namespace parallax

@@ -201,6 +201,17 @@ TEST(ShmRingTest, EveryWaitModeReceivesEveryRecordOfSteadyAndIrregularStreams) {
     }
 }
 
+TEST(ShmRingTest, WaitModesReadFromTextAndBadOnesNameTheChoices) {
+    for (const ShmWait w : {ShmWait::sleep, ShmWait::predict, ShmWait::spin}) {
+        auto back = parse_shm_wait(to_string(w));
+        ASSERT_TRUE(back) << to_string(w);
+        EXPECT_EQ(*back, w);
+    }
+    auto bad = parse_shm_wait("busy");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message(), "wait mode \"busy\" is not one of sleep, predict, spin");
+}
+
 TEST(IpcMessageTest, EventsRoundTrip) {
     StreamSegment seg;
     seg.format = Format::bytes;

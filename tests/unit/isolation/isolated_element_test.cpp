@@ -428,6 +428,25 @@ INSTANTIATE_TEST_SUITE_P(Modes, IsolatedCrashTest,
                                            CrashCase{"hang", "hung (no progress for 300 ms)"}),
                          [](const auto& param_info) { return std::string(param_info.param.mode); });
 
+// However the two sides wait for each other, every buffer crosses, and a
+// worker that crashes under a spinning pipeline is replaced as under a
+// sleeping one.
+TEST(IsolatedElementTest, EveryWaitModeCarriesTheStreamAndSurvivesACrash) {
+    for (const ShmWait wait : {ShmWait::sleep, ShmWait::predict, ShmWait::spin}) {
+        auto p = parse("fakesrc num-buffers=900 ! crashtest name=crashtest0 mode=segv after=400 ! fakesink");
+        ASSERT_TRUE(p);
+        p->scheduling().isolation.wait = wait;
+        Messages messages;
+        messages.watch(*p);
+        auto ok = p->run(hang_guard);
+        ASSERT_TRUE(ok) << to_string(wait) << ": " << ok.error().to_string();
+        const auto restarts = messages.of(MessageType::element, "element-restarted");
+        ASSERT_EQ(restarts.size(), 2U) << to_string(wait);
+        EXPECT_EQ(lost_in(restarts), 2) << to_string(wait);
+        EXPECT_EQ(p->progress().buffers, 898U) << to_string(wait);
+    }
+}
+
 TEST(IsolatedElementTest, SpentRestartBudgetFailsNamingTheElement) {
     auto p = parse("fakesrc num-buffers=2000 ! crashtest name=crashtest0 mode=segv after=100 ! fakesink");
     ASSERT_TRUE(p);

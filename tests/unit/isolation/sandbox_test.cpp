@@ -4,6 +4,7 @@
 // it writes to a pipe.
 
 #include "isolation/sandbox.hpp"
+#include "support/sanitizer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -30,8 +31,6 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
-
-#include "support/sanitizer.hpp"
 
 namespace parallax {
 namespace {

@@ -28,6 +28,7 @@ WorkerSetup sample_setup() {
     s.sticky.push_back(*encode_event(Event::caps(Caps::parse("video/x-raw,format=I420").value())));
     s.negotiation.src = {Caps(), Caps::parse("video/x-raw,format=RGBA,width=64,height=48").value()};
     s.negotiation.downstream = Caps::parse("video/x-raw,format={RGBA,BGRA}").value();
+    s.wait = ShmWait::predict;
     return s;
 }
 
@@ -50,6 +51,7 @@ TEST(WorkerProtocolTest, SetupRoundTrips) {
     EXPECT_EQ(back->sticky, s.sticky);
     EXPECT_EQ(back->negotiation.src, s.negotiation.src);
     EXPECT_EQ(back->negotiation.downstream, s.negotiation.downstream);
+    EXPECT_EQ(back->wait, ShmWait::predict);
 }
 
 TEST(WorkerProtocolTest, PropertyRecordsRoundTripAndBadOnesNameTheField) {
@@ -146,6 +148,13 @@ TEST(WorkerProtocolTest, BadMagicVersionKindAndCountsAreRefused) {
     r = decode_setup(bad);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("property count"), std::string::npos) << r.error().message();
+
+    // The wait mode is the last byte.
+    bad = bytes;
+    bad.back() = std::byte{7};
+    r = decode_setup(bad);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("wait mode 7"), std::string::npos) << r.error().message();
 
     WorkerSetup empty;
     r = decode_setup(encode_setup(empty));
