@@ -368,7 +368,7 @@ bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
                 timer_late_ns_ = std::clamp<std::int64_t>(timer_late_ns_ + (woke - alarm - timer_late_ns_) / 8, 0,
                                                           max_timer_late_ns);
             }
-            seen = spin_until(has_data, window->give_up_at - steady_now_ns());
+            seen = spin_until(has_data, window->give_up_at - steady_now_ns(), detail::SpinYield::never);
         }
     }
     if (!seen && !spin_until(has_data, consumer_spin_ns_)) {

@@ -22,12 +22,23 @@ inline std::int64_t steady_now_ns() noexcept {
 inline constexpr int pauses_per_clock_check = 16;
 inline constexpr int clock_checks_per_yield = 16;
 
+/// Whether a spin offers the CPU to other runnable threads.
+enum class SpinYield : std::uint8_t {
+    /// Every few microseconds: a thread waiting here must not keep the one
+    /// it waits for off a shared CPU.
+    every_few_us,
+    /// Never: for a short window where the data is expected any moment. On
+    /// a VM a sched_yield() there delayed a record from the other process
+    /// by about 8 µs at the median (benches/RESULTS.md).
+    never,
+};
+
 /// Spins until `ready()` or `budget_ns` has passed: pause instructions, a
-/// look at the clock every few, and the CPU offered to other runnable
-/// threads every few microseconds (a thread waiting here must not keep the
-/// one it waits for off a shared CPU). True when ready.
+/// look at the clock every few, and (unless `yield` says never) the CPU
+/// offered to other runnable threads every few microseconds. True when
+/// ready.
 template <typename Ready>
-bool spin_until(Ready&& ready, std::int64_t budget_ns) {
+bool spin_until(Ready&& ready, std::int64_t budget_ns, SpinYield yield = SpinYield::every_few_us) {
     const std::int64_t start = steady_now_ns();
     for (int checks = 1;; ++checks) {
         for (int i = 0; i < pauses_per_clock_check; ++i) {
@@ -39,7 +50,7 @@ bool spin_until(Ready&& ready, std::int64_t budget_ns) {
         if (steady_now_ns() - start >= budget_ns) {
             return ready();
         }
-        if (checks % clock_checks_per_yield == 0) {
+        if (yield == SpinYield::every_few_us && checks % clock_checks_per_yield == 0) {
             sched_yield();
         }
     }
