@@ -32,10 +32,14 @@ Result<Buffer> BufferAllocator::allocate(std::size_t size) {
     if (!grown) {
         return fail(grown.error());
     }
-    if (auto slot = (*grown)->try_acquire()) {
-        return Buffer::adopt(**grown, *slot, 0, size);
+    // grow() may hand back an arena whose slot states show a free slot that
+    // its hints do not yet: one that another process is releasing right
+    // now. acquire() looks at every slot when the hints come up empty.
+    auto slot = (*grown)->acquire();
+    if (!slot) {
+        return fail(Errc::exhausted, fmt::format("no free buffer of {} bytes: {}", size, slot.error().message()));
     }
-    return fail(Errc::exhausted, fmt::format("no free buffer of {} bytes", size));
+    return Buffer::adopt(**grown, *slot, 0, size);
 }
 
 Result<Arena*> BufferAllocator::grow(std::size_t cls) {
