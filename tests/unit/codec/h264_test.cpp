@@ -54,7 +54,12 @@ public:
             bit(static_cast<unsigned>((code >> i) & 1U));
         }
     }
-    void se(std::int32_t v) { ue(v > 0 ? static_cast<std::uint32_t>(2 * v - 1) : static_cast<std::uint32_t>(-2 * v)); }
+    // 9.1.1: k > 0 is coded as 2k - 1, k <= 0 as -2k; computed in 64 bits,
+    // as they overflow an int near its limits.
+    void se(std::int32_t v) {
+        const std::int64_t k = v;
+        ue(static_cast<std::uint32_t>(k > 0 ? 2 * k - 1 : -2 * k));
+    }
     // rbsp_trailing_bits() and the NAL header byte in front, escaped.
     Bytes8 nal(std::uint8_t header) {
         bit(1);
