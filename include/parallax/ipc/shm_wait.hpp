@@ -19,8 +19,8 @@ enum class ShmWait : std::uint8_t {
     /// Like sleep, but learns the period of a stream that arrives at steady
     /// intervals and sleeps only until shortly before the next record is
     /// due, then spins across the window where it is expected: the record
-    /// finds the consumer awake. Costs the window's share of a core (about
-    /// 12 % at one record per millisecond); a stream without a steady
+    /// finds the consumer awake. Costs the window's share of a core (12-20 %
+    /// at one record per millisecond); a stream without a steady
     /// rhythm is waited for as with sleep.
     predict = 1,
     /// Never sleeps while waiting: the lowest latency, a core of its own.
