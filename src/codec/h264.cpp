@@ -144,14 +144,8 @@ void read_vui(BitReader& r, Sps& s) {
 SliceHeaderStart read_slice_header_start(BitReader& r) {
     SliceHeaderStart h;
     h.first_mb_in_slice = r.ue("first_mb_in_slice");
-    h.slice_type = r.ue("slice_type");
-    if (h.slice_type > 9) {
-        r.invalid("slice_type");
-    }
-    h.pps_id = r.ue("pic_parameter_set_id");
-    if (h.pps_id > 255) {
-        r.invalid("pic_parameter_set_id");
-    }
+    h.slice_type = r.ue("slice_type", 9);
+    h.pps_id = r.ue("pic_parameter_set_id", 255);
     return h;
 }
 
@@ -179,10 +173,7 @@ SliceHeader read_slice_header(BitReader& r, const Nal& nal, const Sps& sps, cons
         }
     }
     if (h.idr) {
-        h.idr_pic_id = r.ue("idr_pic_id");
-        if (h.idr_pic_id > 65535) {
-            r.invalid("idr_pic_id");
-        }
+        h.idr_pic_id = r.ue("idr_pic_id", 65535);
     }
     const bool bottom_of_frame = pps.bottom_field_pic_order_in_frame_present && !h.field_pic;
     if (sps.pic_order_cnt_type == 0) {
@@ -197,10 +188,7 @@ SliceHeader read_slice_header(BitReader& r, const Nal& nal, const Sps& sps, cons
         }
     }
     if (pps.redundant_pic_cnt_present) {
-        h.redundant_pic_cnt = r.ue("redundant_pic_cnt");
-        if (h.redundant_pic_cnt > 127) {
-            r.invalid("redundant_pic_cnt");
-        }
+        h.redundant_pic_cnt = r.ue("redundant_pic_cnt", 127);
     }
     return h;
 }
@@ -462,15 +450,9 @@ Result<Sps> parse_sps(std::span<const std::uint8_t> nal) {
     s.profile_idc = static_cast<std::uint8_t>(r.u(8, "profile_idc"));
     s.constraint_flags = static_cast<std::uint8_t>(r.u(8, "constraint_set_flags") & 0xFCU);
     s.level_idc = static_cast<std::uint8_t>(r.u(8, "level_idc"));
-    s.sps_id = r.ue("seq_parameter_set_id");
-    if (s.sps_id > 31) {
-        r.invalid("seq_parameter_set_id");
-    }
+    s.sps_id = r.ue("seq_parameter_set_id", 31);
     if (is_high_profile(s.profile_idc)) {
-        const std::uint32_t chroma = r.ue("chroma_format_idc");
-        if (chroma > 3) {
-            r.invalid("chroma_format_idc");
-        }
+        const std::uint32_t chroma = r.ue("chroma_format_idc", 3);
         s.chroma_format_idc = static_cast<std::uint8_t>(chroma);
         if (chroma == 3) {
             s.separate_colour_plane = r.flag("separate_colour_plane_flag");
@@ -496,30 +478,18 @@ Result<Sps> parse_sps(std::span<const std::uint8_t> nal) {
             }
         }
     }
-    const std::uint32_t log2_frame_num = r.ue("log2_max_frame_num_minus4");
-    if (log2_frame_num > 12) {
-        r.invalid("log2_max_frame_num_minus4");
-    }
+    const std::uint32_t log2_frame_num = r.ue("log2_max_frame_num_minus4", 12);
     s.log2_max_frame_num = static_cast<std::uint8_t>(log2_frame_num + 4);
-    const std::uint32_t poc_type = r.ue("pic_order_cnt_type");
-    if (poc_type > 2) {
-        r.invalid("pic_order_cnt_type");
-    }
+    const std::uint32_t poc_type = r.ue("pic_order_cnt_type", 2);
     s.pic_order_cnt_type = static_cast<std::uint8_t>(poc_type);
     if (poc_type == 0) {
-        const std::uint32_t log2_poc_lsb = r.ue("log2_max_pic_order_cnt_lsb_minus4");
-        if (log2_poc_lsb > 12) {
-            r.invalid("log2_max_pic_order_cnt_lsb_minus4");
-        }
+        const std::uint32_t log2_poc_lsb = r.ue("log2_max_pic_order_cnt_lsb_minus4", 12);
         s.log2_max_pic_order_cnt_lsb = static_cast<std::uint8_t>(log2_poc_lsb + 4);
     } else if (poc_type == 1) {
         s.delta_pic_order_always_zero = r.flag("delta_pic_order_always_zero_flag");
         r.se("offset_for_non_ref_pic");
         r.se("offset_for_top_to_bottom_field");
-        const std::uint32_t cycle = r.ue("num_ref_frames_in_pic_order_cnt_cycle");
-        if (cycle > 255) {
-            r.invalid("num_ref_frames_in_pic_order_cnt_cycle");
-        }
+        const std::uint32_t cycle = r.ue("num_ref_frames_in_pic_order_cnt_cycle", 255);
         for (std::uint32_t i = 0; i < cycle && !r.overrun(); ++i) {
             r.se("offset_for_ref_frame");
         }
@@ -594,26 +564,14 @@ Result<Pps> parse_pps(std::span<const std::uint8_t> nal) {
     }
     BitReader r(*rbsp);
     Pps p;
-    p.pps_id = r.ue("pic_parameter_set_id");
-    if (p.pps_id > 255) {
-        r.invalid("pic_parameter_set_id");
-    }
-    p.sps_id = r.ue("seq_parameter_set_id");
-    if (p.sps_id > 31) {
-        r.invalid("seq_parameter_set_id");
-    }
+    p.pps_id = r.ue("pic_parameter_set_id", 255);
+    p.sps_id = r.ue("seq_parameter_set_id", 31);
     p.entropy_coding_mode = r.flag("entropy_coding_mode_flag");
     p.bottom_field_pic_order_in_frame_present = r.flag("bottom_field_pic_order_in_frame_present_flag");
-    const std::uint32_t groups_minus1 = r.ue("num_slice_groups_minus1");
-    if (groups_minus1 > 7) {
-        r.invalid("num_slice_groups_minus1");
-    }
+    const std::uint32_t groups_minus1 = r.ue("num_slice_groups_minus1", 7);
     p.num_slice_groups = static_cast<std::uint8_t>(groups_minus1 + 1);
     if (groups_minus1 > 0 && !r.overrun()) {
-        const std::uint32_t map_type = r.ue("slice_group_map_type");
-        if (map_type > 6) {
-            r.invalid("slice_group_map_type");
-        }
+        const std::uint32_t map_type = r.ue("slice_group_map_type", 6);
         p.slice_group_map_type = static_cast<std::uint8_t>(map_type);
         if (map_type == 0) {
             for (std::uint32_t i = 0; i <= groups_minus1; ++i) {
@@ -637,14 +595,8 @@ Result<Pps> parse_pps(std::span<const std::uint8_t> nal) {
             r.skip((std::size_t{size_minus1} + 1) * id_bits, "slice_group_id");
         }
     }
-    const std::uint32_t l0 = r.ue("num_ref_idx_l0_default_active_minus1");
-    if (l0 > 31) {
-        r.invalid("num_ref_idx_l0_default_active_minus1");
-    }
-    const std::uint32_t l1 = r.ue("num_ref_idx_l1_default_active_minus1");
-    if (l1 > 31) {
-        r.invalid("num_ref_idx_l1_default_active_minus1");
-    }
+    const std::uint32_t l0 = r.ue("num_ref_idx_l0_default_active_minus1", 31);
+    const std::uint32_t l1 = r.ue("num_ref_idx_l1_default_active_minus1", 31);
     p.num_ref_idx_l0_default_active = static_cast<std::uint8_t>(l0 + 1);
     p.num_ref_idx_l1_default_active = static_cast<std::uint8_t>(l1 + 1);
     p.weighted_pred = r.flag("weighted_pred_flag");

@@ -38,8 +38,10 @@ public:
     static constexpr std::int64_t max_period_ns = 1'000'000'000;
     /// Arrivals observed before the rhythm is trusted.
     static constexpr int warm_up = 8;
-    /// Awake this long before the arrival is due at the least: covers the
-    /// lateness of the timer that ends the sleep.
+    /// The least half-width of the window: covers the wake-up of the
+    /// producer's own thread, which moves each arrival by a few tens of µs
+    /// even when its period is exact. (How late the reader's timer ends a
+    /// sleep is the reader's to allow for: ShmRing learns it.)
     static constexpr std::int64_t base_margin_ns = 60'000;
 
     /// Data was seen at `now_ns` after the reader had found nothing.

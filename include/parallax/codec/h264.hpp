@@ -109,6 +109,15 @@ public:
     bool flag(std::string_view field) noexcept { return u(1, field) != 0; }
     /// ue(v) (9.1), at most 2^32 - 2; a longer code is an overrun at `field`.
     std::uint32_t ue(std::string_view field) noexcept;
+    /// ue(v) that must be at most `max`; a larger value marks `field` as
+    /// invalid (see invalid()).
+    std::uint32_t ue(std::string_view field, std::uint32_t max) noexcept {
+        const std::uint32_t v = ue(field);
+        if (v > max) {
+            invalid(field);
+        }
+        return v;
+    }
     /// se(v) (9.1.1).
     std::int32_t se(std::string_view field) noexcept;
     /// Skips n bits.
