@@ -1,8 +1,10 @@
 // dav1ddec: decodes AV1 with dav1d. Input temporal units (or frames) go to
 // dav1d without a copy: dav1d reads the arena slot and drops its reference
-// when done. Each picture dav1d returns is copied once into a buffer of the
-// negotiated raw layout (dav1d's pictures are padded to 128 rows and
-// columns, which no raw caps describe). The output caps come from the
+// when done. dav1d decodes into arena slots too (its picture allocator):
+// each picture goes downstream as it is, its plane layout (padded to 128
+// rows and columns, which no raw caps describe) in a VideoMeta, when an
+// allocation query finds that downstream understands one; otherwise it is
+// copied once into a buffer of the caps' layout. The output caps come from the
 // pictures themselves: size, format (I420, Y42B, Y444, GRAY8 and the 10-
 // and 12-bit forms of the three YUV samplings)
 // and, when the sequence header describes them, colorimetry and chroma site;
@@ -13,6 +15,7 @@
 #include <parallax/element.hpp>
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
+#include <parallax/video/video_meta.hpp>
 
 #include "codec/decoded_picture.hpp"
 
@@ -26,6 +29,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -120,6 +124,43 @@ constexpr std::string_view raw_caps = "video/x-raw, format=(string){ I420, Y42B,
                                       "framerate=(fraction)[ 0/1, 2147483647/1 ]";
 constexpr std::string_view av1_caps = "video/x-av1, stream-format=(string)obu-stream, alignment=(string){ tu, frame }";
 
+// Where dav1d's allocator puts the planes of a picture, from the slot's
+// first 64-byte-aligned byte.
+constexpr std::size_t no_plane = std::numeric_limits<std::size_t>::max();
+struct PictureLayout {
+    std::array<std::size_t, 3> offsets{};
+    std::array<std::ptrdiff_t, 2> strides{}; // luma, chroma
+    std::size_t bytes = 0;
+};
+
+PictureLayout picture_layout(const Dav1dPictureParameters& p) {
+    const std::size_t sample_shift = p.bpc > 8 ? 1 : 0;
+    const std::size_t width = (static_cast<std::size_t>(p.w) + 127) & ~std::size_t{127};
+    const std::size_t height = (static_cast<std::size_t>(p.h) + 127) & ~std::size_t{127};
+    const bool chroma = p.layout != DAV1D_PIXEL_LAYOUT_I400;
+    const std::size_t x_shift = p.layout == DAV1D_PIXEL_LAYOUT_I444 ? 0 : 1;
+    const std::size_t y_shift = p.layout == DAV1D_PIXEL_LAYOUT_I420 ? 1 : 0;
+    const auto unaliased = [](std::size_t stride) {
+        return stride % 1024 == 0 ? stride + DAV1D_PICTURE_ALIGNMENT : stride;
+    };
+    PictureLayout l;
+    const std::size_t luma_stride = unaliased(width << sample_shift);
+    const std::size_t chroma_stride = chroma ? unaliased((width >> x_shift) << sample_shift) : 0;
+    const std::size_t luma_bytes = luma_stride * height;
+    const std::size_t chroma_bytes = chroma_stride * (height >> y_shift);
+    l.strides = {static_cast<std::ptrdiff_t>(luma_stride), static_cast<std::ptrdiff_t>(chroma_stride)};
+    l.offsets = {0, chroma ? luma_bytes : no_plane, chroma ? luma_bytes + chroma_bytes : no_plane};
+    l.bytes = luma_bytes + 2 * chroma_bytes;
+    return l;
+}
+
+// A picture's slot while dav1d or a buffer downstream holds it.
+struct PictureSlot {
+    Buffer buffer;
+    std::size_t skip = 0; // bytes before the first aligned one
+    PictureLayout layout;
+};
+
 class Dav1dDec final : public Element {
 public:
     static constexpr ElementInfo info{
@@ -133,7 +174,10 @@ public:
             "here and is an error naming it). The output caps "
             "follow the pictures: a change of size or format mid-stream sends new caps before the first picture "
             "that has them. Timestamps go through the decoder with each picture. n-threads=0 lets dav1d use "
-            "every core; max-frame-delay bounds the pictures in flight (1: lowest latency).",
+            "every core; max-frame-delay bounds the pictures in flight (1: lowest latency). Pictures are decoded "
+            "into shared memory and go downstream without a copy, in dav1d's padded layout described by a "
+            "VideoMeta, where an allocation query finds that downstream reads one (fakesink, through queue, "
+            "identity and tee); elsewhere each is copied once into the layout of the caps.",
         .rank = rank_primary};
     static constexpr ExecutionHints hints = [] {
         ExecutionHints h = ExecutionHints::cpu_intensive();
@@ -263,6 +307,9 @@ private:
         settings.apply_grain = apply_grain_.get() ? 1 : 0;
         settings.inloop_filters = inloop_filters_.get() ? DAV1D_INLOOPFILTER_ALL : DAV1D_INLOOPFILTER_NONE;
         settings.logger.callback = nullptr; // dav1d's own messages: none on stderr
+        settings.allocator.cookie = this;
+        settings.allocator.alloc_picture_callback = &Dav1dDec::alloc_picture;
+        settings.allocator.release_picture_callback = &Dav1dDec::release_picture;
         if (const int r = dav1d_open(&decoder_, &settings); r < 0) {
             decoder_ = nullptr;
             return fail(Error(Errc::failed, fmt::format("{}: dav1d_open failed: {}", name(), dav1d_error_text(r)))
@@ -272,6 +319,43 @@ private:
                        settings.n_threads, settings.max_frame_delay);
         return {};
     }
+
+    // dav1d's picture allocator: each picture is an arena slot, laid out as
+    // dav1d's own allocator would (planes padded to 128 columns and rows,
+    // strides that are not multiples of 1024 bytes, which make rows alias in
+    // the cache), so that it can go downstream without a copy. Called on
+    // the streaming thread.
+    static int alloc_picture(Dav1dPicture* pic, void* cookie) {
+        auto* self = static_cast<Dav1dDec*>(cookie);
+        const PictureLayout layout = picture_layout(pic->p);
+        auto buffer = self->context().allocate(layout.bytes + 2 * DAV1D_PICTURE_ALIGNMENT);
+        if (!buffer) {
+            PARALLAX_WARNING(dav1ddec_log, "{}: no buffer for a {}x{} picture: {}", self->name(), pic->p.w, pic->p.h,
+                             buffer.error().message());
+            return DAV1D_ERR(ENOMEM);
+        }
+        auto bytes = buffer->map_writable(); // a new slot: ours alone, no copy
+        if (!bytes) {
+            return DAV1D_ERR(ENOMEM);
+        }
+        std::byte* base = bytes->data();
+        const std::size_t skip = (DAV1D_PICTURE_ALIGNMENT - reinterpret_cast<std::uintptr_t>(base) % 64) % 64;
+        auto* held = new (std::nothrow) PictureSlot{std::move(*buffer), skip, layout};
+        if (held == nullptr) {
+            return DAV1D_ERR(ENOMEM);
+        }
+        for (std::size_t plane = 0; plane < 3; ++plane) {
+            pic->data[plane] = layout.offsets[plane] == no_plane ? nullptr : base + skip + layout.offsets[plane];
+        }
+        pic->stride[0] = layout.strides[0];
+        pic->stride[1] = layout.strides[1];
+        pic->allocator_data = held;
+        return 0;
+    }
+
+    // May run on one of dav1d's threads: dropping a reference is safe
+    // anywhere.
+    static void release_picture(Dav1dPicture* pic, void*) { delete static_cast<PictureSlot*>(pic->allocator_data); }
 
     void close_decoder() {
         if (decoder_ != nullptr) {
@@ -373,6 +457,7 @@ private:
             last_seq_ = picture.seq_hdr;
             if (!out_info_ || vi->to_caps() != out_info_->to_caps()) {
                 out_info_ = std::move(*vi);
+                out_caps_ = out_info_->to_caps();
                 PARALLAX_INFO(dav1ddec_log, "{}: output caps {}", name(), out_info_->to_caps().to_string());
                 if (!src_->push_event(Event::caps(out_info_->to_caps()))) {
                     return context().error(Error(Errc::not_negotiated, fmt::format("{}: downstream refused {}", name(),
@@ -381,13 +466,7 @@ private:
                 }
             }
         }
-        const std::size_t sample_bytes = picture.p.bpc > 8 ? 2 : 1;
-        std::array<detail::PicturePlane, 3> planes{};
-        for (std::size_t plane = 0; plane < planes.size(); ++plane) {
-            planes[plane] = {static_cast<const std::byte*>(picture.data[plane]), picture.stride[plane == 0 ? 0 : 1],
-                             static_cast<std::size_t>(plane == 0 ? picture.p.w : chroma_width(picture)) * sample_bytes};
-        }
-        auto out = detail::copy_picture(context(), *out_info_, planes);
+        auto out = picture_buffer(picture);
         if (!out) {
             return context().error(std::move(out.error()));
         }
@@ -401,6 +480,42 @@ private:
         return src_->push(std::move(*out));
     }
 
+    // The picture's own slot when downstream reads a VideoMeta (asked at
+    // every picture: a branch linked meanwhile may not), else a copy in the
+    // layout of the caps.
+    Result<Buffer> picture_buffer(const Dav1dPicture& picture) {
+        const auto* slot = static_cast<const PictureSlot*>(picture.allocator_data);
+        Query q = Query::allocation(out_caps_);
+        if (slot != nullptr && src_->peer_query(q) && q.has_meta(video_meta_api)) {
+            Buffer out = slot->buffer;
+            VideoMeta meta;
+            meta.format = out_info_->format();
+            meta.width = out_info_->width();
+            meta.height = out_info_->height();
+            for (std::size_t plane = 0; plane < out_info_->n_planes(); ++plane) {
+                meta.offsets[plane] = slot->skip + slot->layout.offsets[plane];
+                meta.strides[plane] = static_cast<std::size_t>(slot->layout.strides[plane == 0 ? 0 : 1]);
+            }
+            // Checked as a reader will check it: a layout that does not hold
+            // the frame is a bug here, not downstream.
+            if (auto laid = video_info_with_meta(*out_info_, meta, out.size()); !laid) {
+                return fail(
+                    Error(laid.error().code(), fmt::format("{}: picture layout: {}", name(), laid.error().message())));
+            }
+            set_video_meta(out.meta(), meta);
+            zero_copy_pictures_.set(++zero_copy_count_);
+            return out;
+        }
+        const std::size_t sample_bytes = picture.p.bpc > 8 ? 2 : 1;
+        std::array<detail::PicturePlane, 3> planes{};
+        for (std::size_t plane = 0; plane < planes.size(); ++plane) {
+            planes[plane] = {static_cast<const std::byte*>(picture.data[plane]), picture.stride[plane == 0 ? 0 : 1],
+                             static_cast<std::size_t>(plane == 0 ? picture.p.w : chroma_width(picture)) * sample_bytes};
+        }
+        copied_pictures_.set(++copied_count_);
+        return detail::copy_picture(context(), *out_info_, planes);
+    }
+
     static int chroma_width(const Dav1dPicture& picture) {
         return picture.p.layout == DAV1D_PIXEL_LAYOUT_I444 ? picture.p.w : (picture.p.w + 1) / 2;
     }
@@ -410,6 +525,9 @@ private:
     Dav1dContext* decoder_ = nullptr;
     Caps input_caps_ = Caps::empty();
     std::optional<VideoInfo> out_info_;
+    Caps out_caps_ = Caps::empty();
+    std::uint64_t zero_copy_count_ = 0;
+    std::uint64_t copied_count_ = 0;
     const Dav1dSequenceHeader* last_seq_ = nullptr;
 
     Property<std::uint32_t> n_threads_{this, "n-threads", 0, "Threads dav1d decodes with (0 = one per core)", {0, 256}};
@@ -419,6 +537,16 @@ private:
         -1,
         "Pictures dav1d may hold before it gives one out (1 = lowest latency, -1 or 0 = chosen from n-threads)",
         {-1, 256}};
+    Property<std::uint64_t> zero_copy_pictures_{
+        this, "pictures-zero-copy", 0, "Pictures sent downstream in dav1d's own layout (with a VideoMeta)",
+        {},   Mutability::read_only};
+    Property<std::uint64_t> copied_pictures_{this,
+                                             "pictures-copied",
+                                             0,
+                                             "Pictures copied into the layout of the caps because downstream does not "
+                                             "read a VideoMeta",
+                                             {},
+                                             Mutability::read_only};
     Property<bool> apply_grain_{this, "apply-grain", true, "Apply the film grain the stream describes"};
     Property<bool> inloop_filters_{this, "inloop-filters", true,
                                    "Run the in-loop filters (deblocking, CDEF, loop restoration); off is faster and "

@@ -55,6 +55,9 @@ protected:
             q.set_accepted(can_intersect(q.caps_argument(), caps_.get()));
             return true;
         }
+        if (q.type() == QueryType::allocation) {
+            return forward_query(pad, q); // buffers pass untouched
+        }
         return Element::query(pad, q);
     }
 

@@ -1,4 +1,5 @@
 #include <parallax/elements/flow/fakesink.hpp>
+#include <parallax/video/video_meta.hpp>
 
 #include <fmt/format.h>
 
@@ -46,6 +47,18 @@ bool FakeSink::sink_event(Pad& pad, Event&& event) {
         context().host().post(std::move(m));
     }
     return SimpleSink::sink_event(pad, std::move(event));
+}
+
+bool FakeSink::query(Pad& pad, Query& q) {
+    if (q.type() == QueryType::allocation) {
+        // The bytes are not read here, except by a handoff, which may expect
+        // the layout of the caps.
+        if (!signal_handoffs_.get()) {
+            q.add_meta(video_meta_api);
+        }
+        return true;
+    }
+    return SimpleSink::query(pad, q);
 }
 
 Flow FakeSink::render(Buffer& buffer, SinkContext& ctx) {

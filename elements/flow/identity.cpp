@@ -47,6 +47,13 @@ protected:
         return Element::sink_event(pad, std::move(event));
     }
 
+    bool query(Pad& pad, Query& q) override {
+        if (q.type() == QueryType::allocation) {
+            return forward_query(pad, q); // buffers pass untouched
+        }
+        return SimpleTransform::query(pad, q);
+    }
+
     Flow transform(Buffer& buffer, TransformContext& ctx) override {
         ++count_;
         const std::int32_t error_after = error_after_.get();

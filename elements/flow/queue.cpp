@@ -19,6 +19,13 @@ void Queue::init() {
     src_ = pad("src");
 }
 
+bool Queue::query(Pad& pad, Query& q) {
+    if (q.type() == QueryType::allocation) {
+        return forward_query(pad, q);
+    }
+    return Element::query(pad, q);
+}
+
 LinkLimits Queue::limits() const noexcept {
     return LinkLimits{max_buffers_.get(), max_bytes_.get(), max_time_.get()};
 }

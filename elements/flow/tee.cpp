@@ -25,6 +25,33 @@ protected:
         return {};
     }
 
+    // Every branch gets the same buffer: a meta goes on only where every
+    // linked branch understands it.
+    bool query(Pad& pad, Query& q) override {
+        if (q.type() != QueryType::allocation || pad.direction() != PadDirection::sink) {
+            return Element::query(pad, q);
+        }
+        bool answered = false;
+        for (Pad* src : srcs_) {
+            if (!src->is_linked()) {
+                continue; // what goes there is not read
+            }
+            Query branch = Query::allocation(q.caps_argument());
+            if (!src->peer_query(branch)) {
+                return false;
+            }
+            if (!answered) {
+                for (const std::string& api : branch.metas()) {
+                    q.add_meta(api);
+                }
+                answered = true;
+            } else {
+                q.intersect_metas(branch);
+            }
+        }
+        return answered;
+    }
+
     Flow chain(Pad&, Buffer&& buffer) override {
         if (srcs_.empty()) {
             return allow_not_linked_.get() ? Flow::ok : Flow::not_linked;

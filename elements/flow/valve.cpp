@@ -53,6 +53,13 @@ protected:
         return drop_.get() && !is_success(f) ? Flow::ok : f;
     }
 
+    bool query(Pad& pad, Query& q) override {
+        if (q.type() == QueryType::allocation) {
+            return forward_query(pad, q); // buffers pass untouched or not at all
+        }
+        return SimpleTransform::query(pad, q);
+    }
+
     Flow transform(Buffer& buffer, TransformContext&) override {
         if (drop_.get()) {
             if (mode_.get() == DropMode::transform_to_gap && buffer.meta().pts().is_valid()) {

@@ -39,9 +39,21 @@ public:
     std::condition_variable cv;
     std::deque<Buffer> buffers;
     std::vector<Event> events;
+    std::vector<std::string> metas; // guarded by mutex
     bool eos = false;
 
 protected:
+    bool query(Pad& pad, Query& q) override {
+        if (q.type() == QueryType::allocation) {
+            std::lock_guard lock(mutex);
+            for (const std::string& api : metas) {
+                q.add_meta(api);
+            }
+            return true;
+        }
+        return Element::query(pad, q);
+    }
+
     Flow chain(Pad&, Buffer&& buffer) override {
         {
             std::lock_guard lock(mutex);
@@ -361,6 +373,11 @@ void Harness::resume() {
         std::lock_guard lock(impl_->gate_mutex);
     }
     impl_->gate_cv.notify_all();
+}
+
+void Harness::set_output_metas(std::vector<std::string> apis) {
+    std::lock_guard lock(impl_->sink->mutex);
+    impl_->sink->metas = std::move(apis);
 }
 
 Result<void> Harness::set_input_caps(const Caps& caps) {

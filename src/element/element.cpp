@@ -359,9 +359,9 @@ bool Element::src_event(Pad& pad, Event&& event) {
 }
 
 bool Element::query(Pad& pad, Query& q) {
-    const PadDirection other = pad.direction() == PadDirection::src ? PadDirection::sink : PadDirection::src;
     switch (q.type()) {
     case QueryType::caps: {
+        const PadDirection other = pad.direction() == PadDirection::src ? PadDirection::sink : PadDirection::src;
         Caps result = pad.pad_template().caps;
         for (Pad* p : pad_ptrs_) {
             if (p->direction() == other && p->is_linked()) {
@@ -381,12 +381,19 @@ bool Element::query(Pad& pad, Query& q) {
     case QueryType::position:
     case QueryType::duration:
     case QueryType::seeking:
-        for (Pad* p : pad_ptrs_) {
-            if (p->direction() == other && p->is_linked() && p->peer_query(q)) {
-                return true;
-            }
-        }
+        return forward_query(pad, q);
+    case QueryType::allocation:
         return false;
+    }
+    return false;
+}
+
+bool Element::forward_query(Pad& from, Query& q) {
+    const PadDirection other = from.direction() == PadDirection::src ? PadDirection::sink : PadDirection::src;
+    for (Pad* p : pad_ptrs_) {
+        if (p->direction() == other && p->is_linked() && p->peer_query(q)) {
+            return true;
+        }
     }
     return false;
 }

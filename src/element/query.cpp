@@ -1,5 +1,7 @@
 #include <parallax/element/query.hpp>
 
+#include <algorithm>
+
 namespace parallax {
 
 std::string_view to_string(QueryType t) noexcept {
@@ -16,6 +18,8 @@ std::string_view to_string(QueryType t) noexcept {
         return "duration";
     case QueryType::seeking:
         return "seeking";
+    case QueryType::allocation:
+        return "allocation";
     }
     return "unknown";
 }
@@ -52,6 +56,26 @@ Query Query::seeking(Format format) {
     Query q(QueryType::seeking);
     q.format_ = format;
     return q;
+}
+
+Query Query::allocation(Caps caps) {
+    Query q(QueryType::allocation);
+    q.argument_ = std::move(caps);
+    return q;
+}
+
+bool Query::has_meta(std::string_view api) const noexcept {
+    return std::find(metas_.begin(), metas_.end(), api) != metas_.end();
+}
+
+void Query::add_meta(std::string_view api) {
+    if (!has_meta(api)) {
+        metas_.emplace_back(api);
+    }
+}
+
+void Query::intersect_metas(const Query& other) {
+    std::erase_if(metas_, [&](const std::string& api) { return !other.has_meta(api); });
 }
 
 } // namespace parallax

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -312,6 +313,34 @@ Result<void> VideoInfo::check_buffer_size(std::size_t size) const {
     return fail(Errc::out_of_range,
                 fmt::format("buffer of {} bytes is too small for a {} {}x{} frame: expected at least {} bytes", size,
                             format_info().name, width_, height_, size_));
+}
+
+Result<VideoInfo> VideoInfo::with_layout(const std::array<std::size_t, max_planes>& offsets,
+                                         const std::array<std::size_t, max_planes>& strides,
+                                         std::size_t buffer_size) const {
+    VideoInfo laid = *this;
+    std::size_t end = 0;
+    for (std::size_t p = 0; p < n_planes(); ++p) {
+        if (strides[p] < row_sizes_[p] || strides[p] > max_stride) {
+            return fail(Errc::invalid_argument,
+                        fmt::format("{} {}x{}: plane {} has a stride of {} bytes; its rows need {} to {}",
+                                    format_info().name, width_, height_, p, strides[p], row_sizes_[p], max_stride));
+        }
+        // stride <= 2^31 - 1 and rows < 2^31: the product fits in 62 bits.
+        const std::size_t bytes = strides[p] * rows_[p];
+        if (offsets[p] > buffer_size || bytes > buffer_size - offsets[p]) {
+            return fail(Errc::out_of_range,
+                        fmt::format("{} {}x{}: plane {} ({} rows of {} bytes at offset {}) ends past the buffer's {} "
+                                    "bytes",
+                                    format_info().name, width_, height_, p, rows_[p], strides[p], offsets[p],
+                                    buffer_size));
+        }
+        laid.offsets_[p] = offsets[p];
+        laid.strides_[p] = strides[p];
+        end = std::max(end, offsets[p] + bytes);
+    }
+    laid.size_ = end;
+    return laid;
 }
 
 std::string VideoInfo::to_string() const {

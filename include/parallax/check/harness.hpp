@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -62,6 +63,11 @@ public:
     /// Sends stream-start (the first time), caps and a time segment into the
     /// input pad.
     Result<void> set_input_caps(const Caps& caps);
+    /// The metas the harness's output lists when the element asks an
+    /// allocation query (Query::allocation), e.g. video_meta_api to take
+    /// decoded pictures in their own layout. Default: none, as an element
+    /// that reads the bytes in the layout of the caps. Any thread.
+    void set_output_metas(std::vector<std::string> apis);
     /// A buffer of `size` bytes, each set to `fill`, from the harness's
     /// shared-memory arenas.
     Result<Buffer> make_buffer(std::size_t size, std::uint8_t fill = 0);

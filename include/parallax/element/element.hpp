@@ -263,7 +263,9 @@ protected:
     /// A query arrived on `pad`. The default answers caps and accept-caps
     /// from the pad's template (and the peers on the other side), and
     /// forwards latency, position, duration and seeking to the other side.
-    /// Called from: any thread.
+    /// An allocation query is not answered: an element that honours a
+    /// per-buffer meta, or passes buffers on untouched, says so itself
+    /// (forward_query()). Called from: any thread.
     virtual bool query(Pad& pad, Query& query);
     /// Vets a value set by name (set_property, set_property_value, pipeline
     /// text) that depends on more than its type and range, e.g. a pad name.
@@ -287,6 +289,9 @@ protected:
     /// events out of every src pad, upstream events out of every sink pad.
     /// True when every push succeeded (or there was nothing to push to).
     bool forward_event(Pad& from, const Event& event);
+    /// Asks the peers on the other side of `from` (downstream for a query
+    /// that arrived on a sink pad) in pad order: true with the first answer.
+    bool forward_query(Pad& from, Query& query);
     /// Adds a pad from a sometimes template while running; the pipeline
     /// links it if the description asked for it. Called from: streaming thread.
     Result<Pad*> add_sometimes_pad(std::string_view template_name, std::string name);

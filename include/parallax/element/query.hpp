@@ -11,7 +11,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace parallax {
 
@@ -23,9 +25,11 @@ enum class QueryType : std::uint8_t {
     position,    ///< Where is the stream now?
     duration,    ///< How long is the stream?
     seeking,     ///< Can the stream seek in a format, and within which range?
+    allocation,  ///< Which per-buffer metadata does downstream understand?
 };
 
-/// "caps", "accept-caps", "latency", "position", "duration", "seeking".
+/// "caps", "accept-caps", "latency", "position", "duration", "seeking",
+/// "allocation".
 PARALLAX_API std::string_view to_string(QueryType t) noexcept;
 
 /// A query: its type, its question and, once answered, its answer. Passed by
@@ -45,10 +49,22 @@ public:
     /// rewrite a header; a sink that cannot seek says so, and so does a
     /// query that nobody answers.
     [[nodiscard]] static Query seeking(Format format = Format::time);
+    /// Asks downstream, for buffers of `caps`, which per-buffer metadata it
+    /// understands (GStreamer's ALLOCATION query, its meta part). A
+    /// producer whose buffers need a meta to be read correctly, such as a
+    /// decoder whose pictures carry their own plane layout (video_meta_api),
+    /// sends them as they are only when the answer lists the meta, and
+    /// copies them into the layout the caps describe otherwise.
+    ///
+    /// Elements do not forward it by default: an element that reads the
+    /// bytes must say itself that it honours a meta. Elements that pass
+    /// buffers on untouched (queue, identity, capsfilter, valve, tee: every
+    /// branch) forward it; fakesink lists every meta asked about.
+    [[nodiscard]] static Query allocation(Caps caps);
 
     [[nodiscard]] QueryType type() const noexcept { return type_; }
 
-    /// caps: the filter; accept-caps: the caps asked about.
+    /// caps: the filter; accept-caps and allocation: the caps asked about.
     [[nodiscard]] const Caps& caps_argument() const noexcept { return argument_; }
     /// caps: the answer (EMPTY until answered).
     [[nodiscard]] const Caps& caps_result() const noexcept { return result_; }
@@ -86,6 +102,16 @@ public:
         seek_end_ = end;
     }
 
+    /// allocation: whether the answer lists the meta API `api` (e.g.
+    /// video_meta_api), and adding one to the answer.
+    [[nodiscard]] bool has_meta(std::string_view api) const noexcept;
+    void add_meta(std::string_view api);
+    /// allocation: the metas listed, in the order they were added.
+    [[nodiscard]] const std::vector<std::string>& metas() const noexcept { return metas_; }
+    /// allocation: keeps only the metas `other` lists too (what every
+    /// branch of a tee understands).
+    void intersect_metas(const Query& other);
+
 private:
     explicit Query(QueryType type) noexcept : type_(type) {}
 
@@ -101,6 +127,7 @@ private:
     std::optional<std::uint64_t> value_;
     std::uint64_t seek_start_ = 0;
     std::optional<std::uint64_t> seek_end_;
+    std::vector<std::string> metas_;
 };
 
 } // namespace parallax

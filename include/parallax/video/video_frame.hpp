@@ -9,6 +9,7 @@
 #include <parallax/base/result.hpp>
 #include <parallax/buffer/buffer.hpp>
 #include <parallax/video/video_info.hpp>
+#include <parallax/video/video_meta.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -44,19 +45,22 @@ public:
     /// Buffer::map_writable(): the bytes are copied first when the slot is
     /// shared (copy-on-write), which can fail when the arena has no free
     /// slot. Called from: any thread.
+    ///
+    /// A buffer that carries a VideoMeta is mapped with the meta's plane
+    /// offsets and strides (info() then has them); a meta that does not
+    /// match `info` or the buffer fails as video_info_with_meta() says.
     [[nodiscard]] static Result<BasicVideoFrame> map(const VideoInfo& info, BufferRef buffer) {
+        if (const VideoMeta* meta = video_meta(buffer.meta()); meta != nullptr) [[unlikely]] {
+            auto laid = video_info_with_meta(info, *meta, buffer.size());
+            if (!laid) {
+                return fail(std::move(laid.error()));
+            }
+            return map_laid_out(*laid, buffer);
+        }
         if (auto ok = info.check_buffer_size(buffer.size()); !ok) {
             return fail(std::move(ok.error()));
         }
-        if constexpr (Writable) {
-            auto bytes = buffer.map_writable();
-            if (!bytes) {
-                return fail(std::move(bytes.error()));
-            }
-            return BasicVideoFrame(info, bytes->first(info.size()));
-        } else {
-            return BasicVideoFrame(info, buffer.data().first(info.size()));
-        }
+        return map_laid_out(info, buffer);
     }
     /// A temporary buffer would leave the frame dangling.
     static Result<BasicVideoFrame> map(const VideoInfo& info, Buffer&& buffer) = delete;
@@ -134,6 +138,18 @@ public:
     }
 
 private:
+    static Result<BasicVideoFrame> map_laid_out(const VideoInfo& info, BufferRef buffer) {
+        if constexpr (Writable) {
+            auto bytes = buffer.map_writable();
+            if (!bytes) {
+                return fail(std::move(bytes.error()));
+            }
+            return BasicVideoFrame(info, bytes->first(info.size()));
+        } else {
+            return BasicVideoFrame(info, buffer.data().first(info.size()));
+        }
+    }
+
     BasicVideoFrame(const VideoInfo& info, std::span<Byte> bytes) : info_(info), bytes_(bytes) {}
 
     VideoInfo info_;

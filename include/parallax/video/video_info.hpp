@@ -168,6 +168,17 @@ public:
     /// ready for Error::at_element.
     [[nodiscard]] Result<void> check_buffer_size(std::size_t size) const;
 
+    /// This format and size laid out with the given plane offsets and
+    /// strides instead of the default layout (a buffer's VideoMeta), for a
+    /// buffer of `buffer_size` bytes; size() is then where the furthest
+    /// plane ends. Fails with Errc::invalid_argument when a stride is
+    /// shorter than its plane's row of samples or above 2^31 - 1, and with
+    /// Errc::out_of_range when a plane (its rows at their full stride) does
+    /// not fit in the buffer; messages name the plane and the numbers.
+    [[nodiscard]] Result<VideoInfo> with_layout(const std::array<std::size_t, max_planes>& offsets,
+                                                const std::array<std::size_t, max_planes>& strides,
+                                                std::size_t buffer_size) const;
+
     /// "I420 320x240 @ 30/1", for logs and messages.
     [[nodiscard]] std::string to_string() const;
 

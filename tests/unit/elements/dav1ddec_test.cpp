@@ -6,7 +6,9 @@
 
 #include <parallax/check/harness.hpp>
 #include <parallax/container/ivf.hpp>
+#include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
+#include <parallax/video/video_meta.hpp>
 
 #include "integration/gst_compare_support.hpp"
 
@@ -96,11 +98,42 @@ struct Decoded {
     std::vector<std::uint8_t> bytes; // every output buffer, concatenated
     std::vector<ClockTime> pts;
     std::optional<Error> error;
+    std::size_t with_meta = 0; // buffers that came with a VideoMeta
+    std::string zero_copy;     // the element's pictures-zero-copy at the end
+    std::string copied;        // its pictures-copied
 };
 
+// A buffer that carries a VideoMeta, its rows packed (no padding) as ffmpeg
+// writes raw video; empty when it does not map.
+std::vector<std::uint8_t> packed_rows(const Buffer& buffer, const VideoMeta& meta) {
+    std::vector<std::uint8_t> out;
+    auto info = VideoInfo::make(meta.format, meta.width, meta.height);
+    EXPECT_TRUE(info);
+    if (!info) {
+        return out;
+    }
+    auto frame = VideoFrame::map(*info, buffer);
+    EXPECT_TRUE(frame) << (frame ? "" : frame.error().message());
+    if (!frame) {
+        return out;
+    }
+    for (std::size_t plane = 0; plane < frame->n_planes(); ++plane) {
+        // ffmpeg's raw frames have the rows of the picture only (no extra
+        // row for an odd height).
+        const std::size_t comp = plane == 0 ? 0 : plane;
+        for (std::size_t y = 0; y < frame->component_height(comp); ++y) {
+            const auto row = frame->row(plane, y);
+            const auto* p = reinterpret_cast<const std::uint8_t*>(row.data());
+            out.insert(out.end(), p, p + row.size());
+        }
+    }
+    return out;
+}
+
 // Pushes the frames of `files`, one file after the other, through
-// `dav1ddec <props>` and collects what comes out until eos.
-Decoded decode(const std::vector<IvfFile>& files, const std::string& props = "") {
+// `dav1ddec <props>` and collects what comes out until eos. `metas`: what
+// the harness says it reads (video_meta_api: pictures in dav1d's layout).
+Decoded decode(const std::vector<IvfFile>& files, const std::string& props = "", std::vector<std::string> metas = {}) {
     Decoded d;
     auto h = check::Harness::create("dav1ddec " + props);
     EXPECT_TRUE(h) << (h ? "" : h.error().message());
@@ -108,6 +141,7 @@ Decoded decode(const std::vector<IvfFile>& files, const std::string& props = "")
         return d;
     }
     auto& harness = **h;
+    harness.set_output_metas(std::move(metas));
     EXPECT_TRUE(harness.set_input_caps(
         Caps::parse_static("video/x-av1, stream-format=obu-stream, alignment=tu, framerate=25/1")));
     EXPECT_TRUE(harness.start());
@@ -132,10 +166,18 @@ Decoded decode(const std::vector<IvfFile>& files, const std::string& props = "")
         if (!out) {
             break;
         }
-        const auto* p = reinterpret_cast<const std::uint8_t*>(out->data().data());
-        d.bytes.insert(d.bytes.end(), p, p + out->size());
+        if (const VideoMeta* meta = video_meta(out->meta())) {
+            ++d.with_meta;
+            const auto rows = packed_rows(*out, *meta);
+            d.bytes.insert(d.bytes.end(), rows.begin(), rows.end());
+        } else {
+            const auto* p = reinterpret_cast<const std::uint8_t*>(out->data().data());
+            d.bytes.insert(d.bytes.end(), p, p + out->size());
+        }
         d.pts.push_back(out->meta().pts());
     }
+    d.zero_copy = harness.element().get_property("pictures-zero-copy").value_or("?");
+    d.copied = harness.element().get_property("pictures-copied").value_or("?");
     for (const Event& e : harness.take_events()) {
         if (e.type() == EventType::caps) {
             d.caps.push_back(*e.caps_value());
@@ -180,6 +222,19 @@ TEST_P(Dav1dDecFormatTest, DecodesExactlyAsFfmpegDoes) {
     const auto expected = reference_decode(stream, c.pix_fmt, dir.path() / "ref.yuv");
     ASSERT_EQ(d.bytes.size(), expected.size());
     EXPECT_TRUE(d.bytes == expected) << "the pictures differ from ffmpeg's";
+    EXPECT_EQ(d.with_meta, 0U);
+    EXPECT_EQ(d.copied, "9");
+    EXPECT_EQ(d.zero_copy, "0");
+
+    // Downstream reads a VideoMeta: the same pictures, in dav1d's own
+    // layout, none copied.
+    const Decoded shared = decode({*file}, "", {std::string(video_meta_api)});
+    ASSERT_FALSE(shared.error) << shared.error->message();
+    EXPECT_EQ(shared.with_meta, 9U);
+    EXPECT_EQ(shared.zero_copy, "9");
+    EXPECT_EQ(shared.copied, "0");
+    ASSERT_EQ(shared.bytes.size(), expected.size());
+    EXPECT_TRUE(shared.bytes == expected) << "the pictures in dav1d's layout differ from ffmpeg's";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -212,6 +267,25 @@ TEST(Dav1dDecTest, ANewSizeMidStreamSendsNewCapsFirst) {
     auto expected = reference_decode(dir.path() / "a.ivf", "yuv420p", dir.path() / "a.yuv");
     const auto second = reference_decode(dir.path() / "b.ivf", "yuv420p", dir.path() / "b.yuv");
     expected.insert(expected.end(), second.begin(), second.end());
+    EXPECT_TRUE(d.bytes == expected) << "the pictures differ from ffmpeg's";
+}
+
+// dav1d pads its pictures to 128 columns and rows; an odd size shows that
+// the VideoMeta's strides and offsets, not the caps', place every row.
+TEST(Dav1dDecTest, OddSizedPicturesInDav1dsLayoutAreFfmpegsPictures) {
+    if (!have_ffmpeg()) {
+        GTEST_SKIP() << "ffmpeg is not installed";
+    }
+    ScratchDir dir("dav1ddec", "odd");
+    const fs::path stream = dir.path() / "in.ivf";
+    ASSERT_TRUE(encode(stream, "127x95", 3, "yuv420p"));
+    const auto file = read_ivf(stream);
+    ASSERT_TRUE(file);
+    const Decoded d = decode({*file}, "n-threads=2", {std::string(video_meta_api)});
+    ASSERT_FALSE(d.error) << d.error->message();
+    EXPECT_EQ(d.with_meta, 3U);
+    const auto expected = reference_decode(stream, "yuv420p", dir.path() / "ref.yuv");
+    ASSERT_EQ(d.bytes.size(), expected.size());
     EXPECT_TRUE(d.bytes == expected) << "the pictures differ from ffmpeg's";
 }
 

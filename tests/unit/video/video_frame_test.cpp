@@ -1,4 +1,5 @@
 #include <parallax/video/video_frame.hpp>
+#include <parallax/video/video_meta.hpp>
 
 #include <gtest/gtest.h>
 
@@ -195,6 +196,79 @@ TEST(VideoFrameTest, MapBytesMapsPlainMemory) {
     EXPECT_EQ(memory[12 + 2], std::byte{1});
     std::vector<std::byte> small(info.size() - 1);
     EXPECT_FALSE(VideoFrame::map_bytes(info, std::span<const std::byte>(small)));
+}
+
+// A buffer with a VideoMeta: planes where the meta says, in any order, with
+// strides wider than the caps' layout.
+TEST(VideoFrameTest, AVideoMetaPlacesThePlanes) {
+    auto arena = make_arena();
+    const VideoInfo info = make_info(VideoFormat::i420, 30, 21);
+    VideoMeta meta;
+    meta.format = VideoFormat::i420;
+    meta.width = 30;
+    meta.height = 21;
+    // V first, then U, then Y; every row 64 bytes apart.
+    meta.strides = {64, 64, 64, 0};
+    meta.offsets = {2 * 64 * 11, 64 * 11, 0, 0};
+    Buffer buffer = allocate(*arena, 64 * 11 * 2 + 64 * 22);
+    set_video_meta(buffer.meta(), meta);
+    {
+        auto frame = WritableVideoFrame::map(info, buffer);
+        ASSERT_TRUE(frame) << frame.error().to_string();
+        EXPECT_EQ(frame->stride(0), 64U);
+        EXPECT_EQ(frame->plane(0).size(), 64U * 22); // 22 rows: 4:2:0 of an odd height
+        EXPECT_EQ(frame->row(1, 10).size(), 15U);
+        std::fill_n(frame->row(0, 21).data(), 30, std::byte{7});
+        std::fill_n(frame->row(2, 0).data(), 15, std::byte{9});
+    }
+    const auto bytes = buffer.data();
+    EXPECT_EQ(bytes[2 * 64 * 11 + 21 * 64], std::byte{7});
+    EXPECT_EQ(bytes[0], std::byte{9});
+    EXPECT_EQ(bytes[64 * 11], std::byte{0});
+}
+
+TEST(VideoFrameTest, AVideoMetaThatDoesNotFitIsAnErrorSayingWhy) {
+    auto arena = make_arena();
+    const VideoInfo info = make_info(VideoFormat::gray8, 32, 8);
+    Buffer buffer = allocate(*arena, 256);
+    VideoMeta meta;
+    meta.format = VideoFormat::gray8;
+    meta.width = 32;
+    meta.height = 8;
+    meta.strides = {16, 0, 0, 0};
+    set_video_meta(buffer.meta(), meta);
+    auto narrow = VideoFrame::map(info, buffer);
+    ASSERT_FALSE(narrow);
+    EXPECT_EQ(narrow.error().code(), Errc::invalid_argument);
+    EXPECT_NE(narrow.error().message().find("plane 0 has a stride of 16 bytes; its rows need 32"), std::string::npos)
+        << narrow.error().message();
+
+    meta.strides = {32, 0, 0, 0};
+    meta.offsets = {8, 0, 0, 0};
+    set_video_meta(buffer.meta(), meta);
+    auto past = VideoFrame::map(info, buffer);
+    ASSERT_FALSE(past);
+    EXPECT_EQ(past.error().code(), Errc::out_of_range);
+    EXPECT_NE(past.error().message().find("plane 0 (8 rows of 32 bytes at offset 8) ends past the buffer's 256 bytes"),
+              std::string::npos)
+        << past.error().message();
+
+    meta.offsets = {0, 0, 0, 0};
+    meta.width = 16;
+    set_video_meta(buffer.meta(), meta);
+    auto other = VideoFrame::map(info, buffer);
+    ASSERT_FALSE(other);
+    EXPECT_NE(other.error().message().find("video meta describes a GRAY8 16x8 frame, the stream is GRAY8 32x8"),
+              std::string::npos)
+        << other.error().message();
+
+    // Fixed, then removed: the caps' layout again.
+    meta.width = 32;
+    set_video_meta(buffer.meta(), meta);
+    EXPECT_TRUE(VideoFrame::map(info, buffer));
+    clear_video_meta(buffer.meta());
+    EXPECT_EQ(video_meta(buffer.meta()), nullptr);
+    EXPECT_TRUE(VideoFrame::map(info, buffer));
 }
 
 } // namespace

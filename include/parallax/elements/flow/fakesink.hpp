@@ -28,6 +28,9 @@ protected:
     Result<void> start() override;
     Flow render(Buffer& buffer, SinkContext& ctx) override;
     bool sink_event(Pad& pad, Event&& event) override;
+    /// Allocation: lists video_meta_api unless signal-handoffs is on (a
+    /// handoff may read the bytes as the caps lay them out).
+    bool query(Pad& pad, Query& q) override;
 
 private:
     std::uint64_t count_ = 0;

@@ -38,6 +38,9 @@ protected:
     Result<void> stop() override;
     Flow chain(Pad& pad, Buffer&& buffer) override;
     bool sink_event(Pad& pad, Event&& event) override;
+    /// Allocation queries go to the elements downstream (buffers pass
+    /// untouched).
+    bool query(Pad& pad, Query& q) override;
     void property_changed(const PropertyBase& property) override;
 
 private:
