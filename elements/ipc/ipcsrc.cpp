@@ -108,7 +108,9 @@ protected:
     }
 
     Flow create(Buffer& out, SourceContext& ctx) override {
-        const auto give_back = std::chrono::steady_clock::now() + idle_return;
+        // Read the clock only once the ring is found empty: a busy stream
+        // never needs it.
+        std::optional<std::chrono::steady_clock::time_point> give_back;
         while (true) {
             if (stopping_.load(std::memory_order_acquire)) {
                 return Flow::flushing;
@@ -130,7 +132,10 @@ protected:
                                                                      "the stream ({})",
                                                                      name(), gone_reason_)));
                 }
-                if (std::chrono::steady_clock::now() > give_back) {
+                const auto now = std::chrono::steady_clock::now();
+                if (!give_back) {
+                    give_back = now + idle_return;
+                } else if (now > *give_back) {
                     return Flow::dropped;
                 }
                 ring_->wait_for_data(wait_slice);
