@@ -34,6 +34,8 @@ std::string_view to_string(VideoConvertPath path) noexcept {
         return "repack-rgb";
     case VideoConvertPath::repack_10bit:
         return "repack-10bit";
+    case VideoConvertPath::repack_depth:
+        return "repack-depth";
     case VideoConvertPath::yuv_to_rgb:
         return "yuv-to-rgb";
     case VideoConvertPath::generic:
@@ -224,6 +226,26 @@ DstPlanes planes_of(const WritableVideoFrame& f) {
     return p;
 }
 
+// One sample of `Bytes` bytes, little-endian.
+template <unsigned Bytes>
+inline std::int32_t load(const u8* p) {
+    if constexpr (Bytes == 1) {
+        return p[0];
+    } else {
+        return static_cast<std::int32_t>(p[0] | (p[1] << 8));
+    }
+}
+
+template <unsigned Bytes>
+inline void store(u8* p, std::int32_t v) {
+    if constexpr (Bytes == 1) {
+        p[0] = static_cast<u8>(v);
+    } else {
+        p[0] = static_cast<u8>(v & 0xff);
+        p[1] = static_cast<u8>((v >> 8) & 0xff);
+    }
+}
+
 int as_int(std::size_t v) {
     return static_cast<int>(v); // strides and sizes fit: VideoInfo keeps them below 2^31
 }
@@ -261,47 +283,82 @@ struct PlanarView {
     int ch = 0; // chroma rows
 };
 
-// Chroma of one subsampling made into another: repeated when upsampled,
-// the mean of the covered samples (rounded) when downsampled.
-void resample_chroma(const u8* src, int src_stride, int sw, int sh, int sxs, int sys, u8* dst, int dst_stride, int dw,
-                     int dh, int dxs, int dys) {
-    for (int j = 0; j < dh; ++j) {
+// Where the samples of one component lie: `step` bytes apart in a row,
+// each stored `shift` bits up in its word, `width` x `height` of them,
+// subsampled by 2^x_sub and 2^y_sub.
+struct SampleGrid {
+    std::size_t offset = 0; // bytes from the start of a row to the first sample
+    std::size_t step = 1;
+    unsigned shift = 0;
+    int width = 0;
+    int height = 0;
+    unsigned x_sub = 0;
+    unsigned y_sub = 0;
+};
+
+// Component `c` of frames of `info`.
+SampleGrid sample_grid(const VideoInfo& info, std::size_t c) {
+    const VideoComponentInfo& ci = info.format_info().components[c];
+    return {ci.offset,
+            ci.pixel_stride,
+            ci.shift,
+            static_cast<int>(info.component_width(c)),
+            static_cast<int>(info.component_height(c)),
+            ci.x_sub,
+            ci.y_sub};
+}
+
+// The samples of one component in one subsampling made into another and
+// from one depth into another (`depth_change` bits more, or fewer when
+// negative): repeated when upsampled, the mean of the covered samples when
+// downsampled, then scaled by 2^depth_change; one rounding to nearest
+// (halves up), clamped to `max`. Each output sample sums four input samples,
+// the same one counted again where fewer are covered, so that one formula
+// serves every case.
+template <unsigned InBytes, unsigned OutBytes>
+void resample_samples(const u8* src, std::size_t src_stride, const SampleGrid& from, u8* dst, std::size_t dst_stride,
+                      const SampleGrid& to, int depth_change, std::int32_t max) {
+    const unsigned up = depth_change > 0 ? static_cast<unsigned>(depth_change) : 0U;
+    const unsigned down = 2 + (depth_change < 0 ? static_cast<unsigned>(-depth_change) : 0U);
+    const std::int32_t half = 1 << (down - 1);
+    for (int j = 0; j < to.height; ++j) {
         int r0 = j;
         int r1 = j;
-        if (sys > dys) { // up: one source row for two
-            r0 = r1 = std::min(j >> 1, sh - 1);
-        } else if (sys < dys) { // down: two rows into one
-            r0 = std::min(2 * j, sh - 1);
-            r1 = std::min(2 * j + 1, sh - 1);
+        if (from.y_sub > to.y_sub) { // up: one source row for two
+            r0 = r1 = std::min(j >> 1, from.height - 1);
+        } else if (from.y_sub < to.y_sub) { // down: two rows into one
+            r0 = std::min(2 * j, from.height - 1);
+            r1 = std::min(2 * j + 1, from.height - 1);
         }
-        const u8* a = src + static_cast<std::ptrdiff_t>(r0) * src_stride;
-        const u8* b = src + static_cast<std::ptrdiff_t>(r1) * src_stride;
-        u8* o = dst + static_cast<std::ptrdiff_t>(j) * dst_stride;
-        const int rows = r0 == r1 ? 1 : 2;
-        for (int i = 0; i < dw; ++i) {
+        const u8* a = src + static_cast<std::size_t>(r0) * src_stride + from.offset;
+        const u8* b = src + static_cast<std::size_t>(r1) * src_stride + from.offset;
+        u8* o = dst + static_cast<std::size_t>(j) * dst_stride + to.offset;
+        for (int i = 0; i < to.width; ++i) {
             int c0 = i;
             int c1 = i;
-            if (sxs > dxs) {
-                c0 = c1 = std::min(i >> 1, sw - 1);
-            } else if (sxs < dxs) {
-                c0 = std::min(2 * i, sw - 1);
-                c1 = std::min(2 * i + 1, sw - 1);
+            if (from.x_sub > to.x_sub) {
+                c0 = c1 = std::min(i >> 1, from.width - 1);
+            } else if (from.x_sub < to.x_sub) {
+                c0 = std::min(2 * i, from.width - 1);
+                c1 = std::min(2 * i + 1, from.width - 1);
             }
-            const int cols = c0 == c1 ? 1 : 2;
-            int sum = a[c0];
-            if (cols == 2) {
-                sum += a[c1];
-            }
-            if (rows == 2) {
-                sum += b[c0];
-                if (cols == 2) {
-                    sum += b[c1];
-                }
-            }
-            const int n = rows * cols;
-            o[i] = static_cast<u8>((sum + n / 2) / n);
+            const std::size_t p0 = static_cast<std::size_t>(c0) * from.step;
+            const std::size_t p1 = static_cast<std::size_t>(c1) * from.step;
+            const std::int32_t sum = (load<InBytes>(a + p0) >> from.shift) + (load<InBytes>(a + p1) >> from.shift) +
+                                     (load<InBytes>(b + p0) >> from.shift) + (load<InBytes>(b + p1) >> from.shift);
+            const std::int32_t v = std::min(((sum << up) + half) >> down, max);
+            store<OutBytes>(o + static_cast<std::size_t>(i) * to.step, v << to.shift);
         }
     }
+}
+
+// 8-bit chroma of one subsampling made into another (resample_samples).
+void resample_chroma(const u8* src, int src_stride, int sw, int sh, int sxs, int sys, u8* dst, int dst_stride, int dw,
+                     int dh, int dxs, int dys) {
+    const SampleGrid from{0, 1, 0, sw, sh, static_cast<unsigned>(sxs), static_cast<unsigned>(sys)};
+    const SampleGrid to{0, 1, 0, dw, dh, static_cast<unsigned>(dxs), static_cast<unsigned>(dys)};
+    resample_samples<1, 1>(src, static_cast<std::size_t>(src_stride), from, dst, static_cast<std::size_t>(dst_stride),
+                           to, 0, 255);
 }
 
 class RepackYuvConverter final : public VideoConverter {
@@ -590,6 +647,61 @@ private:
     VideoInfo in_;
 };
 
+// --- YUV depth changes ---------------------------------------------------------
+
+// Limited range is the 8-bit levels shifted up (BT.2100, GStreamer's
+// levels), so between depths each sample is shifted: exactly the generic
+// path's result, one rounding. libyuv's own depth changes are not used
+// for the rest: Convert16To8Plane (I010ToI420, I410ToI444, I012ToI420...)
+// truncates, Convert8To16Plane (I420ToI010) replicates bits, which puts
+// neutral chroma at 514 rather than 512, and its chroma upsampling
+// (I010ToI410) interpolates where the other paths repeat.
+class RepackDepthConverter final : public VideoConverter {
+public:
+    RepackDepthConverter(const VideoInfo& in, const VideoInfo& out)
+        : VideoConverter(VideoConvertPath::repack_depth), in_(in), out_(out) {}
+
+    void convert(const VideoFrame& in, const WritableVideoFrame& out) override {
+        const SrcPlanes s = planes_of(in);
+        const DstPlanes d = planes_of(out);
+        const VideoFormatInfo& fi = in_.format_info();
+        const VideoFormatInfo& fo = out_.format_info();
+        const int change = static_cast<int>(fo.depth) - static_cast<int>(fi.depth);
+        const std::int32_t max = (1 << fo.depth) - 1;
+        const unsigned in_bytes = fi.bits / 8U;
+        const unsigned out_bytes = fo.bits / 8U;
+        for (std::size_t c = 0; c < 3; ++c) {
+            const SampleGrid from = sample_grid(in_, c);
+            const SampleGrid to = sample_grid(out_, c);
+            const std::size_t pi = fi.components[c].plane;
+            const std::size_t po = fo.components[c].plane;
+            const bool planar = from.step == in_bytes && to.step == out_bytes;
+            const bool same_grid = from.x_sub == to.x_sub && from.y_sub == to.y_sub;
+            if (planar && same_grid && in_bytes == out_bytes && from.shift == 0 && to.shift == 0) {
+                if (change == 0) {
+                    libyuv::CopyPlane(s.data[pi], as_int(s.stride[pi]), d.data[po], as_int(d.stride[po]),
+                                      to.width * static_cast<int>(out_bytes), to.height);
+                    continue;
+                }
+                if (change > 0 && in_bytes == 2) {
+                    // Multiplies by 2^(16 - depth): a shift up by `change`, exact.
+                    libyuv::ConvertToMSBPlane_16(reinterpret_cast<const std::uint16_t*>(s.data[pi]),
+                                                 as_int(s.stride[pi] / 2), reinterpret_cast<std::uint16_t*>(d.data[po]),
+                                                 as_int(d.stride[po] / 2), to.width, to.height, 16 - change);
+                    continue;
+                }
+            }
+            const auto run = in_bytes == 1 ? (out_bytes == 1 ? resample_samples<1, 1> : resample_samples<1, 2>)
+                                           : (out_bytes == 1 ? resample_samples<2, 1> : resample_samples<2, 2>);
+            run(s.data[pi], s.stride[pi], from, d.data[po], d.stride[po], to, change, max);
+        }
+    }
+
+private:
+    VideoInfo in_;
+    VideoInfo out_;
+};
+
 // --- 8-bit YUV to 8-bit RGB kernel -------------------------------------------
 
 // R = (yr*Y + rv*(V-128) + br) >> 13, G = (yg*Y + gu*(U-128) + gv*(V-128) + bg) >> 13,
@@ -876,25 +988,6 @@ constexpr int frac_bits = 4;
 using UnpackFn = void (*)(const u8* row, std::int32_t* dst, std::uint32_t w, unsigned shift);
 using PackFn = void (*)(u8* row, const std::int32_t* a, const std::int32_t* b, std::uint32_t w, unsigned shift);
 
-template <unsigned Bytes>
-inline std::int32_t load(const u8* p) {
-    if constexpr (Bytes == 1) {
-        return p[0];
-    } else {
-        return static_cast<std::int32_t>(p[0] | (p[1] << 8));
-    }
-}
-
-template <unsigned Bytes>
-inline void store(u8* p, std::int32_t v) {
-    if constexpr (Bytes == 1) {
-        p[0] = static_cast<u8>(v);
-    } else {
-        p[0] = static_cast<u8>(v & 0xff);
-        p[1] = static_cast<u8>((v >> 8) & 0xff);
-    }
-}
-
 template <unsigned Bytes, unsigned PS, unsigned XS>
 void unpack(const u8* row, std::int32_t* dst, std::uint32_t w, unsigned shift) {
     for (std::uint32_t x = 0; x < w; ++x) {
@@ -979,6 +1072,8 @@ PackFn pick_pack(unsigned bytes, unsigned ps, unsigned xs, unsigned ys) {
         return pack<1, 4, 1, 0>;
     case 2200:
         return pack<2, 2, 0, 0>;
+    case 2210:
+        return pack<2, 2, 1, 0>;
     case 2211:
         return pack<2, 2, 1, 1>;
     case 2411:
@@ -1239,6 +1334,16 @@ bool is_8bit_yuv_or_gray(const VideoFormatInfo& f) {
     return !f.is_rgb() && f.depth == 8;
 }
 
+// YUV to YUV with the same colours, deeper than 8 bits on one side or both,
+// neither packed 4:2:2: what RepackDepthConverter does. Full range only at
+// one depth (between depths its levels are not a shift).
+bool depth_shift_applies(const VideoInfo& in, const VideoInfo& out) {
+    const VideoFormatInfo& fi = in.format_info();
+    const VideoFormatInfo& fo = out.format_info();
+    return fi.is_yuv() && fo.is_yuv() && !fi.packed && !fo.packed && (fi.depth > 8 || fo.depth > 8) &&
+           (fi.depth == fo.depth || !colour_model(in).full);
+}
+
 } // namespace
 
 Result<std::unique_ptr<VideoConverter>> VideoConverter::make(const VideoInfo& in, const VideoInfo& out) {
@@ -1262,6 +1367,9 @@ Result<std::unique_ptr<VideoConverter>> VideoConverter::make(const VideoInfo& in
     const auto ten = [](VideoFormat f) { return f == VideoFormat::i420_10le || f == VideoFormat::p010_10le; };
     if (same && ten(in.format()) && ten(out.format())) {
         return std::unique_ptr<VideoConverter>(new Repack10Converter(in));
+    }
+    if (same && depth_shift_applies(in, out)) {
+        return std::unique_ptr<VideoConverter>(new RepackDepthConverter(in, out));
     }
     if (is_8bit_yuv_or_gray(fi) && fo.is_rgb()) {
         if (auto k = yuv_rgb_coefs(code_to_code(colour_model(in), colour_model(out)))) {

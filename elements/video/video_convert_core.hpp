@@ -30,6 +30,14 @@ enum class VideoConvertPath : std::uint8_t {
     /// I420_10LE and P010_10LE with the same colours: a shift (libyuv
     /// I010ToP010 / P010ToI010), lossless.
     repack_10bit,
+    /// YUV to YUV with the same colours where one side or both are deeper
+    /// than 8 bits (I420_10LE, P010_10LE, I422_10LE, Y444_10LE, I420_12LE,
+    /// I422_12LE, Y444_12LE, and the planar and semi-planar 8-bit layouts):
+    /// each sample shifted by the depth change (rounded to nearest when bits
+    /// are dropped), chroma repeated when upsampled and averaged when
+    /// downsampled, in one rounding. libyuv copies planes that keep their
+    /// depth and layout.
+    repack_depth,
     /// 8-bit YUV or gray to 8-bit RGB, any matrix and range: a fixed-point
     /// kernel with 13-bit coefficients (AVX2 where the CPU has it).
     yuv_to_rgb,

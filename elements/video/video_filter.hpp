@@ -18,8 +18,9 @@ namespace parallax::detail {
 /// take them all. Where no caps field or neighbour says otherwise,
 /// negotiation picks from this list in this order.
 inline constexpr std::string_view every_video_format_caps =
-    "video/x-raw, format=(string){ I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, I420_10LE, P010_10LE, RGBA, "
-    "BGRA, ARGB, ABGR, RGBx, BGRx, RGB, BGR, GRAY8, GRAY16_LE }, width=(int)[ 1, 2147483647 ], "
+    "video/x-raw, format=(string){ I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, I420_10LE, P010_10LE, I422_10LE, "
+    "Y444_10LE, I420_12LE, I422_12LE, Y444_12LE, RGBA, BGRA, ARGB, ABGR, RGBx, BGRx, RGB, BGR, GRAY8, GRAY16_LE }, "
+    "width=(int)[ 1, 2147483647 ], "
     "height=(int)[ 1, 2147483647 ]";
 
 /// A SimpleTransform for raw video. The base reads the VideoInfo of the caps

@@ -30,7 +30,7 @@ int conversion_loss(const VideoFormatInfo& from, const VideoFormatInfo& to) {
         loss += 32;
     }
     if (to.depth < from.depth) {
-        loss += 16;
+        loss += 16 + (from.depth - to.depth); // 12 to 10 bits loses less than 12 to 8
     } else if (to.depth > from.depth) {
         loss += 2;
     }
@@ -57,15 +57,19 @@ public:
         .klass = "Filter/Converter/Video",
         .summary = "Converts video from one colorspace to another",
         .description =
-            "Converts raw video between I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, I420_10LE, P010_10LE, RGB, "
-            "BGR, RGBA, BGRA, ARGB, ABGR, RGBx, BGRx, GRAY8 and GRAY16_LE, every pair, using the range and matrix "
-            "(BT.601, BT.709, BT.2020, SMPTE 240M, FCC; limited or full) of each side's colorimetry; transfer "
-            "function and primaries are carried, not converted. Exact direct paths: between 8-bit YUV layouts "
-            "with the same colours (libyuv split/merge/pack; chroma repeated when upsampled, averaged when "
-            "downsampled), between 8-bit RGB byte orders (libyuv shuffles), and I420_10LE <-> P010_10LE. 8-bit "
-            "YUV or gray to 8-bit RGB goes through a fixed-point kernel (13-bit coefficients, AVX2 where "
-            "available); every other pair through a 4:4:4 intermediate with one fixed-point matrix, rounded to "
-            "nearest. Passes buffers through untouched when input and output caps are equal.",
+            "Converts raw video between I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, I420_10LE, P010_10LE, "
+            "I422_10LE, Y444_10LE, I420_12LE, I422_12LE, Y444_12LE, RGB, BGR, RGBA, BGRA, ARGB, ABGR, RGBx, BGRx, "
+            "GRAY8 and GRAY16_LE, every pair, using the range and matrix (BT.601, BT.709, BT.2020, SMPTE 240M, FCC; "
+            "limited or full) of each side's colorimetry; transfer function and primaries are carried, not "
+            "converted. Exact direct paths: between 8-bit YUV layouts with the same colours (libyuv "
+            "split/merge/pack; chroma repeated when upsampled, averaged when downsampled), between 8-bit RGB byte "
+            "orders (libyuv shuffles), and I420_10LE <-> P010_10LE. YUV to YUV with the same colours and a depth "
+            "above 8 bits on either side (10- and 12-bit to and from 8-bit, 10 <-> 12, 4:2:0/4:2:2/4:4:4) shifts "
+            "each sample (limited range: 235 at 8 bits is 940 at 10 and 3760 at 12), rounding to nearest when bits "
+            "are dropped, with the same chroma rule. 8-bit YUV or gray to 8-bit RGB goes through a fixed-point "
+            "kernel (13-bit coefficients, AVX2 where available); every other pair through a 4:4:4 intermediate "
+            "with one fixed-point matrix, rounded to nearest. Passes buffers through untouched when input and "
+            "output caps are equal.",
         .convert_cost = 10};
     static constexpr ExecutionHints hints = ExecutionHints::cpu_intensive();
     static Caps pad_caps() { return Caps::parse_static(detail::every_video_format_caps); }

@@ -273,8 +273,10 @@ public:
         .summary = "Resizes video",
         .description =
             "Resizes raw video of every VideoFormat (I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, I420_10LE, "
-            "P010_10LE, RGB, BGR, RGBA, BGRA, ARGB, ABGR, RGBx, BGRx, GRAY8, GRAY16_LE) with nearest-neighbour, "
-            "bilinear or box filtering. With add-borders the display aspect ratio is kept by black borders when "
+            "P010_10LE, I422_10LE, Y444_10LE, I420_12LE, I422_12LE, Y444_12LE, RGB, BGR, RGBA, BGRA, ARGB, ABGR, "
+            "RGBx, BGRx, GRAY8, GRAY16_LE) with nearest-neighbour, bilinear or box filtering, each plane at its "
+            "own depth (10- and 12-bit samples stay within 1023 and 4095). With add-borders the display aspect ratio "
+            "is kept by black borders when "
             "the output's pixel aspect ratio would distort the picture. Passes buffers through untouched when "
             "input and output caps are equal.",
         .convert_cost = 20};

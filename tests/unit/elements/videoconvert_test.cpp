@@ -15,7 +15,9 @@
 
 #include "unit/elements/video_test_support.hpp"
 #include "video/video_convert_core.hpp"
+#include "video/videotestsrc_paint.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -286,6 +288,14 @@ TEST(VideoConvertTest, EachPairTakesTheExpectedPath) {
                           Case{VideoFormat::gray8, VideoFormat::bgra, VideoConvertPath::yuv_to_rgb},
                           Case{VideoFormat::rgba, VideoFormat::i420, VideoConvertPath::generic},
                           Case{VideoFormat::i420_10le, VideoFormat::rgba, VideoConvertPath::generic},
+                          Case{VideoFormat::i422_12le, VideoFormat::i422_12le, VideoConvertPath::copy},
+                          Case{VideoFormat::i422_10le, VideoFormat::i420, VideoConvertPath::repack_depth},
+                          Case{VideoFormat::y444_12le, VideoFormat::i420_10le, VideoConvertPath::repack_depth},
+                          Case{VideoFormat::nv12, VideoFormat::i420_12le, VideoConvertPath::repack_depth},
+                          Case{VideoFormat::i420_12le, VideoFormat::p010_10le, VideoConvertPath::repack_depth},
+                          Case{VideoFormat::yuy2, VideoFormat::i422_10le, VideoConvertPath::generic},
+                          Case{VideoFormat::y444_10le, VideoFormat::bgra, VideoConvertPath::generic},
+                          Case{VideoFormat::rgba, VideoFormat::i422_12le, VideoConvertPath::generic},
                           Case{VideoFormat::gray16_le, VideoFormat::gray8, VideoConvertPath::generic}}) {
         auto c = VideoConverter::make(info_of(k.in, 8, 8), info_of(k.out, 8, 8));
         ASSERT_TRUE(c);
@@ -348,11 +358,14 @@ PlainFrame smooth_rgba(std::uint32_t w, std::uint32_t h) {
     return f;
 }
 
-constexpr std::array<VideoFormat, 20> all_formats{
-    VideoFormat::i420, VideoFormat::yv12, VideoFormat::nv12, VideoFormat::nv21,      VideoFormat::yuy2,
-    VideoFormat::uyvy, VideoFormat::y42b, VideoFormat::y444, VideoFormat::i420_10le, VideoFormat::p010_10le,
-    VideoFormat::rgb,  VideoFormat::bgr,  VideoFormat::rgba, VideoFormat::bgra,      VideoFormat::argb,
-    VideoFormat::abgr, VideoFormat::rgbx, VideoFormat::bgrx, VideoFormat::gray8,     VideoFormat::gray16_le};
+constexpr std::array<VideoFormat, 25> all_formats{
+    VideoFormat::i420,      VideoFormat::yv12,      VideoFormat::nv12,      VideoFormat::nv21,
+    VideoFormat::yuy2,      VideoFormat::uyvy,      VideoFormat::y42b,      VideoFormat::y444,
+    VideoFormat::i420_10le, VideoFormat::p010_10le, VideoFormat::i422_10le, VideoFormat::y444_10le,
+    VideoFormat::i420_12le, VideoFormat::i422_12le, VideoFormat::y444_12le, VideoFormat::rgb,
+    VideoFormat::bgr,       VideoFormat::rgba,      VideoFormat::bgra,      VideoFormat::argb,
+    VideoFormat::abgr,      VideoFormat::rgbx,      VideoFormat::bgrx,      VideoFormat::gray8,
+    VideoFormat::gray16_le};
 
 // A component as an 8-bit value (deeper samples scaled down, unrounded).
 double as8(const PlainFrame& f, std::size_t c, std::uint32_t x, std::uint32_t y) {
@@ -397,8 +410,276 @@ TEST(VideoConvertTest, EveryPairRoundTripsWithinThreeLevels) {
                 }
             }
         }
-        EXPECT_EQ(pairs, 400);
+        EXPECT_EQ(pairs, 625);
     }
+}
+
+// --- high-depth YUV (I422_10LE, Y444_10LE, I420_12LE, I422_12LE, Y444_12LE) ---
+
+constexpr std::array<VideoFormat, 5> high_depth_formats{VideoFormat::i422_10le, VideoFormat::y444_10le,
+                                                        VideoFormat::i420_12le, VideoFormat::i422_12le,
+                                                        VideoFormat::y444_12le};
+
+// The value the depth path must give for output sample (x, y) of
+// component c: the mean of the input samples it covers (chroma repeated
+// when the output has more), times 2^(output depth - input depth), rounded
+// to nearest with halves up, clamped; computed in floating point.
+std::uint32_t expected_depth_sample(const PlainFrame& in, const VideoInfo& out, std::size_t c, std::uint32_t x,
+                                    std::uint32_t y) {
+    const VideoComponentInfo& ci = in.info.format_info().components[c];
+    const VideoComponentInfo& co = out.format_info().components[c];
+    const auto covered = [](std::uint32_t i, unsigned from_sub, unsigned to_sub, std::uint32_t n) {
+        if (from_sub > to_sub) {
+            return std::array<std::uint32_t, 2>{i / 2, i / 2};
+        }
+        if (from_sub < to_sub) {
+            return std::array<std::uint32_t, 2>{std::min(2 * i, n - 1), std::min(2 * i + 1, n - 1)};
+        }
+        return std::array<std::uint32_t, 2>{i, i};
+    };
+    const auto cols = covered(x, ci.x_sub, co.x_sub, in.info.component_width(c));
+    const auto rows = covered(y, ci.y_sub, co.y_sub, in.info.component_height(c));
+    double sum = 0.0;
+    int n = 0;
+    for (std::uint32_t r : {rows[0], rows[1]}) {
+        for (std::uint32_t col : {cols[0], cols[1]}) {
+            sum += in.sample(c, col, r);
+            ++n;
+        }
+    }
+    const int change = static_cast<int>(out.format_info().depth) - static_cast<int>(in.info.format_info().depth);
+    const double exact = sum / n * std::ldexp(1.0, change);
+    const double max = std::ldexp(1.0, out.format_info().depth) - 1.0;
+    return static_cast<std::uint32_t>(std::min(std::floor(exact + 0.5), max));
+}
+
+TEST(VideoConvertTest, DepthChangesShiftEverySampleAndRoundToNearest) {
+    // Random samples over the whole range (and the largest, which rounds
+    // past the top when bits are dropped), odd sizes, every YUV layout the
+    // depth path takes on either side.
+    const std::array<VideoFormat, 13> layouts{VideoFormat::i420,      VideoFormat::yv12,      VideoFormat::nv12,
+                                              VideoFormat::nv21,      VideoFormat::y42b,      VideoFormat::y444,
+                                              VideoFormat::i420_10le, VideoFormat::p010_10le, VideoFormat::i422_10le,
+                                              VideoFormat::y444_10le, VideoFormat::i420_12le, VideoFormat::i422_12le,
+                                              VideoFormat::y444_12le};
+    std::uint32_t seed = 2024;
+    for (VideoFormat a : high_depth_formats) {
+        PlainFrame in(info_of(a, 13, 7));
+        const std::uint32_t top = (1U << in.info.format_info().depth) - 1;
+        in.fill([&](std::size_t, std::uint32_t x, std::uint32_t y) {
+            seed = seed * 1664525U + 1013904223U;
+            return x == 0 && y == 0 ? top : (seed >> 8) % (top + 1);
+        });
+        for (VideoFormat b : layouts) {
+            if (a == b) {
+                continue;
+            }
+            const VideoInfo out_info = info_of(b, 13, 7);
+            VideoConvertPath path{};
+            const PlainFrame out = convert(in, out_info, &path);
+            EXPECT_EQ(path, VideoConvertPath::repack_depth) << to_string(a) << " to " << to_string(b);
+            const PlainFrame back = convert(out, in.info, &path);
+            EXPECT_EQ(path, VideoConvertPath::repack_depth) << to_string(b) << " to " << to_string(a);
+            for (std::size_t c = 0; c < 3; ++c) {
+                for (std::uint32_t y = 0; y < out_info.component_height(c); ++y) {
+                    for (std::uint32_t x = 0; x < out_info.component_width(c); ++x) {
+                        ASSERT_EQ(out.sample(c, x, y), expected_depth_sample(in, out_info, c, x, y))
+                            << to_string(a) << " to " << to_string(b) << " component " << c << " at " << x << "," << y;
+                    }
+                }
+                for (std::uint32_t y = 0; y < in.info.component_height(c); ++y) {
+                    for (std::uint32_t x = 0; x < in.info.component_width(c); ++x) {
+                        ASSERT_EQ(back.sample(c, x, y), expected_depth_sample(out, in.info, c, x, y))
+                            << to_string(b) << " to " << to_string(a) << " component " << c << " at " << x << "," << y;
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(VideoConvertTest, LimitedRangeLevelsLandOnEachDepthsLevels) {
+    // Black, white and neutral chroma: 16, 235, 128 at 8 bits; 64, 940, 512
+    // at 10; 256, 3760, 2048 at 12. And the half-way values round up.
+    PlainFrame i420(info_of(VideoFormat::i420, 4, 2));
+    i420.fill([](std::size_t c, std::uint32_t x, std::uint32_t) { return c == 0 ? (x < 2 ? 16U : 235U) : 128U; });
+    const PlainFrame twelve = convert(i420, info_of(VideoFormat::i420_12le, 4, 2));
+    EXPECT_EQ(twelve.get(0, 0, 0), 256U);
+    EXPECT_EQ(twelve.get(0, 3, 1), 3760U);
+    EXPECT_EQ(twelve.get(1, 0, 0), 2048U);
+    EXPECT_EQ(twelve.get(2, 3, 1), 2048U);
+    const PlainFrame ten = convert(twelve, info_of(VideoFormat::y444_10le, 4, 2));
+    EXPECT_EQ(ten.get(0, 0, 1), 64U);
+    EXPECT_EQ(ten.get(0, 2, 0), 940U);
+    EXPECT_EQ(ten.get(1, 3, 1), 512U);
+
+    PlainFrame deep(info_of(VideoFormat::y444_12le, 4, 1));
+    const std::array<std::uint32_t, 4> luma{2055, 2056, 4095, 0}; // 128.44, 128.5, 255.94, 0 at 8 bits
+    deep.fill([&](std::size_t c, std::uint32_t x, std::uint32_t) { return c == 0 ? luma[x] : 2048U; });
+    const PlainFrame eight = convert(deep, info_of(VideoFormat::y444, 4, 1));
+    EXPECT_EQ(eight.get(0, 0, 0), 128U);
+    EXPECT_EQ(eight.get(0, 1, 0), 129U);
+    EXPECT_EQ(eight.get(0, 2, 0), 255U); // clamped, not wrapped to 0
+    EXPECT_EQ(eight.get(0, 3, 0), 0U);
+    const PlainFrame ten_bits = convert(deep, info_of(VideoFormat::y444_10le, 4, 1));
+    EXPECT_EQ(ten_bits.get(0, 0, 0), 514U); // 513.75
+    EXPECT_EQ(ten_bits.get(0, 1, 0), 514U);
+    EXPECT_EQ(ten_bits.get(0, 2, 0), 1023U);
+}
+
+TEST(VideoConvertTest, FullRangeDepthChangesScaleToTheWholeRange) {
+    // Full range is 0 to 2^depth - 1 at every depth, not a shift: the
+    // generic path; white stays white and neutral chroma stays neutral.
+    PlainFrame in(info_of("video/x-raw, format=I422_12LE, width=4, height=2, colorimetry=1:4:0:0"));
+    in.fill([](std::size_t c, std::uint32_t x, std::uint32_t) { return c == 0 ? (x < 2 ? 0U : 4095U) : 2048U; });
+    VideoConvertPath path{};
+    const PlainFrame out =
+        convert(in, info_of("video/x-raw, format=I420, width=4, height=2, colorimetry=1:4:0:0"), &path);
+    EXPECT_EQ(path, VideoConvertPath::generic);
+    EXPECT_EQ(out.get(0, 0, 0), 0U);
+    EXPECT_EQ(out.get(0, 3, 1), 255U);
+    EXPECT_EQ(out.get(1, 0, 0), 128U);
+    EXPECT_EQ(out.get(2, 2, 1), 128U);
+}
+
+// A frame of videotestsrc's SMPTE pattern in `info`'s format.
+PlainFrame smpte_frame(const VideoInfo& info) {
+    PlainFrame f(info);
+    detail::VtsPainter painter(info);
+    painter.paint(f.bytes, detail::VtsFrameParams{});
+    return f;
+}
+
+TEST(VideoConvertTest, SmpteBarsInEachHighDepthFormatBecomeTheRgbOfTheBars) {
+    // 70x40: the seven top bars are 10 pixels wide; their centres are flat.
+    const PlainFrame rgba_bars = smpte_frame(info_of(VideoFormat::rgba, 70, 40));
+    for (VideoFormat f : high_depth_formats) {
+        SCOPED_TRACE(std::string(to_string(f)));
+        for (const char* colorimetry : {"bt601", "bt709", "bt2020"}) {
+            SCOPED_TRACE(colorimetry);
+            const VideoInfo info = info_of(
+                fmt::format("video/x-raw, format={}, width=70, height=40, colorimetry={}", to_string(f), colorimetry));
+            const PlainFrame bars = smpte_frame(info);
+            const PlainFrame rgba = convert(bars, rgba_bars.info);
+            const PlainFrame back = convert(rgba, info);
+            const double level = std::ldexp(1.0, info.format_info().depth - 8);
+            for (std::uint32_t bar = 0; bar < 7; ++bar) {
+                const std::uint32_t x = 10 * bar + 5;
+                for (std::size_t c = 0; c < 4; ++c) {
+                    // videotestsrc's own RGBA bars: the same colours, rounded at 8 bits.
+                    EXPECT_LE(std::abs(static_cast<int>(rgba.get(c, x, 5)) - static_cast<int>(rgba_bars.get(c, x, 5))),
+                              1)
+                        << "bar " << bar << " component " << c;
+                }
+                for (std::size_t c = 0; c < 3; ++c) {
+                    // And back: within the one 8-bit level RGBA rounded to.
+                    EXPECT_LE(std::abs(static_cast<double>(back.get(c, x, 5)) - bars.get(c, x, 5)), level)
+                        << "bar " << bar << " component " << c << " back";
+                }
+            }
+        }
+    }
+}
+
+TEST(VideoConvertTest, HighDepthBarsMatchTheEightBitBarsConverted) {
+    // The same picture from I420 and from each high-depth format, to RGBA:
+    // the deeper samples differ from the 8-bit ones by their rounding only.
+    const VideoInfo i420_info = info_of("video/x-raw, format=I420, width=70, height=40, colorimetry=bt709");
+    const PlainFrame from_i420 = convert(smpte_frame(i420_info), info_of(VideoFormat::bgra, 70, 40));
+    for (VideoFormat f : high_depth_formats) {
+        const VideoInfo info =
+            info_of(fmt::format("video/x-raw, format={}, width=70, height=40, colorimetry=bt709", to_string(f)));
+        const PlainFrame from_deep = convert(smpte_frame(info), from_i420.info);
+        for (std::uint32_t bar = 0; bar < 7; ++bar) {
+            for (std::size_t c = 0; c < 4; ++c) {
+                EXPECT_LE(std::abs(static_cast<int>(from_deep.get(c, 10 * bar + 5, 5)) -
+                                   static_cast<int>(from_i420.get(c, 10 * bar + 5, 5))),
+                          1)
+                    << to_string(f) << " bar " << bar << " component " << c;
+            }
+        }
+    }
+}
+
+TEST(VideoConvertTest, OddSizedHighDepthFramesKeepTheirLastColumnAndRow) {
+    // 7x5: the last chroma column (and row, in 4:2:0) covers one pixel, and
+    // odd-height I422_10LE and I422_12LE frames carry a spare row. The
+    // corner sample comes back unchanged through 4:2:0 and 4:4:4 (it covers
+    // one pixel, and the samples are whole 8-bit levels), and within the
+    // rounding of 8-bit RGB through RGBA.
+    for (VideoFormat f : high_depth_formats) {
+        PlainFrame in(info_of(f, 7, 5));
+        const std::uint32_t step = 1U << (in.info.format_info().depth - 8);
+        in.fill([&](std::size_t c, std::uint32_t x, std::uint32_t y) {
+            return (c == 0 ? 60 + 15 * x + 5 * y : (c == 1 ? 120 + x + y : 130 - x - y)) * step;
+        });
+        for (VideoFormat to : {VideoFormat::i420, VideoFormat::y444, VideoFormat::rgba}) {
+            const PlainFrame out = convert(in, info_of(to, 7, 5));
+            const PlainFrame back = convert(out, in.info);
+            for (std::size_t c = 0; c < 3; ++c) {
+                const std::uint32_t cw = in.info.component_width(c);
+                const std::uint32_t ch = in.info.component_height(c);
+                const double got = back.sample(c, cw - 1, ch - 1) / static_cast<double>(step);
+                const double want = in.sample(c, cw - 1, ch - 1) / static_cast<double>(step);
+                EXPECT_LE(std::abs(got - want), to == VideoFormat::rgba ? 1.5 : 0.0)
+                    << to_string(f) << " through " << to_string(to) << " component " << c;
+            }
+        }
+    }
+}
+
+TEST(VideoConvertTest, HighDepthFramesOfAnotherSizeOrTooShortAreRefused) {
+    auto c = VideoConverter::make(info_of(VideoFormat::i422_12le, 8, 6), info_of(VideoFormat::i420, 8, 4));
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().message().find("use videoscale"), std::string::npos) << c.error().message();
+    // 320x240 I422_12LE is 307200 bytes.
+    check::expect_short_buffer_error(
+        "appsrc name=src caps=\"video/x-raw, format=I422_12LE, width=320, height=240\" ! videoconvert name=conv ! "
+        "appsink name=sink caps=\"video/x-raw, format=I420\"",
+        "conv", 153600, "buffer of 153600 bytes is too small for a I422_12LE 320x240 frame");
+}
+
+TEST(VideoConvertTest, DecoderFormatsNegotiateAndConvertInAPipeline) {
+    // What dav1ddec gives, into sinks that want 8-bit or 10-bit 4:2:0 or RGB.
+    for (const char* format : {"I422_10LE", "Y444_10LE", "I420_12LE", "I422_12LE", "Y444_12LE"}) {
+        SCOPED_TRACE(format);
+        const std::string in_caps =
+            fmt::format("video/x-raw, format={}, width=70, height=40, colorimetry=bt709", format);
+        auto a = check::start_app_pipeline(fmt::format("appsrc name=src caps=\"{}\" ! videoconvert name=conv ! "
+                                                       "appsink name=sink sync=false caps=\"video/x-raw, format=RGBA\"",
+                                                       in_caps));
+        ASSERT_NE(a.src, nullptr);
+        const PlainFrame bars = smpte_frame(info_of(in_caps));
+        ASSERT_TRUE(a.src->push_buffer(check::app_buffer(*a.src, bars.bytes)));
+        auto s = a.sink->try_pull_sample(hang_guard);
+        ASSERT_TRUE(s) << s.error().to_string();
+        ASSERT_EQ(s->buffer.size(), 70U * 40 * 4);
+        const auto* px = reinterpret_cast<const std::uint8_t*>(s->buffer.data().data());
+        // The yellow bar (x 15) and the blue one (x 65), as videotestsrc
+        // draws them: full intensity.
+        EXPECT_GE(px[4 * 15 + 0], 254);
+        EXPECT_GE(px[4 * 15 + 1], 254);
+        EXPECT_LE(px[4 * 15 + 2], 1);
+        EXPECT_LE(px[4 * 65 + 0], 1);
+        EXPECT_LE(px[4 * 65 + 1], 1);
+        EXPECT_GE(px[4 * 65 + 2], 254);
+        EXPECT_TRUE(a.pipeline->set_state(State::idle));
+    }
+    // Between depths: 12-bit 4:2:0 into a sink of 8- and 10-bit 4:2:0 takes 10 bits.
+    auto b = check::start_app_pipeline(
+        "appsrc name=src caps=\"video/x-raw, format=I420_12LE, width=16, height=8\" ! videoconvert name=conv ! "
+        "appsink name=sink sync=false caps=\"video/x-raw, format={ I420, I420_10LE }\"");
+    ASSERT_NE(b.pipeline, nullptr);
+    const Caps out = b.pipeline->find("conv")->pad("src")->negotiated_caps();
+    EXPECT_EQ(out.structure(0).get_string("format"), "I420_10LE") << out.to_string();
+    EXPECT_TRUE(b.pipeline->set_state(State::idle));
+    // And inserted by negotiation where nobody wrote it.
+    auto c = check::start_app_pipeline("appsrc name=src caps=\"video/x-raw, format=Y444_12LE, width=16, height=8\" ! "
+                                       "appsink name=sink sync=false caps=\"video/x-raw, format=I420\"");
+    ASSERT_NE(c.pipeline, nullptr);
+    ASSERT_EQ(c.pipeline->negotiation().inserted.size(), 1U);
+    EXPECT_EQ(c.pipeline->negotiation().inserted[0].factory, "videoconvert");
+    EXPECT_TRUE(c.pipeline->set_state(State::idle));
 }
 
 // --- the element ---------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include "unit/elements/video_test_support.hpp"
 #include "video/video_scale_core.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -60,7 +61,7 @@ PlainFrame checkerboard(VideoFormat f, std::uint32_t w, std::uint32_t h) {
 
 TEST(VideoScaleTest, NearestNeighbourPicksThePixelUnderEachCentre) {
     for (VideoFormat f : {VideoFormat::gray8, VideoFormat::rgba, VideoFormat::rgb, VideoFormat::gray16_le,
-                          VideoFormat::nv12, VideoFormat::y444}) {
+                          VideoFormat::nv12, VideoFormat::y444, VideoFormat::i422_10le, VideoFormat::y444_12le}) {
         SCOPED_TRACE(std::string(to_string(f)));
         const PlainFrame in = checkerboard(f, 16, 12);
         // Down by 2: the centre of output x lies in input 2x + 1.
@@ -101,8 +102,10 @@ double bilinear_at(const PlainFrame& in, std::size_t c, std::uint32_t sw, std::u
 TEST(VideoScaleTest, BilinearIsTheCentreAlignedInterpolationRounded) {
     // Every layout, up and down: within rounding (and 7-bit positions) of
     // the exact value, centres aligned.
-    for (VideoFormat f : {VideoFormat::gray8, VideoFormat::rgba, VideoFormat::bgr, VideoFormat::nv21, VideoFormat::i420,
-                          VideoFormat::gray16_le, VideoFormat::p010_10le, VideoFormat::uyvy}) {
+    for (VideoFormat f :
+         {VideoFormat::gray8, VideoFormat::rgba, VideoFormat::bgr, VideoFormat::nv21, VideoFormat::i420,
+          VideoFormat::gray16_le, VideoFormat::p010_10le, VideoFormat::uyvy, VideoFormat::i422_10le,
+          VideoFormat::y444_10le, VideoFormat::i420_12le, VideoFormat::i422_12le, VideoFormat::y444_12le}) {
         SCOPED_TRACE(std::string(to_string(f)));
         PlainFrame in(info_of(f, 64, 32));
         const bool deep = in.info.format_info().depth > 8;
@@ -129,16 +132,18 @@ TEST(VideoScaleTest, BilinearIsTheCentreAlignedInterpolationRounded) {
 }
 
 TEST(VideoScaleTest, ABoxDownscaleIsTheRoundedMeanOfEachBlock) {
-    for (VideoFormat f : {VideoFormat::gray8, VideoFormat::rgbx, VideoFormat::gray16_le, VideoFormat::nv12}) {
+    for (VideoFormat f : {VideoFormat::gray8, VideoFormat::rgbx, VideoFormat::gray16_le, VideoFormat::nv12,
+                          VideoFormat::i420_12le, VideoFormat::y444_10le, VideoFormat::i422_12le}) {
         SCOPED_TRACE(std::string(to_string(f)));
         PlainFrame in(info_of(f, 24, 12));
         std::uint32_t seed = 99;
-        const std::uint32_t max = in.info.format_info().depth == 16 ? 65535 : 255;
+        const std::uint32_t max = (1U << in.info.format_info().depth) - 1;
         in.fill([&](std::size_t, std::uint32_t, std::uint32_t) {
             seed = seed * 1664525U + 1013904223U;
             return (seed >> 8) % (max + 1);
         });
-        // 3x3 blocks for luma (24x12 -> 8x4); NV12 chroma 12x6 -> 4x2: 3x3 too.
+        // 3x3 blocks for luma (24x12 -> 8x4); 4:2:0 chroma 12x6 -> 4x2 and
+        // 4:2:2 chroma 12x12 -> 4x4: 3x3 too.
         const PlainFrame out = scale(in, info_of(f, 8, 4), VideoScaleMethod::box);
         for (std::size_t c = 0; c < in.info.n_components(); ++c) {
             for (std::uint32_t y = 0; y < out.info.component_height(c); ++y) {
@@ -205,6 +210,92 @@ TEST(VideoScaleTest, P010KeepsItsSamplesInTheHighBits) {
     }
 }
 
+TEST(VideoScaleTest, HighDepthSamplesStayWithinTheirDepth) {
+    // A checkerboard of black and the largest sample (1023, 4095) in every
+    // plane: the sharpest input there is. Every method, up, down and
+    // between, keeps every sample within the depth; a box halving gives the
+    // rounded mean of the two values.
+    for (VideoFormat f : {VideoFormat::i422_10le, VideoFormat::y444_10le, VideoFormat::i420_12le,
+                          VideoFormat::i422_12le, VideoFormat::y444_12le}) {
+        SCOPED_TRACE(std::string(to_string(f)));
+        PlainFrame in(info_of(f, 16, 12));
+        const std::uint32_t max = (1U << in.info.format_info().depth) - 1;
+        in.fill([&](std::size_t, std::uint32_t x, std::uint32_t y) { return (x + y) % 2 == 0 ? 0U : max; });
+        for (VideoScaleMethod m : {VideoScaleMethod::nearest, VideoScaleMethod::bilinear, VideoScaleMethod::box}) {
+            for (auto [dw, dh] : {std::pair{8U, 6U}, std::pair{7U, 5U}, std::pair{40U, 30U}, std::pair{23U, 12U}}) {
+                const PlainFrame out = scale(in, info_of(f, dw, dh), m);
+                std::uint32_t highest = 0;
+                for (std::size_t c = 0; c < 3; ++c) {
+                    for (std::uint32_t y = 0; y < out.info.component_height(c); ++y) {
+                        for (std::uint32_t x = 0; x < out.info.component_width(c); ++x) {
+                            // The whole 16-bit word: no bit above the depth may be set.
+                            highest = std::max(highest, check::raw_sample(out.view(), c, x, y));
+                        }
+                    }
+                }
+                EXPECT_LE(highest, max) << "method " << static_cast<int>(m) << " to " << dw << "x" << dh;
+                if (m == VideoScaleMethod::box && dw == 8) {
+                    for (std::size_t c = 0; c < 3; ++c) {
+                        EXPECT_EQ(out.sample(c, 1, 1), (max + 1) / 2) << "component " << c;
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(VideoScaleTest, SmpteBarsInHighDepthFormatsKeepTheirColoursWhenScaled) {
+    // videotestsrc's bars at 140x80, halved: the centre of each top bar is
+    // flat, so every method gives the bar's own samples there.
+    for (const char* format : {"I422_10LE", "Y444_10LE", "I420_12LE", "I422_12LE", "Y444_12LE"}) {
+        for (const char* method : {"nearest-neighbour", "bilinear", "box"}) {
+            SCOPED_TRACE(std::string(format) + " " + method);
+            auto p = Pipeline::parse(
+                fmt::format("videotestsrc num-buffers=1 ! video/x-raw, format={}, width=140, height=80 ! "
+                            "videoscale method={} ! video/x-raw, width=70, height=40 ! appsink name=sink sync=false",
+                            format, method));
+            ASSERT_TRUE(p) << p.error().to_string();
+            AppSink* sink = *(*p)->get<AppSink>("sink");
+            ASSERT_TRUE((*p)->set_state(State::running));
+            auto s = sink->try_pull_sample(hang_guard);
+            ASSERT_TRUE(s) << s.error().to_string();
+            const VideoInfo out_info = info_of(fmt::format("video/x-raw, format={}, width=70, height=40", format));
+            auto frame = VideoFrame::map(out_info, s->buffer);
+            ASSERT_TRUE(frame) << frame.error().to_string();
+            // The same bars drawn at 70x40 directly.
+            auto q = Pipeline::parse(fmt::format("videotestsrc num-buffers=1 ! video/x-raw, format={}, width=70, "
+                                                 "height=40 ! appsink name=sink sync=false",
+                                                 format));
+            ASSERT_TRUE(q) << q.error().to_string();
+            AppSink* direct_sink = *(*q)->get<AppSink>("sink");
+            ASSERT_TRUE((*q)->set_state(State::running));
+            auto d = direct_sink->try_pull_sample(hang_guard);
+            ASSERT_TRUE(d) << d.error().to_string();
+            auto direct = VideoFrame::map(out_info, d->buffer);
+            ASSERT_TRUE(direct) << direct.error().to_string();
+            for (std::uint32_t bar = 0; bar < 7; ++bar) {
+                for (std::size_t c = 0; c < 3; ++c) {
+                    const VideoComponentInfo& ci = out_info.format_info().components[c];
+                    const std::uint32_t x = (10 * bar + 5) >> ci.x_sub;
+                    const std::uint32_t y = 6U >> ci.y_sub;
+                    EXPECT_EQ(check::raw_sample(*frame, c, x, y), check::raw_sample(*direct, c, x, y))
+                        << "bar " << bar << " component " << c;
+                }
+            }
+            EXPECT_TRUE((*p)->set_state(State::idle));
+            EXPECT_TRUE((*q)->set_state(State::idle));
+        }
+    }
+}
+
+TEST(VideoScaleTest, AShortHighDepthBufferIsAnErrorNamingTheElement) {
+    // 64x48 Y444_12LE is 18432 bytes; a buffer the size of an 8-bit frame is not one.
+    check::expect_short_buffer_error("appsrc name=src caps=\"video/x-raw, format=Y444_12LE, width=64, height=48\" ! "
+                                     "videoscale name=scale ! appsink name=sink caps=\"video/x-raw, width=32, "
+                                     "height=24\"",
+                                     "scale", 9216, "buffer of 9216 bytes is too small for a Y444_12LE 64x48 frame");
+}
+
 TEST(VideoScaleTest, YuyvScalesThroughPlanarChroma) {
     PlainFrame in(info_of(VideoFormat::yuy2, 8, 2));
     in.fill([](std::size_t c, std::uint32_t x, std::uint32_t) { return c == 0 ? 20 * x + 10 : 100 + 10 * x; });
@@ -240,19 +331,21 @@ TEST(VideoScaleTest, TheAspectRectangleLetterboxesAndPillarboxes) {
 }
 
 TEST(VideoScaleTest, BordersAreBlackInTheOutputFormat) {
-    for (VideoFormat f : {VideoFormat::i420, VideoFormat::rgba, VideoFormat::p010_10le, VideoFormat::uyvy}) {
+    for (VideoFormat f : {VideoFormat::i420, VideoFormat::rgba, VideoFormat::p010_10le, VideoFormat::uyvy,
+                          VideoFormat::i422_12le, VideoFormat::y444_10le, VideoFormat::i420_12le}) {
         SCOPED_TRACE(std::string(to_string(f)));
         PlainFrame in(info_of(f, 8, 6));
-        const std::uint32_t white = in.info.format_info().depth > 8 ? 940 : 235;
+        const unsigned up = in.info.format_info().depth - 8U; // limited-range levels, shifted
+        const std::uint32_t white = 235U << up;
         in.fill([&](std::size_t c, std::uint32_t, std::uint32_t) {
-            return in.info.format_info().is_rgb() ? 255U : (c == 0 ? white : white / 235 * 128);
+            return in.info.format_info().is_rgb() ? 255U : (c == 0 ? white : 128U << up);
         });
         const VideoInfo out_info = info_of(f, 16, 6);
         const VideoRect r = keep_aspect_rect(in.info, out_info);
         ASSERT_EQ(r, (VideoRect{4, 0, 8, 6}));
         const PlainFrame out = scale(in, out_info, VideoScaleMethod::bilinear, r);
         const bool rgb = in.info.format_info().is_rgb();
-        const std::uint32_t black_y = rgb ? 0 : (in.info.format_info().depth > 8 ? 64 : 16);
+        const std::uint32_t black_y = rgb ? 0 : 16U << up;
         for (std::uint32_t y = 0; y < 6; ++y) {
             for (std::uint32_t x = 0; x < 16; ++x) {
                 const bool inside = x >= 4 && x < 12;
@@ -263,7 +356,7 @@ TEST(VideoScaleTest, BordersAreBlackInTheOutputFormat) {
         if (rgb) {
             EXPECT_EQ(out.sample(3, 0, 0), 255U); // opaque black
         } else {
-            const std::uint32_t mid = in.info.format_info().depth > 8 ? 512 : 128;
+            const std::uint32_t mid = 128U << up;
             EXPECT_EQ(out.sample(1, 0, 0), mid);
             EXPECT_EQ(out.sample(2, 7, 0), mid);
         }
