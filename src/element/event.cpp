@@ -7,7 +7,9 @@
 namespace parallax {
 
 struct Event::Payload {
-    std::variant<std::monostate, std::string, Caps, StreamSegment, Structure, SeekRequest, QosReport> value;
+    std::variant<std::monostate, std::string, Caps, StreamSegment, Structure, SeekRequest, QosReport,
+                 DownstreamForceKeyUnit, UpstreamForceKeyUnit>
+        value;
 };
 
 std::string_view to_string(EventType t) noexcept {
@@ -40,6 +42,10 @@ std::string_view to_string(EventType t) noexcept {
         return "reconfigure";
     case EventType::custom_upstream:
         return "custom-upstream";
+    case EventType::downstream_force_key_unit:
+        return "downstream-force-key-unit";
+    case EventType::upstream_force_key_unit:
+        return "upstream-force-key-unit";
     }
     return "unknown";
 }
@@ -146,6 +152,18 @@ Event Event::custom(EventType direction, Structure data) {
     return e;
 }
 
+Event Event::downstream_force_key_unit(const DownstreamForceKeyUnit& key_unit) {
+    Event e(EventType::downstream_force_key_unit);
+    e.payload_ = std::make_shared<const Payload>(Payload{key_unit});
+    return e;
+}
+
+Event Event::upstream_force_key_unit(const UpstreamForceKeyUnit& request) {
+    Event e(EventType::upstream_force_key_unit);
+    e.payload_ = std::make_shared<const Payload>(Payload{request});
+    return e;
+}
+
 const std::string* Event::stream_id() const noexcept {
     return payload_ ? std::get_if<std::string>(&payload_->value) : nullptr;
 }
@@ -165,6 +183,29 @@ const QosReport* Event::qos_value() const noexcept {
     return payload_ ? std::get_if<QosReport>(&payload_->value) : nullptr;
 }
 
+const DownstreamForceKeyUnit* Event::downstream_force_key_unit_value() const noexcept {
+    return payload_ ? std::get_if<DownstreamForceKeyUnit>(&payload_->value) : nullptr;
+}
+const UpstreamForceKeyUnit* Event::upstream_force_key_unit_value() const noexcept {
+    return payload_ ? std::get_if<UpstreamForceKeyUnit>(&payload_->value) : nullptr;
+}
+
+Result<DownstreamForceKeyUnit> parse_downstream_force_key_unit(const Event& event) {
+    if (const auto* k = event.downstream_force_key_unit_value()) {
+        return *k;
+    }
+    return fail(Errc::invalid_argument,
+                fmt::format("a {} event is not a downstream-force-key-unit event", to_string(event.type())));
+}
+
+Result<UpstreamForceKeyUnit> parse_upstream_force_key_unit(const Event& event) {
+    if (const auto* k = event.upstream_force_key_unit_value()) {
+        return *k;
+    }
+    return fail(Errc::invalid_argument,
+                fmt::format("a {} event is not an upstream-force-key-unit event", to_string(event.type())));
+}
+
 std::string Event::to_string() const {
     std::string out(parallax::to_string(type_));
     if (const auto* id = stream_id()) {
@@ -181,6 +222,13 @@ std::string Event::to_string() const {
         out += ": " + time_.to_string() + " +" + duration_.to_string();
     } else if (type_ == EventType::latency) {
         out += ": " + time_.to_string();
+    } else if (const auto* k = downstream_force_key_unit_value()) {
+        out += fmt::format(": timestamp={} stream-time={} running-time={} all-headers={} count={}",
+                           k->timestamp.to_string(), k->stream_time.to_string(), k->running_time.to_string(),
+                           k->all_headers, k->count);
+    } else if (const auto* u = upstream_force_key_unit_value()) {
+        out += fmt::format(": running-time={} all-headers={} count={}", u->running_time.to_string(), u->all_headers,
+                           u->count);
     }
     return out;
 }

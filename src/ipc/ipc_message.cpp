@@ -39,6 +39,45 @@ constexpr std::size_t segment_body = 56;
 constexpr std::size_t gap_body = 16;
 constexpr std::size_t seek_body = 32;
 constexpr std::size_t qos_body = 24;
+// downstream-force-key-unit: timestamp, stream-time, running-time (u64),
+// count (u32), all-headers (u8), 3 reserved; upstream-force-key-unit:
+// running-time (u64), count (u32), all-headers (u8), 3 reserved.
+constexpr std::size_t downstream_key_unit_body = 32;
+constexpr std::size_t upstream_key_unit_body = 16;
+
+void put_key_unit_tail(std::vector<std::byte>& out, std::uint32_t count, bool all_headers) {
+    put(out, count);
+    put(out, static_cast<std::uint8_t>(all_headers ? 1 : 0));
+    for (int i = 0; i < 3; ++i) {
+        put(out, std::uint8_t{0});
+    }
+}
+
+// Errc::corrupt unless `body` is exactly `n` bytes.
+Result<void> check_body_size(std::span<const std::byte> body, std::size_t n, std::string_view what) {
+    if (body.size() != n) {
+        return fail(Errc::corrupt, fmt::format("ipc event: {} body of {} bytes (expected {})", what, body.size(), n));
+    }
+    return {};
+}
+
+// What both force-key-unit bodies end with (put_key_unit_tail()).
+struct KeyUnitTail {
+    std::uint32_t count = 0;
+    bool all_headers = false;
+};
+
+// Checks that a force-key-unit body is `n` bytes and reads its tail.
+Result<KeyUnitTail> get_key_unit_body(std::span<const std::byte> body, std::size_t n, std::string_view what) {
+    if (auto ok = check_body_size(body, n, what); !ok) {
+        return fail(ok.error());
+    }
+    const auto all_headers = get<std::uint8_t>(body, n - 4);
+    if (all_headers > 1) {
+        return fail(Errc::corrupt, fmt::format("ipc event: {} all-headers is {}, not 0 or 1", what, all_headers));
+    }
+    return KeyUnitTail{get<std::uint32_t>(body, n - 8), all_headers == 1};
+}
 
 Result<Structure> parse_structure(std::span<const std::byte> body, const char* what) {
     auto caps = Caps::parse(get_string(body));
@@ -140,6 +179,20 @@ Result<std::vector<std::byte>> encode_event(const Event& event) {
     case EventType::custom_upstream:
         put_string(out, event.structure()->to_string());
         break;
+    case EventType::downstream_force_key_unit: {
+        const DownstreamForceKeyUnit& k = *event.downstream_force_key_unit_value();
+        put(out, k.timestamp.ns());
+        put(out, k.stream_time.ns());
+        put(out, k.running_time.ns());
+        put_key_unit_tail(out, k.count, k.all_headers);
+        break;
+    }
+    case EventType::upstream_force_key_unit: {
+        const UpstreamForceKeyUnit& k = *event.upstream_force_key_unit_value();
+        put(out, k.running_time.ns());
+        put_key_unit_tail(out, k.count, k.all_headers);
+        break;
+    }
     }
     return out;
 }
@@ -151,13 +204,7 @@ Result<Event> decode_upstream_event(std::span<const std::byte> bytes) {
     }
     const auto type = get<std::uint8_t>(bytes, 0);
     const auto body = bytes.subspan(event_header);
-    auto sized = [&](std::size_t n, const char* what) -> Result<void> {
-        if (body.size() != n) {
-            return fail(Errc::corrupt,
-                        fmt::format("ipc event: {} body of {} bytes (expected {})", what, body.size(), n));
-        }
-        return {};
-    };
+    auto sized = [&](std::size_t n, std::string_view what) { return check_body_size(body, n, what); };
     switch (static_cast<EventType>(type)) {
     case EventType::seek: {
         if (auto ok = sized(seek_body, "seek"); !ok) {
@@ -208,6 +255,17 @@ Result<Event> decode_upstream_event(std::span<const std::byte> bytes) {
         }
         return Event::custom(EventType::custom_upstream, std::move(*s));
     }
+    case EventType::upstream_force_key_unit: {
+        auto tail = get_key_unit_body(body, upstream_key_unit_body, "upstream-force-key-unit");
+        if (!tail) {
+            return fail(tail.error());
+        }
+        UpstreamForceKeyUnit k;
+        k.running_time = ClockTime::from_ns(get<std::uint64_t>(body, 0));
+        k.count = tail->count;
+        k.all_headers = tail->all_headers;
+        return Event::upstream_force_key_unit(k);
+    }
     default:
         break;
     }
@@ -222,7 +280,8 @@ Result<Event> decode_event(std::span<const std::byte> bytes) {
     const auto type = get<std::uint8_t>(bytes, 0);
     const bool flag = get<std::uint8_t>(bytes, 1) != 0;
     const auto body = bytes.subspan(event_header);
-    if (type > static_cast<std::uint8_t>(EventType::custom_downstream)) {
+    if (type > static_cast<std::uint8_t>(EventType::upstream_force_key_unit) ||
+        !is_downstream(static_cast<EventType>(type))) {
         return fail(Errc::corrupt, fmt::format("ipc event: type {} is not a downstream event", type));
     }
     switch (static_cast<EventType>(type)) {
@@ -236,9 +295,8 @@ Result<Event> decode_event(std::span<const std::byte> bytes) {
         return Event::caps(std::move(*caps));
     }
     case EventType::segment: {
-        if (body.size() != segment_body) {
-            return fail(Errc::corrupt,
-                        fmt::format("ipc event: segment body of {} bytes (expected {})", body.size(), segment_body));
+        if (auto ok = check_body_size(body, segment_body, "segment"); !ok) {
+            return fail(ok.error());
         }
         StreamSegment s;
         const auto format = get<std::uint8_t>(body, 0);
@@ -272,9 +330,8 @@ Result<Event> decode_event(std::span<const std::byte> bytes) {
         return Event::custom(EventType::custom_downstream, std::move(*s));
     }
     case EventType::gap:
-        if (body.size() != gap_body) {
-            return fail(Errc::corrupt,
-                        fmt::format("ipc event: gap body of {} bytes (expected {})", body.size(), gap_body));
+        if (auto ok = check_body_size(body, gap_body, "gap"); !ok) {
+            return fail(ok.error());
         }
         return Event::gap(ClockTime::from_ns(get<std::uint64_t>(body, 0)),
                           ClockTime::from_ns(get<std::uint64_t>(body, 8)));
@@ -284,6 +341,19 @@ Result<Event> decode_event(std::span<const std::byte> bytes) {
         return Event::flush_start();
     case EventType::flush_stop:
         return Event::flush_stop(flag);
+    case EventType::downstream_force_key_unit: {
+        auto tail = get_key_unit_body(body, downstream_key_unit_body, "downstream-force-key-unit");
+        if (!tail) {
+            return fail(tail.error());
+        }
+        DownstreamForceKeyUnit k;
+        k.timestamp = ClockTime::from_ns(get<std::uint64_t>(body, 0));
+        k.stream_time = ClockTime::from_ns(get<std::uint64_t>(body, 8));
+        k.running_time = ClockTime::from_ns(get<std::uint64_t>(body, 16));
+        k.count = tail->count;
+        k.all_headers = tail->all_headers;
+        return Event::downstream_force_key_unit(k);
+    }
     default:
         break;
     }

@@ -5,6 +5,7 @@
 /// buffers (downstream) or against them (upstream), and StreamSegment.
 
 #include <parallax/base/export.hpp>
+#include <parallax/base/result.hpp>
 #include <parallax/buffer/clock_time.hpp>
 #include <parallax/caps/caps.hpp>
 #include <parallax/caps/structure.hpp>
@@ -34,14 +35,25 @@ enum class EventType : std::uint8_t {
     latency,         ///< The latency the pipeline configured.
     reconfigure,     ///< Downstream wants to renegotiate.
     custom_upstream, ///< An application-defined Structure.
+    // Numbered after the others because the number is also the event's type
+    // on the wire of ipc rings (docs/design/ipc.md): the events above keep
+    // the codes they always had.
+    /// Downstream, serialized: the buffer that follows starts a key unit made
+    /// on request (GstVideo's downstream force-key-unit event).
+    downstream_force_key_unit,
+    /// Upstream: asks the encoders upstream for a key unit at or after a
+    /// running time (GstVideo's upstream force-key-unit event).
+    upstream_force_key_unit,
 };
 
-/// "stream-start", "caps", ... (GStreamer's event names).
+/// "stream-start", "caps", ... (GStreamer's event names; the force-key-unit
+/// events, custom events with a "GstForceKeyUnit" structure in GStreamer, are
+/// "downstream-force-key-unit" and "upstream-force-key-unit").
 PARALLAX_API std::string_view to_string(EventType t) noexcept;
 
 /// True for events that travel downstream.
 constexpr bool is_downstream(EventType t) noexcept {
-    return t <= EventType::custom_downstream;
+    return t <= EventType::custom_downstream || t == EventType::downstream_force_key_unit;
 }
 
 /// True for downstream events that keep their place among the buffers (all
@@ -92,6 +104,34 @@ struct QosReport {
     friend bool operator==(const QosReport&, const QosReport&) = default;
 };
 
+/// The payload of a downstream force-key-unit event, as
+/// gst_video_event_new_downstream_force_key_unit() has it. An encoder sends
+/// it just ahead of a key unit it made because it was asked to; elements
+/// downstream (multifilesink next-file=key-unit-event, a segmenting muxer)
+/// start something new there.
+struct DownstreamForceKeyUnit {
+    ClockTime timestamp;    ///< The pts of the key unit's first buffer.
+    ClockTime stream_time;  ///< Its stream time.
+    ClockTime running_time; ///< Its running time.
+    /// The key unit carries every header a decoder needs (AV1 sequence
+    /// header, H.264 SPS and PPS), so that it decodes on its own.
+    bool all_headers = true;
+    std::uint32_t count = 0; ///< The count of the request it answers.
+    friend bool operator==(const DownstreamForceKeyUnit&, const DownstreamForceKeyUnit&) = default;
+};
+
+/// The payload of an upstream force-key-unit event, as
+/// gst_video_event_new_upstream_force_key_unit() has it: a request that the
+/// first frame at or after `running_time` be encoded as a key unit.
+struct UpstreamForceKeyUnit {
+    ClockTime running_time;  ///< None: as soon as possible (the next frame).
+    bool all_headers = true; ///< Send every header with the key unit.
+    /// Numbers the request; the answering downstream event carries it, so
+    /// that a sink seeing it twice (through two branches) acts once.
+    std::uint32_t count = 0;
+    friend bool operator==(const UpstreamForceKeyUnit&, const UpstreamForceKeyUnit&) = default;
+};
+
 /// An event: a type and its payload. A small value; copies share the
 /// payload, which is immutable once made.
 class PARALLAX_API Event {
@@ -113,6 +153,10 @@ public:
     /// A custom event in `direction` (custom_downstream or custom_upstream)
     /// carrying `data`.
     [[nodiscard]] static Event custom(EventType direction, Structure data);
+    /// Announces a key unit made on request; goes just ahead of its buffer.
+    [[nodiscard]] static Event downstream_force_key_unit(const DownstreamForceKeyUnit& key_unit);
+    /// Asks the encoders upstream for a key unit.
+    [[nodiscard]] static Event upstream_force_key_unit(const UpstreamForceKeyUnit& request);
 
     [[nodiscard]] EventType type() const noexcept { return type_; }
     [[nodiscard]] bool is_downstream() const noexcept { return parallax::is_downstream(type_); }
@@ -127,6 +171,8 @@ public:
     [[nodiscard]] const Structure* structure() const noexcept;
     [[nodiscard]] const SeekRequest* seek_value() const noexcept;
     [[nodiscard]] const QosReport* qos_value() const noexcept;
+    [[nodiscard]] const DownstreamForceKeyUnit* downstream_force_key_unit_value() const noexcept;
+    [[nodiscard]] const UpstreamForceKeyUnit* upstream_force_key_unit_value() const noexcept;
     /// The timestamp of a gap, the latency of a latency event.
     [[nodiscard]] ClockTime time() const noexcept { return time_; }
     /// The duration of a gap.
@@ -147,5 +193,20 @@ private:
     ClockTime duration_;
     std::shared_ptr<const Payload> payload_;
 };
+
+/// True for either force-key-unit event (gst_video_event_is_force_key_unit).
+inline bool is_force_key_unit(const Event& event) noexcept {
+    return event.type() == EventType::downstream_force_key_unit || event.type() == EventType::upstream_force_key_unit;
+}
+
+/// The payload of a downstream force-key-unit event
+/// (gst_video_event_parse_downstream_force_key_unit); Errc::invalid_argument
+/// naming the event's type when it is another event.
+PARALLAX_API Result<DownstreamForceKeyUnit> parse_downstream_force_key_unit(const Event& event);
+
+/// The payload of an upstream force-key-unit event
+/// (gst_video_event_parse_upstream_force_key_unit); Errc::invalid_argument
+/// naming the event's type when it is another event.
+PARALLAX_API Result<UpstreamForceKeyUnit> parse_upstream_force_key_unit(const Event& event);
 
 } // namespace parallax

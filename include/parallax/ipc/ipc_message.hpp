@@ -71,8 +71,9 @@ PARALLAX_API Result<IpcBufferRef> decode_buffer_ref(std::span<const std::byte> b
 
 /// Serializes an event that crosses processes: every downstream and
 /// upstream event type (stream-start, caps, segment, tags, eos, gap,
-/// flush-start, flush-stop, custom-downstream; seek, qos, latency,
-/// reconfigure, custom-upstream).
+/// flush-start, flush-stop, custom-downstream, downstream-force-key-unit;
+/// seek, qos, latency, reconfigure, custom-upstream,
+/// upstream-force-key-unit).
 PARALLAX_API Result<std::vector<std::byte>> encode_event(const Event& event);
 /// Reads what encode_event() wrote for a downstream event; every malformed
 /// field is an Error naming it, and so is an upstream event.

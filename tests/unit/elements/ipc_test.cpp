@@ -321,6 +321,77 @@ TEST(IpcMessageTest, MalformedEventsAreErrorsNamingTheField) {
     expect_error(tags, "structures");
 }
 
+TEST(IpcMessageTest, ForceKeyUnitEventsRoundTripInTheirDirections) {
+    DownstreamForceKeyUnit key_unit;
+    key_unit.timestamp = ClockTime::from_ns(1'033'333'333);
+    key_unit.stream_time = ClockTime::from_ns(33'333'333);
+    key_unit.running_time = ClockTime::none();
+    key_unit.all_headers = false;
+    key_unit.count = 0xfffffffe;
+    auto down = decode_event(*encode_event(Event::downstream_force_key_unit(key_unit)));
+    ASSERT_TRUE(down) << down.error().to_string();
+    ASSERT_NE(down->downstream_force_key_unit_value(), nullptr);
+    EXPECT_EQ(*down->downstream_force_key_unit_value(), key_unit);
+
+    UpstreamForceKeyUnit request;
+    request.running_time = ClockTime::from_s(2);
+    request.all_headers = true;
+    request.count = 12;
+    auto up = decode_upstream_event(*encode_event(Event::upstream_force_key_unit(request)));
+    ASSERT_TRUE(up) << up.error().to_string();
+    ASSERT_NE(up->upstream_force_key_unit_value(), nullptr);
+    EXPECT_EQ(*up->upstream_force_key_unit_value(), request);
+
+    // Each only in its own direction.
+    auto wrong_up = decode_upstream_event(*encode_event(Event::downstream_force_key_unit(key_unit)));
+    ASSERT_FALSE(wrong_up);
+    EXPECT_NE(wrong_up.error().message().find("not an upstream event"), std::string::npos);
+    auto wrong_down = decode_event(*encode_event(Event::upstream_force_key_unit(request)));
+    ASSERT_FALSE(wrong_down);
+    EXPECT_NE(wrong_down.error().message().find("not a downstream event"), std::string::npos);
+}
+
+TEST(IpcMessageTest, MalformedForceKeyUnitEventsAreErrorsNamingTheField) {
+    const auto expect_error = [](const std::vector<std::byte>& bytes, bool downstream, std::string_view words) {
+        auto r = downstream ? decode_event(bytes) : decode_upstream_event(bytes);
+        ASSERT_FALSE(r) << words;
+        EXPECT_TRUE(r.error().is(Errc::corrupt));
+        EXPECT_NE(r.error().message().find(words), std::string::npos) << r.error().message();
+    };
+    const auto down = *encode_event(Event::downstream_force_key_unit(DownstreamForceKeyUnit{}));
+    const auto up = *encode_event(Event::upstream_force_key_unit(UpstreamForceKeyUnit{}));
+    ASSERT_EQ(down.size(), 8U + 32U);
+    ASSERT_EQ(up.size(), 8U + 16U);
+
+    auto cut = down;
+    cut.pop_back();
+    expect_error(cut, true, "downstream-force-key-unit body of 31 bytes (expected 32)");
+    auto header_only = std::vector<std::byte>(down.begin(), down.begin() + 8);
+    expect_error(header_only, true, "downstream-force-key-unit body of 0 bytes");
+    auto longer = down;
+    longer.push_back(std::byte{0});
+    expect_error(longer, true, "downstream-force-key-unit body of 33 bytes");
+    auto flag = down;
+    flag[8 + 28] = std::byte{2};
+    expect_error(flag, true, "downstream-force-key-unit all-headers is 2, not 0 or 1");
+
+    auto up_cut = up;
+    up_cut.resize(8 + 12);
+    expect_error(up_cut, false, "upstream-force-key-unit body of 12 bytes (expected 16)");
+    auto up_longer = up;
+    up_longer.resize(8 + 32);
+    expect_error(up_longer, false, "upstream-force-key-unit body of 32 bytes");
+    auto up_flag = up;
+    up_flag[8 + 12] = std::byte{0xff};
+    expect_error(up_flag, false, "upstream-force-key-unit all-headers is 255, not 0 or 1");
+
+    // A type past the last one is no event at all.
+    auto unknown = down;
+    unknown[0] = std::byte{static_cast<std::uint8_t>(EventType::upstream_force_key_unit) + 1};
+    expect_error(unknown, true, "not a downstream event");
+    expect_error(unknown, false, "not an upstream event");
+}
+
 TEST(IpcMessageTest, HandshakeFramesRoundTripAndRefuseMalformedBytes) {
     auto hello = decode_hello(encode_hello(IpcHello{42, 7}));
     ASSERT_TRUE(hello);
