@@ -13,6 +13,8 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "codec/key_unit_requests.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -96,6 +98,7 @@ struct PendingFrame {
     std::int64_t aom_pts; // the timestamp libaom got (ticks, strictly increasing)
     ClockTime pts;        // the input buffer's, as it was
     ClockTime duration;
+    std::optional<KeyUnitRequest> key_unit; // forced a key frame to answer this
 };
 
 class Av1Enc final : public Element {
@@ -106,7 +109,10 @@ public:
         .summary = "Encode raw video to AV1 with libaom",
         .description = "Encodes I420, YV12, Y42B, Y444 and I420_10LE video into AV1 temporal units (one buffer "
                        "per input frame, low-overhead OBU stream with temporal delimiters) using libaom. The "
-                       "defaults favour speed: realtime usage, cpu-used 8, all cores, row multithreading."};
+                       "defaults favour speed: realtime usage, cpu-used 8, all cores, row multithreading. A "
+                       "force-key-unit request (the upstream event, or a downstream one from upstream) makes the "
+                       "first frame at or after its running time a key frame with the sequence header in band, "
+                       "announced by a downstream force-key-unit event just ahead of it."};
     static std::vector<PadTemplate> pad_templates() {
         return {{"sink", PadDirection::sink, PadPresence::always,
                  Caps::parse_static("video/x-raw, format=(string){ I420, YV12, Y42B, Y444, I420_10LE }, "
@@ -193,10 +199,14 @@ protected:
         }
         const auto aom_duration = static_cast<unsigned long>(std::max<std::uint64_t>(duration.ns() / ns_per_tick, 1));
         next_aom_pts_ = aom_pts + static_cast<std::int64_t>(aom_duration);
-        pending_.push_back({aom_pts, in_pts, duration});
+        const std::optional<KeyUnitRequest> key_unit = key_units_.take_due(segment_.to_running_time(in_pts));
+        pending_.push_back({aom_pts, in_pts, duration, key_unit});
         ++frames_in_;
 
-        const aom_codec_err_t err = aom_codec_encode(&codec_, &image, aom_pts, aom_duration, 0);
+        // libaom writes the sequence header into every key temporal unit, so
+        // a forced key frame carries all headers whatever was asked.
+        const aom_enc_frame_flags_t flags = key_unit ? AOM_EFLAG_FORCE_KF : 0;
+        const aom_codec_err_t err = aom_codec_encode(&codec_, &image, aom_pts, aom_duration, flags);
         if (err != AOM_CODEC_OK) {
             return context().error(codec_error(fmt::format("encoding frame {}", frames_in_ - 1)));
         }
@@ -220,8 +230,16 @@ protected:
             // Frames inside the encoder belong to the flushed data.
             destroy_encoder();
             pending_.clear();
+            if (event.reset_time()) {
+                segment_ = StreamSegment{};
+            }
             return forward_event(pad, event);
+        case EventType::downstream_force_key_unit:
+            // Answered by the event this element sends ahead of the key frame.
+            return key_units_.add(event);
         case EventType::segment:
+            segment_ = *event.segment_value();
+            [[fallthrough]];
         case EventType::tags:
             // Downstream gets them after the caps, as GStreamer orders sticky events.
             if (!caps_sent_) {
@@ -234,11 +252,20 @@ protected:
         }
     }
 
+    bool src_event(Pad& pad, Event&& event) override {
+        if (key_units_.add(event)) {
+            return true;
+        }
+        return Element::src_event(pad, std::move(event));
+    }
+
 private:
     void reset_stream() {
         destroy_encoder();
         info_.reset();
         pending_.clear();
+        segment_ = StreamSegment{};
+        key_units_.clear();
         held_events_.clear();
         caps_sent_ = false;
         sequence_header_.clear();
@@ -499,8 +526,11 @@ private:
 
         // The frame this temporal unit shows. Frames dropped by rate
         // control have no packet: skip their entries.
-        PendingFrame shown{pkt.data.frame.pts, ClockTime::none(), frame_duration_};
+        PendingFrame shown{pkt.data.frame.pts, ClockTime::none(), frame_duration_, std::nullopt};
         while (!pending_.empty() && pending_.front().aom_pts < pkt.data.frame.pts) {
+            if (pending_.front().key_unit) {
+                key_units_.retry(*pending_.front().key_unit);
+            }
             pending_.pop_front();
         }
         if (!pending_.empty() && pending_.front().aom_pts == pkt.data.frame.pts) {
@@ -525,6 +555,13 @@ private:
         meta.set_duration(shown.duration);
         if (!key) {
             meta.set_flag(BufferFlags::delta);
+        }
+        if (shown.key_unit) {
+            if (key) {
+                src_->push_event(KeyUnitRequests::announcement(*shown.key_unit, shown.pts, segment_));
+            } else {
+                key_units_.retry(*shown.key_unit);
+            }
         }
         const Flow f = src_->push(std::move(*out));
         return f == Flow::dropped ? Flow::ok : f;
@@ -594,6 +631,8 @@ private:
     InputFormat format_{AOM_IMG_FMT_I420, 0, 8};
     ClockTime frame_duration_ = ClockTime::from_ms(33);
     std::deque<PendingFrame> pending_;
+    StreamSegment segment_;
+    KeyUnitRequests key_units_;
     std::vector<Event> held_events_;
     bool caps_sent_ = false;
     std::vector<std::uint8_t> sequence_header_;

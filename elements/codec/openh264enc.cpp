@@ -11,6 +11,8 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "codec/key_unit_requests.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -63,7 +65,10 @@ public:
         .summary = "Encode raw video to H.264 with OpenH264",
         .description = "Encodes I420 video into an H.264 byte-stream (Constrained Baseline profile, one access unit "
                        "per buffer, SPS and PPS before every IDR picture) using Cisco's OpenH264. IDR access units "
-                       "are key units; frames that rate control skips (enable-frame-skip) give no buffer.",
+                       "are key units; frames that rate control skips (enable-frame-skip) give no buffer. A "
+                       "force-key-unit request (the upstream event, or a downstream one from upstream) makes the "
+                       "first frame at or after its running time an IDR picture, announced by a downstream "
+                       "force-key-unit event just ahead of it.",
         .rank = rank_marginal};
     static std::vector<PadTemplate> pad_templates() {
         return {{"sink", PadDirection::sink, PadPresence::always,
@@ -124,10 +129,26 @@ protected:
         case EventType::flush_stop:
             // Reference pictures belong to the flushed data: start at an IDR.
             destroy_encoder();
+            if (event.reset_time()) {
+                segment_ = StreamSegment{};
+            }
             return forward_event(pad, event);
+        case EventType::segment:
+            segment_ = *event.segment_value();
+            return forward_event(pad, event);
+        case EventType::downstream_force_key_unit:
+            // Answered by the event this element sends ahead of the IDR.
+            return key_units_.add(event);
         default:
             return Element::sink_event(pad, std::move(event));
         }
+    }
+
+    bool src_event(Pad& pad, Event&& event) override {
+        if (key_units_.add(event)) {
+            return true;
+        }
+        return Element::src_event(pad, std::move(event));
     }
 
     Flow chain(Pad&, Buffer&& buffer) override {
@@ -158,11 +179,21 @@ protected:
         const ClockTime pts = buffer.meta().pts();
         pic.uiTimeStamp = pts.is_valid() ? static_cast<long long>(pts.ns() / 1'000'000) : 0;
         ++frames_in_;
+        const std::optional<KeyUnitRequest> key_unit = key_units_.take_due(segment_.to_running_time(pts));
+        if (key_unit) {
+            // An IDR picture, which OpenH264 always precedes with SPS and PPS:
+            // all-headers holds whatever the request asked.
+            encoder_->ForceIntraFrame(true);
+        }
 
         SFrameBSInfo bs{};
         if (const int r = encoder_->EncodeFrame(&pic, &bs); r != cmResultSuccess) {
             return context().error(Error(Errc::failed, fmt::format("{}: OpenH264 failed to encode frame {} (error {})",
                                                                    name(), frames_in_ - 1, r)));
+        }
+        const bool idr = bs.eFrameType == videoFrameTypeIDR;
+        if (key_unit && !idr) {
+            key_units_.retry(*key_unit);
         }
         if (bs.eFrameType == videoFrameTypeSkip || bs.iFrameSizeInBytes <= 0) {
             PARALLAX_DEBUG(openh264enc_log, "{}: frame {} skipped by rate control", name(), frames_in_ - 1);
@@ -194,10 +225,13 @@ protected:
         Metadata& meta = out->meta();
         meta.set_pts(pts);
         meta.set_duration(buffer.meta().duration().is_valid() ? buffer.meta().duration() : frame_duration_);
-        if (bs.eFrameType == videoFrameTypeIDR) {
+        if (idr) {
             meta.set_flag(BufferFlags::keyframe);
         } else {
             meta.set_flag(BufferFlags::delta);
+        }
+        if (key_unit && idr) {
+            src_->push_event(KeyUnitRequests::announcement(*key_unit, pts, segment_));
         }
         const Flow f = src_->push(std::move(*out));
         return f == Flow::dropped ? Flow::ok : f;
@@ -208,6 +242,8 @@ private:
         destroy_encoder();
         info_.reset();
         frames_in_ = 0;
+        segment_ = StreamSegment{};
+        key_units_.clear();
     }
 
     void destroy_encoder() {
@@ -333,6 +369,8 @@ private:
     std::optional<VideoInfo> info_;
     ClockTime frame_duration_;
     std::uint64_t frames_in_ = 0;
+    StreamSegment segment_;
+    KeyUnitRequests key_units_;
 
     Property<UsageType> usage_type_{this, "usage-type", UsageType::camera, "Type of video content", usage_type_values};
     Property<std::uint32_t> bitrate_{this,
