@@ -1,9 +1,9 @@
 // multifilesink: writes buffers to a sequence of files named by a printf
 // pattern with the file's index (GStreamer's multifilesink). next-file says
 // when a new file starts: buffer (one file per buffer, each written whole at
-// once), or, holding a file open and appending, discont, key-frame, max-size
-// and max-duration. key-unit-event is not offered: the engine has no
-// force-key-unit event to react to.
+// once), or, holding a file open and appending, discont, key-frame,
+// key-unit-event (at each downstream force-key-unit event, which an encoder
+// sends ahead of a key unit made on request), max-size and max-duration.
 //
 // The pattern is checked when it is set and again at start: it must hold
 // exactly one integer conversion (%d, %i, %u, %o, %x or %X, with flags, width
@@ -39,14 +39,20 @@ namespace {
 
 LogCategory multifilesink_log("multifilesink", "multifilesink: a sequence of numbered files");
 
-// GStreamer's GstMultiFileSinkNext, same nicks and numbers. key-unit-event (3)
-// is left out: no force-key-unit event exists here, and a value that could
-// never start a file would pretend it worked.
-enum class NextFile : int { buffer = 0, discont = 1, key_frame = 2, max_size = 4, max_duration = 5 };
+// GStreamer's GstMultiFileSinkNext, same nicks and numbers.
+enum class NextFile : int {
+    buffer = 0,
+    discont = 1,
+    key_frame = 2,
+    key_unit_event = 3,
+    max_size = 4,
+    max_duration = 5
+};
 constexpr EnumValue next_file_values[] = {
     {0, "buffer", "New file for each buffer"},
     {1, "discont", "New file after each discontinuity"},
     {2, "key-frame", "New file at each key frame"},
+    {3, "key-unit-event", "New file after a force key unit event"},
     {4, "max-size", "New file when the configured maximum file size would be exceeded with the next buffer"},
     {5, "max-duration", "New file when the configured maximum file duration would be exceeded with the next buffer"},
 };
@@ -256,10 +262,12 @@ public:
             "each buffer to a file of its own; the other modes append buffers to the open file and start the next "
             "one before a buffer with the DISCONT flag (discont), before each key frame, a buffer without the "
             "delta-unit flag, after the first (key-frame: one file per GOP; GStreamer instead waits 10 s of "
-            "timestamps between splits), before a buffer that would take the file over max-file-size bytes "
-            "(max-size; a larger buffer gets a file of its own), or before a buffer whose pts plus duration would "
-            "lie more than max-file-duration ns after the pts of the file's first buffer (max-duration). "
-            "key-unit-event (3) is not offered: there is no force-key-unit event. max-files > 0 keeps only that "
+            "timestamps between splits), at each downstream force-key-unit event, which an encoder sends just ahead "
+            "of a key unit it made on request (key-unit-event; an event with the count of the one before is the "
+            "same request seen twice and ignored; the new file is created with the buffer that follows), before a "
+            "buffer that would take the file over max-file-size bytes (max-size; a larger buffer gets a file of "
+            "its own), or before a buffer whose pts plus duration would lie more than max-file-duration ns after "
+            "the pts of the file's first buffer (max-duration). max-files > 0 keeps only that "
             "many of the newest files, deleting the oldest. With post-messages=true each file is announced by an "
             "element message GstMultiFileSink with filename (string), index (int), and timestamp, stream-time, "
             "running-time, duration, offset and offset-end as doubles (nanoseconds or bytes, -1 when unknown: caps "
@@ -276,6 +284,7 @@ protected:
         pattern_ = *pattern;
         next_index_ = index_.get();
         written_.clear();
+        last_key_unit_count_.reset();
         return {};
     }
 
@@ -289,7 +298,15 @@ protected:
     }
 
     bool sink_event(Pad& pad, Event&& event) override {
-        if (event.type() == EventType::eos && file_) {
+        bool ends_file = event.type() == EventType::eos;
+        if (const auto* k = event.downstream_force_key_unit_value();
+            k != nullptr && next_file_.get() == NextFile::key_unit_event) {
+            // As GStreamer: the same count again is the same key unit, seen
+            // through another branch, not a new one.
+            ends_file = last_key_unit_count_ != k->count;
+            last_key_unit_count_ = k->count;
+        }
+        if (ends_file && file_) {
             if (auto ok = finish_file(); !ok) {
                 context().error(element_error(ok.error()));
                 return false;
@@ -375,6 +392,8 @@ private:
             return file_span_.pts.is_valid() && end.is_valid() && end.ns() > file_span_.pts.ns() &&
                    end.ns() - file_span_.pts.ns() > max_file_duration_.get();
         }
+        case NextFile::key_unit_event:
+            return false; // the event closed the file already
         case NextFile::buffer:
             break;
         }
@@ -445,6 +464,7 @@ private:
     int file_index_ = 0;
     std::uint64_t file_size_ = 0;
     FileSpan file_span_;
+    std::optional<std::uint32_t> last_key_unit_count_; // key-unit-event
 
     Property<std::string> location_{this, "location", "%05d",
                                     "Location of the file to write, a printf pattern with one integer conversion "
@@ -457,8 +477,7 @@ private:
     Property<std::uint32_t> max_files_{this, "max-files", 0,
                                        "Maximum number of files to keep on disk. Once the maximum is reached, old "
                                        "files start to be deleted to make room for new ones (0 = unlimited)"};
-    Property<NextFile> next_file_{this, "next-file", NextFile::buffer,
-                                  "When to start a new file (key-unit-event is not offered)", next_file_values};
+    Property<NextFile> next_file_{this, "next-file", NextFile::buffer, "When to start a new file", next_file_values};
     Property<std::uint64_t> max_file_size_{this, "max-file-size", std::uint64_t{2147483648},
                                            "Maximum file size before starting a new file in max-size mode (bytes)"};
     Property<std::uint64_t> max_file_duration_{

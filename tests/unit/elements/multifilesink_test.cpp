@@ -3,8 +3,9 @@
 // post-messages announces each file; patterns that printf could misread are
 // refused naming the property and the fault; a directory it cannot write to
 // is an error naming the path. The appending modes (discont, key-frame,
-// max-size, max-duration) put several buffers in each file and split where
-// GStreamer's do; bad modes and limits are refused naming the property.
+// key-unit-event, max-size, max-duration) put several buffers in each file
+// and split where GStreamer's do; bad modes and limits are refused naming the
+// property.
 
 #include <parallax/check/harness.hpp>
 
@@ -214,6 +215,51 @@ TEST(MultiFileSinkTest, KeyFrameModeWritesOneFilePerGop) {
     EXPECT_EQ(read_file<std::uint8_t>(dir.path() / "gop03.ts"), bytes_of({{5, 5}, {2, 6}, {2, 7}, {2, 8}}));
 }
 
+Event key_unit_event(std::uint32_t count) {
+    DownstreamForceKeyUnit k;
+    k.count = count;
+    return Event::downstream_force_key_unit(k);
+}
+
+TEST(MultiFileSinkTest, KeyUnitEventModeStartsAFileAtEachForceKeyUnitEvent) {
+    ScratchDir dir("MultiFileSinkTest", "key-unit-event");
+    auto h = started(fmt::format("multifilesink location={}/k%d next-file=key-unit-event", dir.path().string()));
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->element().get_property("next-file").value(), "key-unit-event");
+    // An event before any buffer leaves no empty file behind.
+    ASSERT_TRUE(h->push_event(key_unit_event(4)));
+    ASSERT_EQ(h->push(make(*h, 3, 0, BufferFlags::keyframe)), Flow::ok);
+    ASSERT_EQ(h->push(make(*h, 2, 1, BufferFlags::delta)), Flow::ok);
+    // Key frames without an event do not split in this mode.
+    ASSERT_EQ(h->push(make(*h, 3, 2, BufferFlags::keyframe)), Flow::ok);
+    ASSERT_TRUE(h->push_event(key_unit_event(5)));
+    ASSERT_EQ(h->push(make(*h, 3, 3, BufferFlags::keyframe)), Flow::ok);
+    // The same count again (the same key unit through another branch) is
+    // not a new file.
+    ASSERT_TRUE(h->push_event(key_unit_event(5)));
+    ASSERT_EQ(h->push(make(*h, 2, 4, BufferFlags::delta)), Flow::ok);
+    ASSERT_TRUE(h->push_event(key_unit_event(6)));
+    ASSERT_EQ(h->push(make(*h, 3, 5, BufferFlags::keyframe)), Flow::ok);
+    h->push_event(Event::eos());
+    EXPECT_FALSE(h->error());
+    EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"k0", "k1", "k2"}));
+    EXPECT_EQ(read_file<std::uint8_t>(dir.path() / "k0"), bytes_of({{3, 0}, {2, 1}, {3, 2}}));
+    EXPECT_EQ(read_file<std::uint8_t>(dir.path() / "k1"), bytes_of({{3, 3}, {2, 4}}));
+    EXPECT_EQ(read_file<std::uint8_t>(dir.path() / "k2"), bytes_of({{3, 5}}));
+}
+
+TEST(MultiFileSinkTest, OtherModesIgnoreForceKeyUnitEvents) {
+    ScratchDir dir("MultiFileSinkTest", "key-frame-ignores-events");
+    auto h = started(fmt::format("multifilesink location={}/g%d next-file=key-frame", dir.path().string()));
+    ASSERT_TRUE(h);
+    ASSERT_EQ(h->push(make(*h, 3, 0, BufferFlags::keyframe)), Flow::ok);
+    ASSERT_TRUE(h->push_event(key_unit_event(1)));
+    ASSERT_EQ(h->push(make(*h, 2, 1, BufferFlags::delta)), Flow::ok);
+    h->push_event(Event::eos());
+    EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"g0"}));
+    EXPECT_EQ(read_file<std::uint8_t>(dir.path() / "g0"), bytes_of({{3, 0}, {2, 1}}));
+}
+
 TEST(MultiFileSinkTest, DiscontModeStartsAFileAtEachDiscontinuity) {
     ScratchDir dir("MultiFileSinkTest", "discont");
     auto h = started(fmt::format("multifilesink location={}/d%d next-file=discont", dir.path().string()));
@@ -317,14 +363,10 @@ TEST(MultiFileSinkTest, BadModeAndLimitValuesAreRejectedNamingTheProperty) {
         const char* why;
     };
     const Case cases[] = {
-        {"next-file", "key-unit-event", "is not one of"}, // not offered: no force-key-unit event
-        {"next-file", "3", "is not one of"},
-        {"next-file", "every-frame", "is not one of"},
-        {"next-file", "6", "is not one of"},
-        {"max-file-size", "-1", "negative"},
-        {"max-file-size", "big", "not an unsigned integer"},
-        {"max-file-duration", "-5", "negative"},
-        {"max-files", "-1", "negative"},
+        {"next-file", "key-unit", "is not one of"},    {"next-file", "-1", "is not one of"},
+        {"next-file", "every-frame", "is not one of"}, {"next-file", "6", "is not one of"},
+        {"max-file-size", "-1", "negative"},           {"max-file-size", "big", "not an unsigned integer"},
+        {"max-file-duration", "-5", "negative"},       {"max-files", "-1", "negative"},
     };
     for (const auto& [property, value, why] : cases) {
         SCOPED_TRACE(fmt::format("{}={}", property, value));
