@@ -312,17 +312,24 @@ TEST(IsolatedElementTest, UpstreamEventsCrossTheWorker) {
     Pad* sink_pad = sink->sink_pads().front();
     ASSERT_TRUE(sink_pad->push_event(Event::custom(EventType::custom_upstream, poke)));
     ASSERT_TRUE(sink_pad->push_event(Event::seek(seek)));
+    UpstreamForceKeyUnit key_unit;
+    key_unit.running_time = ClockTime::from_ms(1500);
+    key_unit.all_headers = false;
+    key_unit.count = 4;
+    ASSERT_TRUE(sink_pad->push_event(Event::upstream_force_key_unit(key_unit)));
     auto* recorder = static_cast<UpstreamRecorder*>(*rec);
     const auto deadline = std::chrono::steady_clock::now() + hang_guard;
-    while (recorder->seen().size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    while (recorder->seen().size() < 3 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(5ms);
     }
     const auto seen = recorder->seen();
-    ASSERT_EQ(seen.size(), 2U);
+    ASSERT_EQ(seen.size(), 3U);
     EXPECT_EQ(seen[0].type(), EventType::custom_upstream);
     EXPECT_EQ(seen[0].structure()->get_int("n").value_or(0), 7);
     ASSERT_EQ(seen[1].type(), EventType::seek);
     EXPECT_EQ(*seen[1].seek_value(), seek);
+    ASSERT_EQ(seen[2].type(), EventType::upstream_force_key_unit);
+    EXPECT_EQ(*seen[2].upstream_force_key_unit_value(), key_unit);
     ASSERT_TRUE(p->set_state(State::suspended));
 }
 
