@@ -65,7 +65,7 @@ void SimpleTransform::init() {
 }
 
 Flow SimpleTransform::chain(Pad&, Buffer&& buffer) {
-    if (passthrough_) {
+    if (passthrough_.load(std::memory_order_relaxed)) {
         return src_->push(std::move(buffer));
     }
     const Flow f = transform(buffer, context());
@@ -73,6 +73,17 @@ Flow SimpleTransform::chain(Pad&, Buffer&& buffer) {
         return f == Flow::dropped ? Flow::ok : f;
     }
     return src_->push(std::move(buffer));
+}
+
+bool SimpleTransform::query(Pad& pad, Query& q) {
+    // Decided from the caps asked about, not from is_passthrough(): the
+    // caps event may still be on its way here (behind a queue, or sticky
+    // until the next buffer) when the producer asks.
+    if (q.type() == QueryType::allocation && pad.direction() == PadDirection::sink && passthrough_when_equal() &&
+        is_equal(choose_output(q.caps_argument()), q.caps_argument())) {
+        return forward_query(pad, q);
+    }
+    return Element::query(pad, q);
 }
 
 Result<void> SimpleTransform::set_caps(const Caps&, const Caps&) {
@@ -135,7 +146,7 @@ bool SimpleTransform::sink_event(Pad& pad, Event&& event) {
         return false;
     }
     in_caps_ = *in;
-    passthrough_ = passthrough_when_equal() && is_equal(*in, out);
+    passthrough_.store(passthrough_when_equal() && is_equal(*in, out), std::memory_order_relaxed);
     out_caps_ = out;
     return Element::sink_event(pad, Event::caps(std::move(out)));
 }

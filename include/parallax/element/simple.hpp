@@ -80,12 +80,16 @@ protected:
     /// no copy) and transform() is not called. Default false.
     [[nodiscard]] virtual bool passthrough_when_equal() const noexcept { return false; }
     /// True while buffers pass untouched (see passthrough_when_equal()).
-    [[nodiscard]] bool is_passthrough() const noexcept { return passthrough_; }
+    [[nodiscard]] bool is_passthrough() const noexcept { return passthrough_.load(std::memory_order_relaxed); }
 
     void init() override;
     Flow chain(Pad& pad, Buffer&& buffer) override;
     /// Caps events go through set_caps(); everything else is forwarded.
     bool sink_event(Pad& pad, Event&& event) override;
+    /// An allocation query for caps that this element would pass untouched
+    /// (passthrough_when_equal() and the output chosen for them equal to
+    /// them) goes downstream; otherwise as Element::query.
+    bool query(Pad& pad, Query& q) override;
 
 private:
     [[nodiscard]] Caps choose_output(const Caps& in) const;
@@ -94,7 +98,7 @@ private:
     Pad* src_ = nullptr;
     Caps in_caps_;
     Caps out_caps_;
-    bool passthrough_ = false;
+    std::atomic<bool> passthrough_{false}; // read by queries from other threads
 };
 
 /// A sink with one sink pad ("sink"). Implement render(); eos is reported to

@@ -6,6 +6,7 @@
 
 #include <parallax/check/harness.hpp>
 #include <parallax/container/ivf.hpp>
+#include <parallax/pipeline/pipeline.hpp>
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 #include <parallax/video/video_meta.hpp>
@@ -287,6 +288,37 @@ TEST(Dav1dDecTest, OddSizedPicturesInDav1dsLayoutAreFfmpegsPictures) {
     const auto expected = reference_decode(stream, "yuv420p", dir.path() / "ref.yuv");
     ASSERT_EQ(d.bytes.size(), expected.size());
     EXPECT_TRUE(d.bytes == expected) << "the pictures differ from ffmpeg's";
+}
+
+// In a pipeline: the pictures go on uncopied through elements that pass
+// them untouched (a videoconvert with nothing to convert included), and are
+// copied for a videoconvert that converts them.
+TEST(Dav1dDecTest, PicturesAreCopiedOnlyWhereDownstreamReadsTheCapsLayout) {
+    if (!have_ffmpeg()) {
+        GTEST_SKIP() << "ffmpeg is not installed";
+    }
+    ScratchDir dir("dav1ddec", "pipeline");
+    const fs::path stream = dir.path() / "in.ivf";
+    ASSERT_TRUE(encode(stream, "128x96", 6, "yuv420p"));
+    const auto counts = [&](const std::string& downstream) {
+        auto p = Pipeline::parse(
+            fmt::format("filesrc location={} ! ivfparse ! dav1ddec name=d ! {}", stream.string(), downstream));
+        EXPECT_TRUE(p) << (p ? "" : p.error().message());
+        if (!p) {
+            return std::string();
+        }
+        EXPECT_TRUE((*p)->run(std::chrono::seconds(60))) << downstream;
+        Element& d = *(*p)->find("d");
+        return d.get_property("pictures-zero-copy").value() + "/" + d.get_property("pictures-copied").value();
+    };
+    EXPECT_EQ(counts("fakesink"), "6/0");
+    EXPECT_EQ(counts("queue ! fakesink"), "6/0");
+    EXPECT_EQ(counts("identity ! fakesink"), "6/0");
+    EXPECT_EQ(counts("videoconvert ! fakesink"), "6/0");
+    EXPECT_EQ(counts("tee name=t t. ! fakesink t. ! queue ! fakesink"), "6/0");
+    EXPECT_EQ(counts("queue ! identity ! videoconvert ! tee name=t t. ! fakesink t. ! queue ! fakesink"), "6/0");
+    EXPECT_EQ(counts("videoconvert ! video/x-raw,format=RGBA ! fakesink"), "0/6");
+    EXPECT_EQ(counts("tee name=t t. ! fakesink t. ! queue ! fakesink signal-handoffs=true"), "0/6");
 }
 
 // No raw format holds 10-bit luma alone in the low bits of 16-bit words.
