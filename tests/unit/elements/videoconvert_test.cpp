@@ -1,8 +1,11 @@
 // videoconvert: colour equations checked against values computed here from
 // the standards (75% colour bars in BT.601 and BT.709, limited and full
-// range), every pair of formats round-tripped, the paths chosen, and the
-// element in pipelines (metadata, pass-through, short buffers, automatic
-// insertion, output format choice). Timeouts only guard against hangs.
+// range), every pair of formats round-tripped, the paths chosen, depth
+// changes of the 10- and 12-bit formats against the rounded exact values,
+// videotestsrc's and ffmpeg's SMPTE bars at high depth (the latter decoded
+// by dav1ddec in a pipeline), and the element in pipelines (metadata,
+// pass-through, short buffers, automatic insertion, output format choice).
+// Timeouts only guard against hangs.
 
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/check/harness.hpp>
@@ -13,6 +16,7 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "integration/gst_compare_support.hpp"
 #include "unit/elements/video_test_support.hpp"
 #include "video/video_convert_core.hpp"
 #include "video/videotestsrc_paint.hpp"
@@ -680,6 +684,68 @@ TEST(VideoConvertTest, DecoderFormatsNegotiateAndConvertInAPipeline) {
     ASSERT_EQ(c.pipeline->negotiation().inserted.size(), 1U);
     EXPECT_EQ(c.pipeline->negotiation().inserted[0].factory, "videoconvert");
     EXPECT_TRUE(c.pipeline->set_state(State::idle));
+}
+
+TEST(VideoConvertTest, Dav1dDecPicturesOfEveryHighDepthFormatConvertInAPipeline) {
+    // ffmpeg encodes SMPTE bars in each format with libaom; filesrc !
+    // ivfparse ! dav1ddec ! videoconvert gives RGBA that is exactly
+    // ffmpeg's own dav1d decode converted here, and the bars' colours.
+    if (!check::run_program({"ffmpeg", "-hide_banner", "-version"})) {
+        GTEST_SKIP() << "ffmpeg is not installed";
+    }
+    struct Case {
+        const char* pix_fmt;
+        const char* format;
+    };
+    for (const Case& k :
+         {Case{"yuv422p10le", "I422_10LE"}, Case{"yuv444p10le", "Y444_10LE"}, Case{"yuv420p12le", "I420_12LE"},
+          Case{"yuv422p12le", "I422_12LE"}, Case{"yuv444p12le", "Y444_12LE"}}) {
+        SCOPED_TRACE(k.format);
+        check::ScratchDir dir("videoconvert-dav1d", k.pix_fmt);
+        const std::string stream = (dir.path() / "bars.ivf").string();
+        const std::string raw = (dir.path() / "bars.yuv").string();
+        ASSERT_TRUE(check::run_program({"ffmpeg",    "-v",         "error",     "-y",
+                                        "-f",        "lavfi",      "-i",        "smptebars=size=140x80:rate=25",
+                                        "-frames:v", "2",          "-pix_fmt",  k.pix_fmt,
+                                        "-c:v",      "libaom-av1", "-cpu-used", "8",
+                                        "-crf",      "4",          "-f",        "ivf",
+                                        stream}));
+        ASSERT_TRUE(check::run_program({"ffmpeg", "-v", "error", "-y", "-c:v", "libdav1d", "-i", stream, "-f",
+                                        "rawvideo", "-pix_fmt", k.pix_fmt, raw}));
+        const auto reference = check::read_file<std::byte>(raw);
+
+        auto p = Pipeline::parse(fmt::format("filesrc location={} ! ivfparse ! dav1ddec ! videoconvert name=conv ! "
+                                             "video/x-raw, format=RGBA ! appsink name=sink sync=false",
+                                             stream));
+        ASSERT_TRUE(p) << p.error().to_string();
+        AppSink* sink = *(*p)->get<AppSink>("sink");
+        ASSERT_TRUE((*p)->set_state(State::running));
+        for (std::size_t i = 0; i < 2; ++i) {
+            auto s = sink->try_pull_sample(hang_guard);
+            ASSERT_TRUE(s) << s.error().to_string();
+            const Caps in_caps = (*p)->find("conv")->pad("sink")->current_caps();
+            auto in_info = VideoInfo::from_caps(in_caps);
+            ASSERT_TRUE(in_info) << in_caps.to_string();
+            ASSERT_EQ(to_string(in_info->format()), std::string_view(k.format));
+            ASSERT_EQ(reference.size(), 2 * in_info->size());
+            PlainFrame decoded(*in_info);
+            std::copy_n(reference.begin() + static_cast<std::ptrdiff_t>(i * in_info->size()), in_info->size(),
+                        decoded.bytes.begin());
+            const PlainFrame want = convert(decoded, info_of(VideoFormat::rgba, 140, 80));
+            ASSERT_EQ(s->buffer.size(), want.bytes.size());
+            EXPECT_TRUE(std::equal(want.bytes.begin(), want.bytes.end(),
+                                   reinterpret_cast<const std::byte*>(s->buffer.data().data())))
+                << "frame " << i;
+            // ffmpeg's bars are 75%: R'G'B' 191 or 0 (within what the encoding changed).
+            for (std::uint32_t bar = 0; bar < 7; ++bar) {
+                for (std::size_t c = 0; c < 3; ++c) {
+                    const int got = static_cast<int>(want.get(c, 20 * bar + 10, 10));
+                    EXPECT_LE(std::abs(got - bars_rgb[bar][c]), 4) << "bar " << bar << " component " << c;
+                }
+            }
+        }
+        EXPECT_TRUE((*p)->set_state(State::idle));
+    }
 }
 
 // --- the element ---------------------------------------------------------------

@@ -1,8 +1,8 @@
 // videoscale: known patterns scaled with each method (nearest exact, bilinear
 // within one level of the exact filter, box the exact mean), every format,
-// the border geometry, the method property, size fixation, and the element
-// in pipelines (borders drawn, pass-through, short buffers, automatic
-// insertion next to videoconvert). Timeouts only guard against hangs.
+// 10- and 12-bit samples kept within their depth, the border geometry, the method property, size fixation, and the
+// element in pipelines (borders drawn, pass-through, short buffers, automatic insertion next to videoconvert). Timeouts
+// only guard against hangs.
 
 #include <parallax/caps/caps_ops.hpp>
 #include <parallax/check/harness.hpp>
