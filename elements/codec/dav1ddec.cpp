@@ -176,8 +176,9 @@ public:
             "that has them. Timestamps go through the decoder with each picture. n-threads=0 lets dav1d use "
             "every core; max-frame-delay bounds the pictures in flight (1: lowest latency). Pictures are decoded "
             "into shared memory and go downstream without a copy, in dav1d's padded layout described by a "
-            "VideoMeta, where an allocation query finds that downstream reads one (fakesink, through queue, "
-            "identity and tee); elsewhere each is copied once into the layout of the caps.",
+            "VideoMeta, where an allocation query finds that downstream reads one (fakesink, videoconvert, "
+            "videoscale, videocrop, videoflip, through queue, identity and tee); elsewhere each is copied once into "
+            "the layout of the caps.",
         .rank = rank_primary};
     static constexpr ExecutionHints hints = [] {
         ExecutionHints h = ExecutionHints::cpu_intensive();

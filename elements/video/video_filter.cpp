@@ -1,5 +1,7 @@
 #include "video/video_filter.hpp"
 
+#include <parallax/video/video_meta.hpp>
+
 #include <fmt/format.h>
 
 #include <utility>
@@ -72,6 +74,17 @@ Flow VideoFilter::chain(Pad& pad, Buffer&& buffer) {
     return SimpleTransform::chain(pad, std::move(buffer));
 }
 
+bool VideoFilter::query(Pad& pad, Query& q) {
+    if (q.type() == QueryType::allocation && pad.direction() == PadDirection::sink) {
+        if (passes_untouched(q.caps_argument())) {
+            return forward_query(pad, q);
+        }
+        q.add_meta(video_meta_api);
+        return true;
+    }
+    return SimpleTransform::query(pad, q);
+}
+
 Flow VideoFilter::transform(Buffer& buffer, TransformContext& ctx) {
     if (!configured_) {
         return ctx.error(Error(Errc::not_negotiated, fmt::format("{}: a buffer arrived before caps", name())));
@@ -90,6 +103,7 @@ Flow VideoFilter::transform(Buffer& buffer, TransformContext& ctx) {
     }
     transform_frame(*in, *out);
     out_buffer->meta() = buffer.meta();
+    clear_video_meta(out_buffer->meta()); // the output is in the layout of its caps
     buffer = std::move(*out_buffer);
     return Flow::ok;
 }

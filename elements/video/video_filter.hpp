@@ -61,6 +61,10 @@ protected:
     bool sink_event(Pad& pad, Event&& event) override;
     Flow chain(Pad& pad, Buffer&& buffer) final;
     Flow transform(Buffer& buffer, TransformContext& ctx) final;
+    /// Allocation: lists video_meta_api (frames are read through
+    /// VideoFrame, which honours a buffer's VideoMeta), unless the caps
+    /// asked about pass through untouched, where downstream answers.
+    bool query(Pad& pad, Query& q) override;
 
 private:
     struct Configured {

@@ -79,11 +79,15 @@ bool SimpleTransform::query(Pad& pad, Query& q) {
     // Decided from the caps asked about, not from is_passthrough(): the
     // caps event may still be on its way here (behind a queue, or sticky
     // until the next buffer) when the producer asks.
-    if (q.type() == QueryType::allocation && pad.direction() == PadDirection::sink && passthrough_when_equal() &&
-        is_equal(choose_output(q.caps_argument()), q.caps_argument())) {
+    if (q.type() == QueryType::allocation && pad.direction() == PadDirection::sink &&
+        passes_untouched(q.caps_argument())) {
         return forward_query(pad, q);
     }
     return Element::query(pad, q);
+}
+
+bool SimpleTransform::passes_untouched(const Caps& in) const {
+    return passthrough_when_equal() && is_equal(choose_output(in), in);
 }
 
 Result<void> SimpleTransform::set_caps(const Caps&, const Caps&) {

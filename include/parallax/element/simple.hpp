@@ -79,6 +79,10 @@ protected:
     /// in and out are equal: buffers then go on untouched (the same slot,
     /// no copy) and transform() is not called. Default false.
     [[nodiscard]] virtual bool passthrough_when_equal() const noexcept { return false; }
+    /// True when buffers of caps `in` would pass untouched: the output
+    /// chosen for them equals them and passthrough_when_equal() holds.
+    /// Called from: any thread.
+    [[nodiscard]] bool passes_untouched(const Caps& in) const;
     /// True while buffers pass untouched (see passthrough_when_equal()).
     [[nodiscard]] bool is_passthrough() const noexcept { return passthrough_.load(std::memory_order_relaxed); }
 
@@ -87,8 +91,7 @@ protected:
     /// Caps events go through set_caps(); everything else is forwarded.
     bool sink_event(Pad& pad, Event&& event) override;
     /// An allocation query for caps that this element would pass untouched
-    /// (passthrough_when_equal() and the output chosen for them equal to
-    /// them) goes downstream; otherwise as Element::query.
+    /// (passes_untouched()) goes downstream; otherwise as Element::query.
     bool query(Pad& pad, Query& q) override;
 
 private:
