@@ -133,6 +133,7 @@ private:
         Arena* arena = nullptr;
         ParticipantHandle handle;
         bool accepted = false;
+        std::size_t index = 0; // its number on the connection: the n-th offer
     };
 
     struct Peer {
@@ -141,6 +142,7 @@ private:
         std::vector<ArenaEntry> arenas;
         bool dead = false;
         std::uint32_t since_check = 0;
+        std::size_t offers = 0; // arena offers sent
     };
 
     void accept_loop() {
@@ -249,7 +251,7 @@ private:
         }
         auto fd = arena->dup_fd();
         if (!fd) {
-            peer.arenas.push_back(ArenaEntry{arena, {}, false});
+            peer.arenas.push_back(ArenaEntry{arena, {}, false, 0}); // never offered, never named
             return &peer.arenas.back();
         }
         FdMessage offer;
@@ -261,6 +263,7 @@ private:
             peer.dead = true;
             return nullptr;
         }
+        const std::size_t index = peer.offers++;
         const auto deadline = std::chrono::steady_clock::now() + ack_timeout;
         while (!peer.dead) {
             if (stopping_.load(std::memory_order_acquire) || std::chrono::steady_clock::now() > deadline) {
@@ -283,7 +286,7 @@ private:
                 peer.dead = true;
                 break;
             }
-            peer.arenas.push_back(ArenaEntry{arena, ack->participant, ack->status == 0});
+            peer.arenas.push_back(ArenaEntry{arena, ack->participant, ack->status == 0, index});
             return &peer.arenas.back();
         }
         return nullptr;
@@ -352,21 +355,25 @@ private:
                 }
             }
         }
-        // Metadata first, into scratch, to know the record's size.
-        auto meta_size = buffer->meta().serialize(std::span<std::byte>(scratch_));
+        // Most buffers fit a compact record of one cache line; others carry
+        // their whole Metadata, serialized into scratch first to know the
+        // record's size.
+        const std::size_t compact = entry != nullptr ? compact_buffer_size(*buffer, entry->index) : 0;
         std::vector<std::byte> big;
         std::span<const std::byte> meta_bytes;
-        if (meta_size) {
-            meta_bytes = std::span<const std::byte>(scratch_.data(), *meta_size);
-        } else {
-            auto all = buffer->meta().serialize();
-            if (!all) {
-                return;
+        if (compact == 0) {
+            if (auto meta_size = buffer->meta().serialize(std::span<std::byte>(scratch_)); meta_size) {
+                meta_bytes = std::span<const std::byte>(scratch_.data(), *meta_size);
+            } else {
+                auto all = buffer->meta().serialize();
+                if (!all) {
+                    return;
+                }
+                big = std::move(*all);
+                meta_bytes = big;
             }
-            big = std::move(*all);
-            meta_bytes = big;
         }
-        const std::size_t size = IpcBufferRef::encoded_size + meta_bytes.size();
+        const std::size_t size = compact != 0 ? compact : IpcBufferRef::encoded_size + meta_bytes.size();
         if (size > peer.ring.max_record()) {
             return;
         }
@@ -384,12 +391,18 @@ private:
                 return;
             }
         }
+        if (entry != nullptr && !buffer->arena()->share(buffer->slot(), entry->handle)) {
+            peer.dead = true; // The consumer's participant is gone.
+            return;
+        }
+        if (compact != 0) {
+            auto room = peer.ring.try_reserve(static_cast<std::uint16_t>(IpcRecord::compact_buffer), size);
+            encode_compact_buffer(*buffer, static_cast<std::uint16_t>(entry->index), room);
+            peer.ring.commit(true);
+            return;
+        }
         IpcBufferRef ref;
         if (entry != nullptr) {
-            if (!buffer->arena()->share(buffer->slot(), entry->handle)) {
-                peer.dead = true; // The consumer's participant is gone.
-                return;
-            }
             ref.arena = buffer->arena()->id();
             ref.slot = buffer->slot();
             ref.offset = buffer->offset();

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -99,9 +100,11 @@ protected:
         ring_.reset();
         channel_.reset();
         local_arenas_.clear();
+        local_by_offer_.clear();
         {
             std::lock_guard lock(arenas_mutex_);
             arenas_.clear();
+            by_offer_.clear();
         }
         cache_ = ArenaCache();
         return {};
@@ -145,6 +148,13 @@ protected:
             switch (static_cast<IpcRecord>(rec.type)) {
             case IpcRecord::buffer: {
                 auto f = take_buffer(rec.payload, out, ctx);
+                if (f == Flow::dropped) {
+                    continue;
+                }
+                return f;
+            }
+            case IpcRecord::compact_buffer: {
+                auto f = take_compact_buffer(rec.payload, out, ctx);
                 if (f == Flow::dropped) {
                     continue;
                 }
@@ -232,6 +242,42 @@ private:
         } else {
             buffer.meta() = std::move(*meta);
         }
+        return deliver(std::move(buffer), drop, out, ctx);
+    }
+
+    Flow take_compact_buffer(std::span<const std::byte> payload, Buffer& out, SourceContext& ctx) {
+        // Copied out of the shared memory before any check, as above.
+        std::array<std::byte, IpcCompactBuffer::max_size> copy{};
+        const std::size_t n = payload.size();
+        if (n <= copy.size()) {
+            std::memcpy(copy.data(), payload.data(), n);
+        }
+        const bool drop = ring_->take_drop_request();
+        ring_->consume(true);
+        if (n > copy.size()) {
+            return ctx.error(Error(Errc::corrupt, fmt::format("{}: ipc compact buffer record of {} bytes, longer "
+                                                              "than the {} it can be",
+                                                              name(), payload.size(), copy.size())));
+        }
+        auto rec = decode_compact_buffer(std::span<const std::byte>(copy.data(), n));
+        if (!rec) {
+            return ctx.error(Error(rec.error().code(), fmt::format("{}: {}", name(), rec.error().message())));
+        }
+        Arena* arena = arena_at(rec->arena_index);
+        if (arena == nullptr) {
+            return ctx.error(Error(Errc::corrupt, fmt::format("{}: buffer in arena number {} (bytes 0-1), which "
+                                                              "was never offered or was refused",
+                                                              name(), rec->arena_index)));
+        }
+        auto adopted = Buffer::adopt(*arena, rec->slot, rec->offset, rec->size, std::move(rec->meta));
+        if (!adopted) {
+            return ctx.error(Error(adopted.error().code(),
+                                   fmt::format("{}: buffer reference: {}", name(), adopted.error().message())));
+        }
+        return deliver(std::move(*adopted), drop, out, ctx);
+    }
+
+    Flow deliver(Buffer&& buffer, bool drop, Buffer& out, SourceContext& ctx) {
         if (drop) {
             // leaky=downstream on the producer: this, the oldest, goes.
             return Flow::dropped;
@@ -243,6 +289,19 @@ private:
         }
         out = std::move(buffer);
         return Flow::ok;
+    }
+
+    // Streaming thread: the arena of the n-th offer, null when that offer
+    // was refused or never made.
+    Arena* arena_at(std::size_t index) {
+        if (index >= local_by_offer_.size()) {
+            std::lock_guard lock(arenas_mutex_);
+            local_by_offer_ = by_offer_;
+            if (index >= local_by_offer_.size()) {
+                return nullptr;
+            }
+        }
+        return local_by_offer_[index].get();
     }
 
     // Streaming thread: a cache of the arenas the service thread attached.
@@ -306,7 +365,12 @@ private:
             ack.participant = (*arena)->handle();
             std::lock_guard lock(arenas_mutex_);
             arenas_.push_back(KnownArena{*id, *arena});
+            by_offer_.push_back(*arena);
         } else {
+            {
+                std::lock_guard lock(arenas_mutex_);
+                by_offer_.emplace_back(); // its number is taken all the same
+            }
             // The producer copies into an arena of its own instead.
             ack.status = 1;
             context().warning(fmt::format("{}: cannot map an arena offered by the producer: {}", name(),
@@ -326,6 +390,8 @@ private:
     ArenaCache cache_; // service thread (thread-safe itself)
     std::mutex arenas_mutex_;
     std::vector<KnownArena> arenas_;       // guarded by arenas_mutex_
+    std::vector<std::shared_ptr<Arena>> by_offer_;       // guarded by arenas_mutex_: one per offer, null if refused
+    std::vector<std::shared_ptr<Arena>> local_by_offer_; // streaming thread
     std::string gone_reason_;              // guarded by arenas_mutex_
     std::vector<KnownArena> local_arenas_; // streaming thread
     std::vector<std::byte> scratch_;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -420,6 +422,111 @@ Result<ArenaId> decode_arena_offer(std::span<const std::byte> bytes) {
     ArenaId id;
     std::memcpy(id.bytes.data(), bytes.data(), 16);
     return id;
+}
+
+namespace {
+
+// The compact record's optional u64 fields, in the order they follow the
+// fixed part; bit i of the mask at byte 2 says field i is there.
+enum CompactField : std::uint8_t { c_pts, c_dts, c_duration, c_sequence, c_byte_offset, c_field_count };
+
+std::array<std::uint64_t, c_field_count> compact_values(const Metadata& m) noexcept {
+    return {m.pts().ns(), m.dts().ns(), m.duration().ns(), m.sequence(), m.byte_offset()};
+}
+
+// A field is left out when it holds what a new Metadata holds.
+constexpr std::array<std::uint64_t, c_field_count> compact_absent{ClockTime::none().ns(), ClockTime::none().ns(),
+                                                                  ClockTime::none().ns(), 0, Metadata::no_byte_offset};
+
+} // namespace
+
+std::size_t compact_buffer_size(const Buffer& buffer, std::size_t arena_index) noexcept {
+    const Metadata& m = buffer.meta();
+    constexpr std::uint64_t limit = std::uint64_t{1} << 32;
+    if (buffer.arena() == nullptr || m.has_entries() || m.rtp().present || buffer.offset() >= limit ||
+        buffer.size() >= limit || arena_index > 0xFFFF) {
+        return 0;
+    }
+    const auto values = compact_values(m);
+    std::size_t size = IpcCompactBuffer::fixed_size;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        size += values[i] != compact_absent[i] ? 8 : 0;
+    }
+    return size;
+}
+
+void encode_compact_buffer(const Buffer& buffer, std::uint16_t arena_index, std::span<std::byte> out) noexcept {
+    const Metadata& m = buffer.meta();
+    const auto values = compact_values(m);
+    std::uint8_t mask = 0;
+    std::byte* at = out.data() + IpcCompactBuffer::fixed_size;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (values[i] != compact_absent[i]) {
+            mask = static_cast<std::uint8_t>(mask | (1U << i));
+            std::memcpy(at, &values[i], 8);
+            at += 8;
+        }
+    }
+    const auto slot = static_cast<std::uint32_t>(buffer.slot());
+    const auto offset = static_cast<std::uint32_t>(buffer.offset());
+    const auto size = static_cast<std::uint32_t>(buffer.size());
+    const auto flags = static_cast<std::uint32_t>(m.flags());
+    const std::uint32_t stream = m.stream_id();
+    std::memcpy(out.data(), &arena_index, 2);
+    std::memcpy(out.data() + 2, &mask, 1);
+    std::memset(out.data() + 3, 0, 1);
+    std::memcpy(out.data() + 4, &slot, 4);
+    std::memcpy(out.data() + 8, &offset, 4);
+    std::memcpy(out.data() + 12, &size, 4);
+    std::memcpy(out.data() + 16, &flags, 4);
+    std::memcpy(out.data() + 20, &stream, 4);
+}
+
+Result<IpcCompactBuffer> decode_compact_buffer(std::span<const std::byte> bytes) {
+    if (bytes.size() < IpcCompactBuffer::fixed_size) {
+        return fail(Errc::corrupt,
+                    fmt::format("ipc compact buffer record: {} bytes, shorter than its {}-byte fixed part",
+                                bytes.size(), IpcCompactBuffer::fixed_size));
+    }
+    const auto mask = get<std::uint8_t>(bytes, 2);
+    if ((mask >> c_field_count) != 0 || get<std::uint8_t>(bytes, 3) != 0) {
+        return fail(Errc::corrupt,
+                    fmt::format("ipc compact buffer record: reserved bits set in bytes 2-3 ({:#04x} {:#04x})", mask,
+                                get<std::uint8_t>(bytes, 3)));
+    }
+    const std::size_t expected = IpcCompactBuffer::fixed_size + 8 * static_cast<std::size_t>(std::popcount(mask));
+    if (bytes.size() != expected) {
+        return fail(Errc::corrupt, fmt::format("ipc compact buffer record: {} bytes, but the field mask {:#04x} at "
+                                               "byte 2 makes it {}",
+                                               bytes.size(), mask, expected));
+    }
+    const auto flags = get<std::uint32_t>(bytes, 16);
+    if ((flags & ~static_cast<std::uint32_t>(all_buffer_flags)) != 0) {
+        return fail(Errc::corrupt, fmt::format("ipc compact buffer record: unknown flag bits {:#x} at byte 16",
+                                               flags & ~static_cast<std::uint32_t>(all_buffer_flags)));
+    }
+    IpcCompactBuffer r;
+    r.arena_index = get<std::uint16_t>(bytes, 0);
+    r.slot = get<std::uint32_t>(bytes, 4);
+    r.offset = get<std::uint32_t>(bytes, 8);
+    r.size = get<std::uint32_t>(bytes, 12);
+    auto values = compact_absent;
+    std::size_t at = IpcCompactBuffer::fixed_size;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if ((mask & (1U << i)) != 0) {
+            values[i] = get<std::uint64_t>(bytes, at);
+            at += 8;
+        }
+    }
+    Metadata& m = r.meta;
+    m.set_pts(ClockTime(values[c_pts]));
+    m.set_dts(ClockTime(values[c_dts]));
+    m.set_duration(ClockTime(values[c_duration]));
+    m.set_sequence(values[c_sequence]);
+    m.set_byte_offset(values[c_byte_offset]);
+    m.set_stream_id(get<std::uint32_t>(bytes, 20));
+    m.set_flags(static_cast<BufferFlags>(flags));
+    return r;
 }
 
 Result<Buffer> adopt_buffer_record(std::span<const std::byte> bytes,

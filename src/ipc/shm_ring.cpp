@@ -79,6 +79,26 @@ std::uint64_t record_bytes(std::size_t payload) noexcept {
     return (sizeof(detail::ShmRecordHeader) + payload + 7U) & ~std::uint64_t{7};
 }
 
+constexpr std::uint64_t cache_line = 64;
+
+// Bytes of padding the producer writes at `tail` before a record of `need`
+// bytes: the rest of the area when the record does not fit before its end,
+// the rest of the cache line when a record that fits in one line would
+// straddle two (so that the consumer pulls one line per small record, and
+// the producer never writes into a line the consumer is reading).
+std::uint64_t padding_before(std::uint64_t tail, std::uint64_t need, std::uint64_t data_size) noexcept {
+    const std::uint64_t pos = tail & (data_size - 1);
+    const std::uint64_t to_end = data_size - pos;
+    if (need > to_end) {
+        return to_end;
+    }
+    const std::uint64_t in_line = pos & (cache_line - 1);
+    if (need <= cache_line && in_line + need > cache_line) {
+        return cache_line - in_line; // at least 8: positions are multiples of 8
+    }
+    return 0;
+}
+
 } // namespace
 
 Result<std::uint64_t> detail::validate_ring_header(std::span<const std::byte> bytes, std::uint64_t file_size) {
@@ -185,11 +205,8 @@ Result<ShmRing> ShmRing::attach(UniqueFd fd) {
 
 bool ShmRing::has_room(std::size_t size) noexcept {
     const std::uint64_t tail = header_->tail.load(std::memory_order_relaxed);
-    const std::uint64_t to_end = data_size_ - (tail & (data_size_ - 1));
     std::uint64_t need = record_bytes(size);
-    if (need > to_end) {
-        need += to_end; // padding to the end, then the record at the start
-    }
+    need += padding_before(tail, need, data_size_);
     if (tail + need - cached_head_ <= data_size_) {
         return true;
     }
@@ -204,12 +221,10 @@ std::span<std::byte> ShmRing::try_reserve(std::uint16_t type, std::size_t size) 
         return {};
     }
     std::uint64_t tail = header_->tail.load(std::memory_order_relaxed);
-    const std::uint64_t pos = tail & (data_size_ - 1);
-    const std::uint64_t to_end = data_size_ - pos;
-    if (record_bytes(size) > to_end) {
-        detail::ShmRecordHeader pad{static_cast<std::uint32_t>(to_end - sizeof(detail::ShmRecordHeader)), 0, 0};
-        std::memcpy(data_ + pos, &pad, sizeof(pad));
-        tail += to_end;
+    if (const std::uint64_t gap = padding_before(tail, record_bytes(size), data_size_); gap != 0) {
+        detail::ShmRecordHeader pad{static_cast<std::uint32_t>(gap - sizeof(detail::ShmRecordHeader)), 0, 0};
+        std::memcpy(data_ + (tail & (data_size_ - 1)), &pad, sizeof(pad));
+        tail += gap;
     }
     const std::uint64_t at = tail & (data_size_ - 1);
     detail::ShmRecordHeader rh{static_cast<std::uint32_t>(size), type, 0};
@@ -247,7 +262,13 @@ bool ShmRing::writable(std::size_t size, std::uint64_t max_buffers) noexcept {
 }
 
 bool ShmRing::wait_for_room(std::size_t size, std::uint64_t max_buffers, std::chrono::nanoseconds timeout) noexcept {
-    const auto ready = [&] { return writable(size, max_buffers) || consumer_closed(); };
+    // A producer held by the buffer limit waits until the consumer has
+    // taken half of what is in flight, not just one: it then writes a
+    // burst while the consumer reads the other half, the two sides on
+    // different lines of the ring and of the arena, instead of taking turns
+    // over the same ones at every record.
+    const std::uint64_t low = max_buffers >= 2 ? max_buffers / 2 : max_buffers;
+    const auto ready = [&] { return writable(size, low) || consumer_closed(); };
     if (spin_until(ready, producer_spin_ns_)) {
         return writable(size, max_buffers);
     }

@@ -1,7 +1,7 @@
 // Fuzz target for the bytes an ipc peer controls (include/parallax/ipc/):
 // the ring header (detail::validate_ring_header), the handshake frames
 // (hello, arena offer, arena ack), ring records (buffer reference + metadata,
-// serialized events, both directions), and a ring whose record area is the input.
+// compact buffer records, serialized events, both directions), and a ring whose record area is the input.
 //
 // Input: one selector byte, then the bytes. Every decoder must either succeed
 // or return an Error with a message; nothing may crash or read out of bounds.
@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (ref) {
             check(Metadata::deserialize(bytes.subspan(IpcBufferRef::encoded_size)));
         }
+        check(decode_compact_buffer(bytes));
         break;
     }
     case 3: {

@@ -25,6 +25,10 @@ namespace parallax {
 enum class IpcRecord : std::uint16_t {
     buffer = 1, ///< IpcBufferRef, then the buffer's serialized Metadata.
     event = 2,  ///< A serialized Event (encode_event()).
+    /// A buffer in at most one cache line with the record header
+    /// (encode_compact_buffer()): ipcsink's record for a buffer whose
+    /// metadata has no custom entries and no RTP fields.
+    compact_buffer = 3,
 };
 
 /// Frame types of the handshake socket (FdMessage::type).
@@ -43,6 +47,35 @@ struct IpcBufferRef {
     std::uint64_t size = 0;
     static constexpr std::size_t encoded_size = 40;
 };
+
+/// A compact buffer record, decoded (decode_compact_buffer()). The arena is
+/// named by its number on the connection: the n-th arena offer (from 0,
+/// accepted or refused) is arena n.
+struct IpcCompactBuffer {
+    /// The payload without time fields; each of pts, dts, duration,
+    /// sequence and byte offset that is set adds 8 bytes.
+    static constexpr std::size_t fixed_size = 24;
+    /// The largest payload (every optional field set): with the 8-byte
+    /// record header, 72 bytes; 64 (one line) with up to four of them.
+    static constexpr std::size_t max_size = fixed_size + 5 * 8;
+    std::uint16_t arena_index = 0;
+    SlotIndex slot = 0;
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+    Metadata meta;
+};
+
+/// The payload size of `buffer`'s compact record, or 0 when the buffer
+/// needs a full one: no slot, custom metadata entries or RTP fields, an
+/// offset or size of 4 GiB or more, or `arena_index` above 65535.
+PARALLAX_API std::size_t compact_buffer_size(const Buffer& buffer, std::size_t arena_index) noexcept;
+/// Writes `buffer`'s compact record into `out`, whose size is what
+/// compact_buffer_size() said (not 0).
+PARALLAX_API void encode_compact_buffer(const Buffer& buffer, std::uint16_t arena_index,
+                                        std::span<std::byte> out) noexcept;
+/// Reads a compact record; a wrong size for its field mask, reserved bits
+/// set or unknown flag bits are an Error naming the byte.
+PARALLAX_API Result<IpcCompactBuffer> decode_compact_buffer(std::span<const std::byte> bytes);
 
 /// The producer's greeting (16 bytes).
 struct IpcHello {

@@ -23,12 +23,15 @@ namespace parallax {
 
 namespace detail {
 
-/// The ring's header at offset 0 of its memfd (layout version 1). Bytes
+/// The ring's header at offset 0 of its memfd (layout version 2). Bytes
 /// 0-63 never change after creation; the rest are the two sides' counters,
-/// each side's on a cache line of its own.
+/// each side's on a cache line of its own, and a line both sides mostly
+/// read: the futex words, written only when a side goes to sleep or wakes,
+/// so that a side looking whether its peer sleeps (at every record) finds
+/// the line in its own cache.
 struct ShmRingHeader {
     std::uint64_t magic;          ///< `PLXRING1` read as a little-endian u64.
-    std::uint32_t layout_version; ///< 1.
+    std::uint32_t layout_version; ///< 2.
     std::uint32_t header_size;    ///< 256.
     std::uint64_t data_size;      ///< Bytes of the record area: a power of two.
     std::uint64_t total_size;     ///< header_size + data_size.
@@ -36,20 +39,22 @@ struct ShmRingHeader {
     std::uint32_t max_buffers;    ///< The producer's limit of buffers in flight.
     std::uint8_t reserved0[24];
     // Producer's line.
-    std::atomic<std::uint64_t> tail;             ///< Bytes ever written.
-    std::atomic<std::uint64_t> buffers_in;       ///< Buffer records ever written.
-    std::atomic<std::uint32_t> producer_waiting; ///< Futex word: the producer sleeps for room.
-    std::atomic<std::uint32_t> producer_closed;  ///< 1 once the producer has closed its end.
-    std::uint8_t reserved1[40];
-    // Consumer's line.
-    std::atomic<std::uint64_t> head;             ///< Bytes ever consumed.
-    std::atomic<std::uint64_t> buffers_out;      ///< Buffer records ever consumed (or dropped).
-    std::atomic<std::uint32_t> consumer_waiting; ///< Futex word: the consumer sleeps for data.
-    std::atomic<std::uint32_t> consumer_closed;  ///< 1 once the consumer has closed its end.
+    std::atomic<std::uint64_t> tail;            ///< Bytes ever written.
+    std::atomic<std::uint64_t> buffers_in;      ///< Buffer records ever written.
+    std::uint32_t reserved1;                    ///< Zero.
+    std::atomic<std::uint32_t> producer_closed; ///< 1 once the producer has closed its end.
     std::uint8_t reserved2[40];
-    // Shared line.
-    std::atomic<std::uint64_t> drop_requests; ///< Oldest buffers the consumer must drop.
-    std::uint8_t reserved3[56];
+    // Consumer's line.
+    std::atomic<std::uint64_t> head;            ///< Bytes ever consumed.
+    std::atomic<std::uint64_t> buffers_out;     ///< Buffer records ever consumed (or dropped).
+    std::uint32_t reserved3;                    ///< Zero.
+    std::atomic<std::uint32_t> consumer_closed; ///< 1 once the consumer has closed its end.
+    std::uint8_t reserved4[40];
+    // Shared line: written seldom, read often.
+    std::atomic<std::uint64_t> drop_requests;    ///< Oldest buffers the consumer must drop.
+    std::atomic<std::uint32_t> producer_waiting; ///< Futex word: the producer sleeps for room.
+    std::atomic<std::uint32_t> consumer_waiting; ///< Futex word: the consumer sleeps for data.
+    std::uint8_t reserved5[48];
 };
 
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && std::atomic<std::uint64_t>::is_always_lock_free);
@@ -64,13 +69,13 @@ static_assert(offsetof(ShmRingHeader, producer_pid) == 32);
 static_assert(offsetof(ShmRingHeader, max_buffers) == 36);
 static_assert(offsetof(ShmRingHeader, tail) == 64);
 static_assert(offsetof(ShmRingHeader, buffers_in) == 72);
-static_assert(offsetof(ShmRingHeader, producer_waiting) == 80);
 static_assert(offsetof(ShmRingHeader, producer_closed) == 84);
 static_assert(offsetof(ShmRingHeader, head) == 128);
 static_assert(offsetof(ShmRingHeader, buffers_out) == 136);
-static_assert(offsetof(ShmRingHeader, consumer_waiting) == 144);
 static_assert(offsetof(ShmRingHeader, consumer_closed) == 148);
 static_assert(offsetof(ShmRingHeader, drop_requests) == 192);
+static_assert(offsetof(ShmRingHeader, producer_waiting) == 200);
+static_assert(offsetof(ShmRingHeader, consumer_waiting) == 204);
 
 /// The header of one record in the record area: 8 bytes, then `size`
 /// payload bytes, the whole padded to a multiple of 8. A record never wraps
@@ -85,7 +90,7 @@ static_assert(offsetof(ShmRecordHeader, size) == 0);
 static_assert(offsetof(ShmRecordHeader, type) == 4);
 
 inline constexpr std::uint64_t shm_ring_magic = 0x31474E4952584C50ULL; // "PLXRING1"
-inline constexpr std::uint32_t shm_ring_layout_version = 1;
+inline constexpr std::uint32_t shm_ring_layout_version = 2;
 
 /// Checks a ring header received from another process (the first
 /// `bytes.size()` bytes of the memfd, whose size is `file_size`): size,

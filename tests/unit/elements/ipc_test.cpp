@@ -110,7 +110,7 @@ TEST(ShmRingTest, HostileHeadersAreErrorsNamingTheCheck) {
         EXPECT_NE(r.error().message().find(words), std::string::npos) << r.error().message();
     };
     expect_error(0, 0x1234, 8, "bad magic");
-    expect_error(8, 2, 4, "layout version");
+    expect_error(8, 1, 4, "layout version"); // version 1 kept the futex words on the counters' lines
     expect_error(12, 128, 4, "header size");
     expect_error(16, 5000, 8, "data size");
     expect_error(16, std::uint64_t{1} << 40, 8, "data size");
@@ -432,6 +432,88 @@ TEST(IpcMessageTest, HandshakeFramesRoundTripAndRefuseMalformedBytes) {
     EXPECT_EQ(r->slot, 3U);
     EXPECT_EQ(r->offset, 64U);
     EXPECT_EQ(r->size, 100U);
+}
+
+TEST(IpcMessageTest, CompactBufferRecordsCarryTheSetFieldsOnly) {
+    auto arena = Arena::create();
+    ASSERT_TRUE(arena);
+    auto whole = Buffer::allocate(**arena, 256);
+    ASSERT_TRUE(whole);
+    auto buffer = whole->slice(64, 100);
+    ASSERT_TRUE(buffer);
+
+    // Nothing set: the fixed part only.
+    std::size_t size = compact_buffer_size(*buffer, 7);
+    EXPECT_EQ(size, IpcCompactBuffer::fixed_size);
+
+    Metadata& m = buffer->meta();
+    m.set_pts(ClockTime::from_ns(40'000'000));
+    m.set_duration(ClockTime::from_ns(20'000'000));
+    m.set_sequence(9);
+    m.set_byte_offset(6400);
+    m.set_stream_id(3);
+    m.set_flags(BufferFlags::delta | BufferFlags::discont);
+    size = compact_buffer_size(*buffer, 7);
+    EXPECT_EQ(size, IpcCompactBuffer::fixed_size + 4 * 8); // one cache line with the record header
+    std::vector<std::byte> out(size);
+    encode_compact_buffer(*buffer, 7, out);
+    auto r = decode_compact_buffer(out);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->arena_index, 7U);
+    EXPECT_EQ(r->slot, buffer->slot());
+    EXPECT_EQ(r->offset, 64U);
+    EXPECT_EQ(r->size, 100U);
+    EXPECT_EQ(r->meta, m);
+    EXPECT_TRUE(r->meta.dts().is_none());
+
+    // What needs the whole Metadata, or more than 16 bits of arena number.
+    EXPECT_EQ(compact_buffer_size(*buffer, 65536), 0U);
+    Buffer with_rtp = *buffer;
+    with_rtp.meta().set_rtp(RtpInfo{});
+    EXPECT_EQ(compact_buffer_size(with_rtp, 0), 0U);
+    Buffer with_klv = *buffer;
+    with_klv.meta().set_klv({1, 2, 3});
+    EXPECT_EQ(compact_buffer_size(with_klv, 0), 0U);
+    EXPECT_EQ(compact_buffer_size(Buffer(), 0), 0U); // no slot
+
+    // Malformed records name what is wrong.
+    EXPECT_NE(decode_compact_buffer(std::span(out).first(20)).error().message().find("shorter"), std::string::npos);
+    auto bad = out;
+    bad[2] = std::byte{0x20};
+    EXPECT_NE(decode_compact_buffer(bad).error().message().find("reserved bits"), std::string::npos);
+    bad = out;
+    bad.push_back(std::byte{0});
+    EXPECT_NE(decode_compact_buffer(bad).error().message().find("field mask"), std::string::npos);
+    bad = out;
+    bad[18] = std::byte{0xff};
+    EXPECT_NE(decode_compact_buffer(bad).error().message().find("unknown flag bits"), std::string::npos);
+}
+
+TEST(ShmRingTest, ARecordThatFitsOneCacheLineNeverStraddlesTwo) {
+    ShmRingConfig config;
+    config.data_size = 4096;
+    auto producer = ShmRing::create(config);
+    ASSERT_TRUE(producer);
+    auto fd = producer->dup_fd();
+    ASSERT_TRUE(fd);
+    auto consumer = ShmRing::attach(std::move(*fd));
+    ASSERT_TRUE(consumer);
+    // Payloads of 8..56 bytes (records of 16..64) in a changing mix, many
+    // times round the ring.
+    for (std::size_t i = 0; i < 2000; ++i) {
+        const std::size_t payload = 8 + (i * 5 % 7) * 8;
+        auto room = producer->try_reserve(1, payload);
+        ASSERT_EQ(room.size(), payload);
+        const auto start = reinterpret_cast<std::uintptr_t>(room.data()) - 8;
+        EXPECT_LE(start % 64 + 8 + payload, 64U) << "record " << i;
+        std::memset(room.data(), static_cast<int>(i & 0xff), payload);
+        producer->commit(true);
+        auto rec = consumer->try_read();
+        ASSERT_TRUE(rec && *rec);
+        ASSERT_EQ((*rec)->payload.size(), payload);
+        EXPECT_EQ((*rec)->payload[payload - 1], static_cast<std::byte>(i & 0xff));
+        consumer->consume(true);
+    }
 }
 
 std::string socket_name(const char* what) {
