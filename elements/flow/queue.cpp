@@ -57,6 +57,7 @@ Result<void> Queue::start() {
     src_result_.store(Flow::ok);
     drained_.store(false);
     eos_queued_.store(false);
+    stopping_.store(false);
     return context().start_task(name() + ":src", [this] { return step(); });
 }
 
@@ -68,6 +69,7 @@ Result<void> Queue::stop() {
 }
 
 void Queue::unblock() {
+    stopping_.store(true, std::memory_order_release);
     if (link_) {
         link_->set_flushing(true);
     }
@@ -132,7 +134,11 @@ Flow Queue::step() {
         if (link_->is_flushing()) {
             link_->drain();
             drained_.store(true);
-            link_->wait_while_flushing(std::chrono::milliseconds(10));
+            // A flush ends with flush-stop; a stop never does, and the
+            // streaming thread must end now, not after a wait slice.
+            if (!stopping_.load(std::memory_order_acquire)) {
+                link_->wait_while_flushing(std::chrono::milliseconds(10));
+            }
         }
         return Flow::ok;
     }

@@ -53,6 +53,7 @@ private:
     std::unique_ptr<ThreadLink> link_;
     std::atomic<Flow> src_result_{Flow::ok};
     std::atomic<bool> drained_{false};
+    std::atomic<bool> stopping_{false}; // unblock(): the streaming thread ends, no flush to wait out
     std::atomic<bool> eos_queued_{false};
     LinkLimits limits_cache_;
 
