@@ -9,6 +9,13 @@
 // video) at the start of each of its PES packets and at least every
 // pcr-interval.
 //
+// A downstream force-key-unit event from a video input waits until the key
+// frame it announces goes out, then goes downstream just ahead of it, and
+// the PAT and PMT are written again in front of that frame (with alignment,
+// the packets before it are sent first, the last group filled up): whatever
+// splits the stream there (multifilesink next-file=key-unit-event, an HLS
+// segmenter) gets pieces that each start with the tables and a key frame.
+//
 // Interleaving: every buffer is turned into its PES payload at once (its
 // arena slot goes back upstream), queued per input, and the queued payload
 // with the earliest decode time goes out once every active audio and video
@@ -187,6 +194,15 @@ protected:
             }
             return forward_event(pad, event);
         }
+        case EventType::downstream_force_key_unit: {
+            std::lock_guard lock(mutex_);
+            const Input* in = find(pad);
+            if (in == nullptr || !is_video(in->kind)) {
+                return forward_event(pad, event);
+            }
+            key_unit_event_ = std::move(event); // a newer request replaces an older one
+            return true;
+        }
         case EventType::flush_stop: {
             std::lock_guard lock(mutex_);
             reset();
@@ -308,6 +324,7 @@ private:
         psi_dirty_ = true;
         offset_ = 0;
         pending_.clear();
+        key_unit_event_.reset();
     }
 
     bool caps_error(const Pad& pad, const Caps& caps, std::string_view why) {
@@ -601,7 +618,7 @@ private:
 
     std::uint16_t pcr_pid() const {
         for (const auto& in : inputs_) {
-            if (in->configured && (in->kind == Kind::h264 || in->kind == Kind::av1)) {
+            if (in->configured && is_video(in->kind)) {
                 return in->pid;
             }
         }
@@ -660,6 +677,20 @@ private:
         return {};
     }
 
+    static bool is_video(Kind kind) { return kind == Kind::h264 || kind == Kind::av1; }
+
+    // Whether a key frame of pts `pts_ns` is the one the held force-key-unit
+    // event announces: at or after its timestamp (its running time when it
+    // has none; the first key frame when it has neither).
+    bool key_unit_due(std::int64_t pts_ns) const {
+        if (!key_unit_event_) {
+            return false;
+        }
+        const DownstreamForceKeyUnit& k = *key_unit_event_->downstream_force_key_unit_value();
+        const ClockTime at = k.timestamp.is_valid() ? k.timestamp : k.running_time;
+        return !at.is_valid() || pts_ns >= static_cast<std::int64_t>(at.ns());
+    }
+
     std::uint64_t ticks_of(std::int64_t ns) const {
         return mpegts::ns_to_pts(ns - base_ns_.value_or(0), time_offset_ticks);
     }
@@ -673,8 +704,17 @@ private:
         // Decode time on a continuous scale (no 33-bit wrap) for intervals.
         const std::int64_t now = (q.dts - *base_ns_) / 100'000 * 9 + static_cast<std::int64_t>(time_offset_ticks);
         std::vector<std::uint8_t> out;
+        const bool key_unit = q.key && is_video(in.kind) && key_unit_due(q.pts);
+        if (key_unit) {
+            start_src();
+            if (const Flow f = flush_pending(true); f != Flow::ok) {
+                return f;
+            }
+            src_->push_event(std::move(*key_unit_event_));
+            key_unit_event_.reset();
+        }
         const bool psi_due =
-            psi_dirty_ || !last_psi_ticks_ ||
+            key_unit || psi_dirty_ || !last_psi_ticks_ ||
             now - *last_psi_ticks_ >= static_cast<std::int64_t>(std::min(pat_interval_.get(), pmt_interval_.get()));
         if (psi_due) {
             if (psi_dirty_ && last_psi_ticks_) {
@@ -836,6 +876,7 @@ private:
     std::vector<std::uint8_t> pending_;
     bool pending_key_ = false;
     std::optional<ClockTime> pending_pts_;
+    std::optional<Event> key_unit_event_; // held until its key frame goes out
 
     Property<std::int32_t> alignment_{this, "alignment", -1,
                                       "Number of packets per output buffer, the last one filled up with null packets "

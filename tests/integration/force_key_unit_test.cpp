@@ -5,7 +5,10 @@
 //   ahead of that frame's buffer;
 // - multifilesink next-file=key-unit-event starts a file at each such event:
 //   every file begins with a key frame, and ffprobe/ffmpeg decode each one on
-//   its own, every frame of it, without an error.
+//   its own, every frame of it, without an error;
+// - so it does behind mpegtsmux, which holds the event until its key frame
+//   goes out and writes the PAT and PMT again in front of it: each transport
+//   stream segment plays alone.
 
 #include <parallax/element.hpp>
 #include <parallax/pipeline/pipeline.hpp>
@@ -17,9 +20,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -206,6 +211,28 @@ std::vector<bool> packet_keys(const fs::path& file, const char* format) {
     return keys;
 }
 
+// Runs 30 frames of `codec` into multifilesink next-file=key-unit-event
+// (seg%02d.<extension> in `dir`), both key units asked at the first buffer
+// by running time (frames 10 and 20); the names of the files, sorted.
+std::vector<std::string> cut_at_frames_10_and_20(const Codec& codec, const check::ScratchDir& dir) {
+    const std::string location = fmt::format("{}/seg%02d.{}", dir.path().string(), codec.extension);
+    auto [p, probe] =
+        build(codec, 30, "multifilesink", {{"next-file", "key-unit-event"}, {"location", location.c_str()}});
+    if (!p) {
+        return {};
+    }
+    probe->request_at(0, request(pts_of(10), 1));
+    probe->request_at(0, request(pts_of(20), 2));
+    auto ok = p->run(60s);
+    EXPECT_TRUE(ok) << ok.error().to_string();
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+        names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 TEST_P(ForceKeyUnitPipelineTest, MultifilesinkStartsAFileAtEachKeyUnitEventAndEachDecodesAlone) {
     for (const char* tool : {"ffprobe", "ffmpeg"}) {
         if (!check::have_tool(tool)) {
@@ -214,21 +241,7 @@ TEST_P(ForceKeyUnitPipelineTest, MultifilesinkStartsAFileAtEachKeyUnitEventAndEa
     }
     const Codec& codec = GetParam();
     check::ScratchDir dir("ForceKeyUnitPipelineTest", codec.extension);
-    const std::string location = fmt::format("{}/seg%02d.{}", dir.path().string(), codec.extension);
-    auto [p, probe] =
-        build(codec, 30, "multifilesink", {{"next-file", "key-unit-event"}, {"location", location.c_str()}});
-    ASSERT_TRUE(p);
-    // Both asked at the first buffer, by running time: frames 10 and 20.
-    probe->request_at(0, request(pts_of(10), 1));
-    probe->request_at(0, request(pts_of(20), 2));
-    auto ok = p->run(60s);
-    ASSERT_TRUE(ok) << ok.error().to_string();
-
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir.path())) {
-        names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
+    const std::vector<std::string> names = cut_at_frames_10_and_20(codec, dir);
     const std::string ext = codec.extension;
     ASSERT_EQ(names, (std::vector<std::string>{"seg00." + ext, "seg01." + ext, "seg02." + ext}));
     for (const std::string& name : names) {
@@ -248,6 +261,55 @@ TEST_P(ForceKeyUnitPipelineTest, MultifilesinkStartsAFileAtEachKeyUnitEventAndEa
                         codec.ffmpeg_format, file.string()));
         EXPECT_TRUE(frames.ok) << frames.output;
         EXPECT_EQ(frames.output, "10\n");
+    }
+}
+
+TEST(ForceKeyUnitTransportStreamTest, MpegtsmuxSegmentsEachStartWithTablesAndAKeyFrameAndPlayAlone) {
+    for (const char* tool : {"ffprobe", "ffmpeg"}) {
+        if (!check::have_tool(tool)) {
+            GTEST_SKIP() << tool << " is not installed";
+        }
+    }
+    check::ScratchDir dir("ForceKeyUnitTransportStreamTest", "ts");
+    // The mux is the element the probe asks: it passes the request on to
+    // the encoder and the encoder's announcement back, at the right place.
+    // alignment=7 makes it send whole groups of packets, so the packets
+    // before each key unit must go out (padded) first.
+    const Codec ts{"openh264enc gop-size=1000 ! mpegtsmux alignment=7", "ts", "mpegts"};
+    const std::vector<std::string> names = cut_at_frames_10_and_20(ts, dir);
+    ASSERT_EQ(names, (std::vector<std::string>{"seg00.ts", "seg01.ts", "seg02.ts"}));
+    for (const std::string& name : names) {
+        SCOPED_TRACE(name);
+        const fs::path file = dir.path() / name;
+        // Whole 188-byte packets, the first one the PAT (PID 0).
+        const auto size = fs::file_size(file);
+        EXPECT_EQ(size % (7 * 188), 0U);
+        std::ifstream in(file, std::ios::binary);
+        std::array<char, 3> head{};
+        in.read(head.data(), head.size());
+        EXPECT_EQ(head[0], 0x47);
+        EXPECT_EQ(((static_cast<unsigned>(head[1]) & 0x1FU) << 8) | static_cast<unsigned char>(head[2]), 0U)
+            << "the segment starts with the PAT";
+        const std::vector<bool> keys = packet_keys(file, ts.ffmpeg_format);
+        ASSERT_EQ(keys.size(), 10U);
+        EXPECT_TRUE(keys.front()) << "the segment starts with a key frame";
+        EXPECT_EQ(std::count(keys.begin(), keys.end(), true), 1) << "one key frame per segment";
+        const check::ShellRun decode = check::shell(fmt::format("ffmpeg -v error -i {} -f null -", file.string()));
+        EXPECT_TRUE(decode.ok) << decode.output;
+        EXPECT_EQ(decode.output, "");
+        const check::ShellRun frames = check::shell(
+            fmt::format("ffprobe -v error -count_frames -show_entries stream=codec_name,nb_read_frames -of csv=p=0 {}",
+                        file.string()));
+        EXPECT_TRUE(frames.ok) << frames.output;
+        // One stream (listed once more under its program).
+        std::vector<std::string> streams;
+        std::istringstream lines(frames.output);
+        for (std::string line; std::getline(lines, line);) {
+            if (!line.empty() && std::find(streams.begin(), streams.end(), line) == streams.end()) {
+                streams.push_back(line);
+            }
+        }
+        EXPECT_EQ(streams, (std::vector<std::string>{"h264,10"}));
     }
 }
 
