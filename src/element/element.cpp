@@ -314,6 +314,23 @@ Result<std::string> Element::get_property(std::string_view name) const {
 
 // Default handlers
 
+bool Element::send_event(Event event) {
+    if (event.type() == EventType::eos) {
+        request_eos();
+        return true;
+    }
+    const PadDirection out = event.is_downstream() ? PadDirection::src : PadDirection::sink;
+    bool any = false;
+    bool all = true;
+    for (Pad* p : pad_ptrs_) {
+        if (p->direction() == out && p->is_linked()) {
+            any = true;
+            all = p->push_event(event) && all;
+        }
+    }
+    return any && all;
+}
+
 void Element::request_eos() {
     for (Pad* p : pad_ptrs_) {
         if (p->direction() == PadDirection::src) {

@@ -43,6 +43,17 @@ Flow SimpleSource::step() {
             src_->push_event(Event::caps(std::move(caps)));
         }
     }
+    if (events_waiting_.load(std::memory_order_acquire)) [[unlikely]] {
+        std::vector<Event> events;
+        {
+            std::lock_guard lock(sent_events_mutex_);
+            events.swap(sent_events_);
+            events_waiting_.store(false, std::memory_order_relaxed);
+        }
+        for (Event& e : events) {
+            src_->push_event(std::move(e));
+        }
+    }
     Buffer out;
     Flow f = eos_requested_.load(std::memory_order_relaxed) ? Flow::eos : create(out, context());
     if (f == Flow::ok) {
@@ -55,6 +66,16 @@ Flow SimpleSource::step() {
         src_->push_event(Event::eos());
     }
     return f;
+}
+
+bool SimpleSource::send_event(Event event) {
+    if (!event.is_downstream() || event.type() == EventType::eos) {
+        return Element::send_event(std::move(event));
+    }
+    std::lock_guard lock(sent_events_mutex_);
+    sent_events_.push_back(std::move(event));
+    events_waiting_.store(true, std::memory_order_release);
+    return true;
 }
 
 // SimpleTransform

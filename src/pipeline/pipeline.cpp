@@ -468,6 +468,18 @@ void Pipeline::send_eos() {
     impl_->runner->send_eos();
 }
 
+bool Pipeline::send_event(const Event& event) {
+    bool any = false;
+    bool all = true;
+    for (Element* e : elements()) {
+        if (event.is_downstream() ? e->is_source() : e->is_sink()) {
+            any = true;
+            all = e->send_event(event) && all;
+        }
+    }
+    return any && all;
+}
+
 Bus& Pipeline::bus() noexcept {
     return impl_->core.bus;
 }

@@ -195,6 +195,17 @@ public:
     /// produced (plx-launch -e, Pipeline::send_eos). The default pushes eos
     /// out of every src pad. Called from: control thread.
     virtual void request_eos();
+    /// Sends `event` into this element from outside its streams (an
+    /// application thread), as gst_element_send_event() does: an upstream
+    /// event (seek, qos, custom-upstream, upstream-force-key-unit...) leaves
+    /// through its linked sink pads, to the elements upstream; eos asks it to
+    /// end (request_eos()); another downstream event leaves through its
+    /// linked src pads. Sources built on SimpleSource hold downstream events
+    /// for their streaming thread, which sends them ahead of its next
+    /// buffer, in order with the stream. True when at least one pad took the
+    /// event and none refused it. Called from: any thread but the element's
+    /// streaming threads.
+    virtual bool send_event(Event event);
     /// True when this element pushes on its src pads from a streaming task of
     /// its own (sources, queues): a new streaming thread starts there.
     [[nodiscard]] virtual bool drives_src_pads() const noexcept { return is_source(); }

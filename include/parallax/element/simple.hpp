@@ -7,6 +7,10 @@
 #include <parallax/base/export.hpp>
 #include <parallax/element/element.hpp>
 
+#include <atomic>
+#include <mutex>
+#include <vector>
+
 namespace parallax {
 
 /// A source with one src pad ("src"). Implement create(); the base runs it
@@ -17,6 +21,10 @@ class PARALLAX_API SimpleSource : public Element {
 public:
     [[nodiscard]] Pad& src_pad() const noexcept { return *src_; }
     void request_eos() override { eos_requested_.store(true, std::memory_order_release); }
+    /// Downstream events wait for the streaming thread, which sends them
+    /// ahead of the next buffer (after stream-start, caps and segment when
+    /// nothing was sent yet); upstream ones go out as Element::send_event().
+    bool send_event(Event event) override;
 
 protected:
     /// Produces the next buffer into `out`. Return ok to push it, eos when
@@ -44,6 +52,9 @@ private:
     bool started_ = false;
     std::uint64_t negotiations_seen_ = 0; // the src pad's negotiation_count() last seen
     std::atomic<bool> eos_requested_{false};
+    std::atomic<bool> events_waiting_{false}; // sent_events_ holds some
+    std::mutex sent_events_mutex_;
+    std::vector<Event> sent_events_; // guarded by sent_events_mutex_
 };
 
 /// A filter with one sink pad ("sink") and one src pad ("src"). Implement

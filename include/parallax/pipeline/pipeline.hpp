@@ -165,6 +165,14 @@ public:
     /// Ends the stream at every source: each sends eos after what it has
     /// already produced (plx-launch -e).
     void send_eos();
+    /// Sends `event` into the pipeline from the application, as
+    /// gst_element_send_event() on a pipeline does: an upstream event (a
+    /// custom-upstream or an upstream-force-key-unit: "a key frame here,
+    /// please") goes to every sink, which passes it upstream; a downstream
+    /// event (eos, custom-downstream, tags...) goes to every source, which
+    /// sends it ahead of its next buffer. True when every element it went to
+    /// took it (Element::send_event()); false when there was none.
+    bool send_event(const Event& event);
 
     [[nodiscard]] Bus& bus() noexcept;
     [[nodiscard]] SchedulingOptions& scheduling() noexcept;

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -182,6 +183,95 @@ TEST(ExecutorTest, SendEosEndsAnEndlessSource) {
     p->send_eos();
     EXPECT_TRUE(p->bus().pop({MessageType::eos}, 10s));
     ASSERT_TRUE(p->set_state(State::idle));
+}
+
+// Passes everything on and notes, in order, the buffers and the custom
+// events that cross it in either direction.
+class EventNotes final : public Element {
+public:
+    static constexpr ElementInfo info{
+        .factory = "test-event-notes", .klass = "Filter", .summary = "Notes buffers and custom events"};
+    static std::vector<PadTemplate> pad_templates() {
+        return {{"sink", PadDirection::sink, PadPresence::always, Caps::any()},
+                {"src", PadDirection::src, PadPresence::always, Caps::any()}};
+    }
+    std::vector<std::string> notes() const {
+        const std::lock_guard lock(mutex_);
+        return notes_;
+    }
+    bool saw(const std::string& note) const {
+        const auto n = notes();
+        return std::find(n.begin(), n.end(), note) != n.end();
+    }
+
+protected:
+    void init() override { src_ = pad("src"); }
+    Flow chain(Pad&, Buffer&& buffer) override {
+        note("buffer");
+        return src_->push(std::move(buffer));
+    }
+    bool sink_event(Pad& pad, Event&& event) override {
+        if (event.type() == EventType::custom_downstream) {
+            note("down:" + event.structure()->name());
+        }
+        return Element::sink_event(pad, std::move(event));
+    }
+    bool src_event(Pad& pad, Event&& event) override {
+        if (event.type() == EventType::custom_upstream) {
+            note("up:" + event.structure()->name());
+        }
+        return Element::src_event(pad, std::move(event));
+    }
+
+private:
+    void note(std::string n) {
+        const std::lock_guard lock(mutex_);
+        notes_.push_back(std::move(n));
+    }
+    Pad* src_ = nullptr;
+    mutable std::mutex mutex_;
+    std::vector<std::string> notes_;
+};
+
+TEST(ExecutorTest, SendEventGoesUpstreamFromTheSinksAndDownstreamFromTheSourcesInOrder) {
+    auto p = parse("fakesrc name=src ! queue");
+    auto notes = p->add(make_element<EventNotes>("notes").value());
+    auto snk = p->add("fakesink", "snk");
+    ASSERT_TRUE(notes && snk);
+    ASSERT_TRUE(p->link(*p->find("queue0"), **notes));
+    ASSERT_TRUE(p->link(**notes, **snk));
+    const auto* n = static_cast<EventNotes*>(*notes);
+    ASSERT_TRUE(p->set_state(State::running));
+    while (p->progress().buffers < 100) {
+        std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_TRUE(p->send_event(Event::custom(EventType::custom_upstream, Structure("hello-upstream"))));
+    EXPECT_TRUE(p->send_event(Event::custom(EventType::custom_downstream, Structure("marker"))));
+    for (int i = 0; i < 10'000 && !(n->saw("up:hello-upstream") && n->saw("down:marker")); ++i) {
+        std::this_thread::sleep_for(1ms);
+    }
+    p->send_eos();
+    EXPECT_TRUE(p->bus().pop({MessageType::eos}, 10s));
+    ASSERT_TRUE(p->set_state(State::idle));
+    const auto all = n->notes();
+    const auto marker = std::find(all.begin(), all.end(), "down:marker");
+    ASSERT_NE(marker, all.end()) << "the downstream event never arrived";
+    EXPECT_TRUE(n->saw("up:hello-upstream"));
+    // In the stream, between buffers: sent by the source's streaming thread.
+    EXPECT_GE(std::count(all.begin(), marker, "buffer"), 100);
+    EXPECT_EQ(std::count(all.begin(), all.end(), "down:marker"), 1);
+}
+
+TEST(ExecutorTest, SendEventWithNobodyToTakeItIsRefused) {
+    // A pipeline without a sink: nobody takes an upstream event.
+    auto p = Pipeline::create();
+    ASSERT_TRUE(p->add("fakesrc", "src"));
+    EXPECT_FALSE(p->send_event(Event::custom(EventType::custom_upstream, Structure("nobody"))));
+    // An element that is not a source refuses a downstream event with no
+    // linked src pad to send it on.
+    auto lone = Registry::global().create("identity", "lone");
+    ASSERT_TRUE(lone);
+    EXPECT_FALSE((*lone)->send_event(Event::custom(EventType::custom_downstream, Structure("x"))));
 }
 
 TEST(ExecutorTest, StreamStartIsPostedOnceEverySinkHasIt) {
