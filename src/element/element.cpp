@@ -314,21 +314,36 @@ Result<std::string> Element::get_property(std::string_view name) const {
 
 // Default handlers
 
+namespace {
+
+struct EventPushes {
+    bool any = false; // a pad took part
+    bool all = true;  // none refused
+};
+
+// Pushes `event` out of every linked pad of `pads` in its direction (src
+// pads for a downstream event, sink pads for an upstream one) but `except`.
+EventPushes push_out(const std::vector<Pad*>& pads, const Pad* except, const Event& event) {
+    const PadDirection out = event.is_downstream() ? PadDirection::src : PadDirection::sink;
+    EventPushes r;
+    for (Pad* p : pads) {
+        if (p != except && p->direction() == out && p->is_linked()) {
+            r.any = true;
+            r.all = p->push_event(event) && r.all;
+        }
+    }
+    return r;
+}
+
+} // namespace
+
 bool Element::send_event(Event event) {
     if (event.type() == EventType::eos) {
         request_eos();
         return true;
     }
-    const PadDirection out = event.is_downstream() ? PadDirection::src : PadDirection::sink;
-    bool any = false;
-    bool all = true;
-    for (Pad* p : pad_ptrs_) {
-        if (p->direction() == out && p->is_linked()) {
-            any = true;
-            all = p->push_event(event) && all;
-        }
-    }
-    return any && all;
+    const EventPushes pushes = push_out(pad_ptrs_, nullptr, event);
+    return pushes.any && pushes.all;
 }
 
 void Element::request_eos() {
@@ -344,14 +359,7 @@ Flow Element::chain(Pad& pad, Buffer&&) {
 }
 
 bool Element::forward_event(Pad& from, const Event& event) {
-    bool ok = true;
-    const PadDirection out = event.is_downstream() ? PadDirection::src : PadDirection::sink;
-    for (Pad* p : pad_ptrs_) {
-        if (p != &from && p->direction() == out && p->is_linked()) {
-            ok = p->push_event(event) && ok;
-        }
-    }
-    return ok;
+    return push_out(pad_ptrs_, &from, event).all;
 }
 
 bool Element::sink_event(Pad& pad, Event&& event) {
