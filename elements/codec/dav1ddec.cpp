@@ -456,13 +456,13 @@ private:
                 return context().error(std::move(vi.error()));
             }
             last_seq_ = picture.seq_hdr;
-            if (!out_info_ || vi->to_caps() != out_info_->to_caps()) {
+            if (Caps caps = vi->to_caps(); !out_info_ || caps != out_caps_) {
                 out_info_ = std::move(*vi);
-                out_caps_ = out_info_->to_caps();
-                PARALLAX_INFO(dav1ddec_log, "{}: output caps {}", name(), out_info_->to_caps().to_string());
-                if (!src_->push_event(Event::caps(out_info_->to_caps()))) {
+                out_caps_ = std::move(caps);
+                PARALLAX_INFO(dav1ddec_log, "{}: output caps {}", name(), out_caps_.to_string());
+                if (!src_->push_event(Event::caps(out_caps_))) {
                     return context().error(Error(Errc::not_negotiated, fmt::format("{}: downstream refused {}", name(),
-                                                                                   out_info_->to_caps().to_string()))
+                                                                                   out_caps_.to_string()))
                                                .at_pad("src"));
                 }
             }
