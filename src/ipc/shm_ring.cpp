@@ -35,6 +35,15 @@ constexpr std::int64_t early_wake_ns = 5'000;
 // assumes its timer is at most this late.
 constexpr std::int64_t min_sleep_ns = 10'000;
 constexpr std::int64_t max_timer_late_ns = 500'000;
+// A consumer that finds the ring empty and a record in it again within
+// this many pause instructions (about a microsecond) runs right behind a
+// producer that writes faster than it reads one record at a time...
+constexpr int hot_polls = 64;
+// ... and lets a batch gather for this long before it reads on: taken one
+// at a time the moment each lands, every record line, the tail counter and
+// every buffer's slot header would cross between the two cores twice
+// (benches/RESULTS.md).
+constexpr std::int64_t gather_ns = 3'000;
 
 // Process-shared futex: the two sides live in different processes, so
 // FUTEX_PRIVATE_FLAG must not be set (runtime/futex.hpp is private-only).
@@ -367,6 +376,13 @@ bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
     if (consumer_wait_ == ShmWait::spin) {
         return spin_until(has_data, std::min<std::int64_t>(timeout.count(), max_busy_poll_ns));
     }
+    for (int i = 0; i < hot_polls; ++i) {
+        if (data_ready()) {
+            gather();
+            return true;
+        }
+        detail::cpu_relax();
+    }
     bool seen = false;
     if (consumer_wait_ == ShmWait::predict) {
         lower_timer_slack();
@@ -403,6 +419,17 @@ bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
         arrivals_.arrived(steady_now_ns());
     }
     return seen;
+}
+
+void ShmRing::gather() noexcept {
+    // Without a look at tail meanwhile: each look would pull the line the
+    // producer writes at every record.
+    const std::int64_t until = steady_now_ns() + gather_ns;
+    do {
+        for (int i = 0; i < detail::pauses_per_clock_check; ++i) {
+            detail::cpu_relax();
+        }
+    } while (steady_now_ns() < until && !producer_closed());
 }
 
 bool ShmRing::data_ready() const noexcept {
