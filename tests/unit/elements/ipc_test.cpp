@@ -180,6 +180,7 @@ TEST(ShmRingTest, EveryWaitModeReceivesEveryRecordOfSteadyAndIrregularStreams) {
             producer->close_producer();
         });
         std::uint32_t next = 0;
+        bool closed = false;
         while (true) {
             auto rec = consumer->try_read();
             ASSERT_TRUE(rec) << rec.error().to_string();
@@ -191,13 +192,71 @@ TEST(ShmRingTest, EveryWaitModeReceivesEveryRecordOfSteadyAndIrregularStreams) {
                 consumer->consume(true);
                 continue;
             }
-            if (consumer->producer_closed()) {
+            // Empty after the producer was seen closed: nothing more can
+            // come (close_producer() follows its last commit).
+            if (closed) {
                 break;
             }
-            consumer->wait_for_data(std::chrono::seconds(5));
+            closed = consumer->producer_closed();
+            if (!closed) {
+                consumer->wait_for_data(std::chrono::seconds(5));
+            }
         }
         writer.join();
         EXPECT_EQ(next, count) << "wait mode " << static_cast<int>(mode);
+    }
+}
+
+// A producer that writes as fast as it can, held only by the buffer limit:
+// a consumer right behind it lets records gather before it reads on (sleep
+// and predict), and still gets every one, in order, whichever way it waits.
+TEST(ShmRingTest, AConsumerBehindAFastProducerGetsEveryRecordInOrder) {
+    for (const ShmWait mode : {ShmWait::sleep, ShmWait::predict, ShmWait::spin}) {
+        auto producer = ShmRing::create();
+        ASSERT_TRUE(producer);
+        auto consumer = ShmRing::attach(std::move(*producer->dup_fd()));
+        ASSERT_TRUE(consumer);
+        consumer->set_consumer_wait(mode);
+        constexpr std::uint32_t count = 50'000;
+        constexpr std::uint64_t max_buffers = 64;
+        std::thread writer([&] {
+            for (std::uint32_t i = 0; i < count; ++i) {
+                while (!producer->writable(56, max_buffers)) {
+                    producer->wait_for_room(56, max_buffers, std::chrono::milliseconds(10));
+                }
+                auto room = producer->try_reserve(1, 56);
+                ASSERT_FALSE(room.empty());
+                std::memcpy(room.data(), &i, 4);
+                producer->commit(true);
+            }
+            producer->close_producer();
+        });
+        std::uint32_t next = 0;
+        bool closed = false;
+        while (true) {
+            auto rec = consumer->try_read();
+            ASSERT_TRUE(rec) << rec.error().to_string();
+            if (*rec) {
+                std::uint32_t n = 0;
+                std::memcpy(&n, (*rec)->payload.data(), 4);
+                ASSERT_EQ(n, next) << "wait mode " << to_string(mode);
+                ++next;
+                consumer->consume(true);
+                continue;
+            }
+            // Empty after the producer was seen closed: nothing more can
+            // come (close_producer() follows its last commit).
+            if (closed) {
+                break;
+            }
+            closed = consumer->producer_closed();
+            if (!closed) {
+                consumer->wait_for_data(std::chrono::seconds(5));
+            }
+        }
+        writer.join();
+        EXPECT_EQ(next, count) << "wait mode " << to_string(mode);
+        EXPECT_EQ(producer->buffers_in_flight(), 0U);
     }
 }
 
