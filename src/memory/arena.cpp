@@ -40,6 +40,10 @@ constexpr std::uint64_t bit(std::uint32_t index) {
 // slots, and at most so many that a look through all of them stays short.
 constexpr std::uint32_t parking_min_slots = 8;
 constexpr std::uint32_t parking_max_slots = 4096;
+// An acquirer takes several hinted slots at once only from a leaf with at
+// least this many: the few slots it keeps aside then never leave others a
+// leaf that looks empty.
+constexpr int batch_min_hinted = 16;
 
 // Derives every offset from the four numbers that define an arena. Creator
 // and readers both call this; a reader accepts a header only if it matches.
@@ -111,6 +115,12 @@ struct ParkingSpot {
     std::uint32_t count = 0;
     std::array<SlotIndex, 2> slots{};
     std::array<std::uint64_t, 2> states{}; // each slot's parked state word
+    // Free slots whose hint bits this thread cleared together with the
+    // one it took (see take_hinted_slot), tried first by its next acquires:
+    // hinted[next] up to hinted[end].
+    std::array<SlotIndex, 8> hinted{};
+    std::uint32_t next = 0;
+    std::uint32_t end = 0;
 };
 
 struct ThreadParking {
@@ -146,6 +156,8 @@ struct ThreadParking {
         }
         chosen->serial = serial;
         chosen->count = 0;
+        chosen->next = 0;
+        chosen->end = 0;
         return *chosen;
     }
 };
@@ -604,7 +616,22 @@ SlotIndex Arena::take_slot() noexcept {
             }
         }
     }
-    const SlotIndex slot = take_hinted_slot();
+    SlotIndex slot = no_slot;
+    while (spot.next != spot.end && slot == no_slot) {
+        // Fails when another acquirer found the slot meanwhile (it is free,
+        // and every search through the state words takes free slots).
+        const SlotIndex s = spot.hinted[spot.next++];
+        slot = try_take(s) ? s : no_slot;
+    }
+    if (slot == no_slot) {
+        spot.next = 0;
+        spot.end = 0;
+        // Batches only while nobody waits for a slot: a waiter finds them
+        // through the state words (take_any_idle_slot), but sooner through
+        // the hints.
+        const bool batch = header_->waiters.load(std::memory_order_relaxed) == 0;
+        slot = take_hinted_slot(batch ? spot.hinted.data() : nullptr, batch ? spot.hinted.size() : 0, spot.end);
+    }
     if (!parking_) {
         return slot;
     }
@@ -638,12 +665,14 @@ SlotIndex Arena::take_parked_slot() noexcept {
     return no_slot;
 }
 
-SlotIndex Arena::take_any_parked_slot() noexcept {
-    // Every state word, not the map: a waiter must find a slot parked before
-    // it counted itself (see try_acquire_or_wait).
+SlotIndex Arena::take_any_idle_slot() noexcept {
+    // Every state word, not the map or the hints: a waiter must find a slot
+    // parked before it counted itself, and a free one whose hint another
+    // thread cleared with the slot it took (see try_acquire_or_wait).
     for (SlotIndex s = 0; s < slot_count_; ++s) {
         const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
-        if (detail::slot_phase(state) == detail::slot_parked && try_claim(s, state)) {
+        const std::uint64_t phase = detail::slot_phase(state);
+        if ((phase == detail::slot_parked || phase == detail::slot_free) && try_claim(s, state)) {
             parked_map_[s].store(0, std::memory_order_relaxed);
             return s;
         }
@@ -651,7 +680,7 @@ SlotIndex Arena::take_any_parked_slot() noexcept {
     return no_slot;
 }
 
-SlotIndex Arena::take_hinted_slot() noexcept {
+SlotIndex Arena::take_hinted_slot(SlotIndex* extra, std::size_t capacity, std::uint32_t& taken) noexcept {
     for (int attempt = 0; attempt < 4 * 64; ++attempt) {
         const std::uint64_t top = top_->load(std::memory_order_seq_cst);
         if (top == 0) {
@@ -685,16 +714,36 @@ SlotIndex Arena::take_hinted_slot() noexcept {
             }
             continue;
         }
-        const std::uint32_t b = static_cast<std::uint32_t>(std::countr_zero(word));
-        const SlotIndex slot = leaf * 64 + b;
-        const std::uint64_t before = leaves_[leaf].fetch_and(~bit(b), std::memory_order_seq_cst);
-        if ((before & bit(b)) == 0) {
-            continue; // Another acquirer took this hint.
+        // The lowest hinted slot, and with it, where the leaf has plenty
+        // more, the next few for this thread's next acquires: the leaf's
+        // line is written once per batch, not once per slot (it moves
+        // between the cores whenever the thread that frees slots, often a
+        // consumer in another process, and this one take turns on it).
+        std::uint64_t mask = word & (~word + 1U);
+        if (capacity != 0 && std::popcount(word) >= batch_min_hinted) {
+            std::uint64_t rest = word & (word - 1U);
+            for (std::size_t i = 0; i < capacity && rest != 0; ++i) {
+                mask |= rest & (~rest + 1U);
+                rest &= rest - 1U;
+            }
         }
-        if (slot >= slot_count_) {
-            continue; // A bit past the last slot can only come from a corrupt writer.
+        const std::uint64_t before = leaves_[leaf].fetch_and(~mask, std::memory_order_seq_cst);
+        // The bits this thread cleared are its to use; the others another
+        // acquirer took meanwhile.
+        std::uint64_t mine = before & mask;
+        SlotIndex slot = no_slot;
+        for (; mine != 0; mine &= mine - 1U) {
+            const SlotIndex s = leaf * 64 + static_cast<std::uint32_t>(std::countr_zero(mine));
+            if (s >= slot_count_) {
+                continue; // A bit past the last slot can only come from a corrupt writer.
+            }
+            if (slot == no_slot) {
+                slot = try_take(s) ? s : no_slot;
+            } else {
+                extra[taken++] = s;
+            }
         }
-        if (try_take(slot)) {
+        if (slot != no_slot) {
             return slot;
         }
     }
@@ -953,11 +1002,12 @@ std::optional<SlotIndex> Arena::try_acquire_or_wait(std::chrono::nanoseconds tim
     header_->waiters.fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t epoch = header_->release_epoch.load(std::memory_order_seq_cst);
     auto slot = try_acquire();
-    if (!slot && parking_) {
-        // A slot parked before this thread counted itself (seq_cst both
-        // sides) shows in its state word; its map byte is only a hint.
-        if (const SlotIndex parked = take_any_parked_slot(); parked != no_slot) {
-            slot = parked;
+    if (!slot) {
+        // A slot parked, or freed with its hint taken by another thread's
+        // batch, before this thread counted itself (seq_cst both sides)
+        // shows in its state word; map bytes and hints are only hints.
+        if (const SlotIndex idle = take_any_idle_slot(); idle != no_slot) {
+            slot = idle;
         }
     }
     if (!slot && (cancel == nullptr || !cancel->load(std::memory_order_seq_cst))) {

@@ -224,9 +224,12 @@ private:
     }
     static constexpr SlotIndex no_slot = ~SlotIndex{0};
     SlotIndex take_slot() noexcept;
-    SlotIndex take_hinted_slot() noexcept;
+    // Takes the lowest hinted slot; with `capacity` > 0, also clears the
+    // hints of up to that many more free slots of its leaf and stores them
+    // in extra[taken++] for the caller's next acquires.
+    SlotIndex take_hinted_slot(SlotIndex* extra, std::size_t capacity, std::uint32_t& taken) noexcept;
     SlotIndex take_parked_slot() noexcept;
-    SlotIndex take_any_parked_slot() noexcept;
+    SlotIndex take_any_idle_slot() noexcept;
     bool try_claim(SlotIndex slot, std::uint64_t expected) noexcept;
     void release_last(SlotIndex slot) noexcept;
     // Frees, or parks for this thread, an owned slot whose last reference

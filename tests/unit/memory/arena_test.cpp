@@ -166,6 +166,38 @@ TEST(ArenaTest, AcquireGivesEverySlotOnce) {
     EXPECT_EQ(arena->stats().free_slots, 0U);
 }
 
+// A thread that takes a slot from a leaf with many free ones sets a few
+// more aside for its next acquires (their hints cleared, their states
+// free). Another thread still gets every one of them: through acquire()'s
+// last resort, and through a wait.
+TEST(ArenaTest, SlotsAnotherThreadSetAsideAreStillHandedOut) {
+    for (const bool by_waiting : {false, true}) {
+        auto arena = make_arena(64);
+        SlotIndex first = 0;
+        std::thread([&] { first = *arena->try_acquire(); }).join();
+        std::set<SlotIndex> seen{first};
+        while (auto slot = arena->try_acquire()) {
+            EXPECT_TRUE(seen.insert(*slot).second) << "slot " << *slot << " handed out twice";
+        }
+        EXPECT_LT(seen.size(), 64U) << "the other thread set none aside";
+        while (seen.size() < 64) {
+            SlotIndex slot = 0;
+            if (by_waiting) {
+                auto got = arena->try_acquire_or_wait(std::chrono::milliseconds(10));
+                ASSERT_TRUE(got) << seen.size() << " of 64 held";
+                slot = *got;
+            } else {
+                auto got = arena->acquire();
+                ASSERT_TRUE(got) << got.error().to_string();
+                slot = *got;
+            }
+            EXPECT_TRUE(seen.insert(slot).second) << "slot " << slot << " handed out twice";
+        }
+        EXPECT_EQ(arena->stats().free_slots, 0U);
+        EXPECT_FALSE(arena->try_acquire().has_value());
+    }
+}
+
 TEST(ArenaTest, AcquireFailsWhenAllSlotsAreHeld) {
     auto arena = make_arena(3);
     for (int i = 0; i < 3; ++i) {
