@@ -153,6 +153,40 @@ TEST(ShmRingTest, ARecordOverrunningTheRingIsAnErrorNotACrash) {
     EXPECT_NE(rec.error().message().find("overruns"), std::string::npos) << rec.error().message();
 }
 
+// Reads records, each starting with its u32 sequence number, until the ring
+// is empty after the producer was seen closed (close_producer() follows its
+// last commit, so nothing more can come). How many arrived in order; a
+// record out of order or one that cannot be read is a failure and ends it.
+std::uint32_t read_in_order_until_closed(ShmRing& consumer, ShmWait mode) {
+    std::uint32_t next = 0;
+    bool closed = false;
+    while (true) {
+        auto rec = consumer.try_read();
+        if (!rec) {
+            ADD_FAILURE() << rec.error().to_string();
+            return next;
+        }
+        if (*rec) {
+            std::uint32_t n = 0;
+            std::memcpy(&n, (*rec)->payload.data(), 4);
+            if (n != next) {
+                ADD_FAILURE() << "record " << n << " where " << next << " was due, wait mode " << to_string(mode);
+                return next;
+            }
+            ++next;
+            consumer.consume(true);
+            continue;
+        }
+        if (closed) {
+            return next;
+        }
+        closed = consumer.producer_closed();
+        if (!closed) {
+            consumer.wait_for_data(std::chrono::seconds(5));
+        }
+    }
+}
+
 // Every record arrives, in order, whichever way the consumer waits, for a
 // steady producer (which predict learns) and for one that pauses and
 // changes its pace (which it must not mispredict into a lost record).
@@ -179,31 +213,9 @@ TEST(ShmRingTest, EveryWaitModeReceivesEveryRecordOfSteadyAndIrregularStreams) {
             }
             producer->close_producer();
         });
-        std::uint32_t next = 0;
-        bool closed = false;
-        while (true) {
-            auto rec = consumer->try_read();
-            ASSERT_TRUE(rec) << rec.error().to_string();
-            if (*rec) {
-                std::uint32_t n = 0;
-                std::memcpy(&n, (*rec)->payload.data(), 4);
-                EXPECT_EQ(n, next) << "wait mode " << static_cast<int>(mode);
-                ++next;
-                consumer->consume(true);
-                continue;
-            }
-            // Empty after the producer was seen closed: nothing more can
-            // come (close_producer() follows its last commit).
-            if (closed) {
-                break;
-            }
-            closed = consumer->producer_closed();
-            if (!closed) {
-                consumer->wait_for_data(std::chrono::seconds(5));
-            }
-        }
+        const std::uint32_t received = read_in_order_until_closed(*consumer, mode);
         writer.join();
-        EXPECT_EQ(next, count) << "wait mode " << static_cast<int>(mode);
+        EXPECT_EQ(received, count) << "wait mode " << to_string(mode);
     }
 }
 
@@ -231,31 +243,9 @@ TEST(ShmRingTest, AConsumerBehindAFastProducerGetsEveryRecordInOrder) {
             }
             producer->close_producer();
         });
-        std::uint32_t next = 0;
-        bool closed = false;
-        while (true) {
-            auto rec = consumer->try_read();
-            ASSERT_TRUE(rec) << rec.error().to_string();
-            if (*rec) {
-                std::uint32_t n = 0;
-                std::memcpy(&n, (*rec)->payload.data(), 4);
-                ASSERT_EQ(n, next) << "wait mode " << to_string(mode);
-                ++next;
-                consumer->consume(true);
-                continue;
-            }
-            // Empty after the producer was seen closed: nothing more can
-            // come (close_producer() follows its last commit).
-            if (closed) {
-                break;
-            }
-            closed = consumer->producer_closed();
-            if (!closed) {
-                consumer->wait_for_data(std::chrono::seconds(5));
-            }
-        }
+        const std::uint32_t received = read_in_order_until_closed(*consumer, mode);
         writer.join();
-        EXPECT_EQ(next, count) << "wait mode " << to_string(mode);
+        EXPECT_EQ(received, count) << "wait mode " << to_string(mode);
         EXPECT_EQ(producer->buffers_in_flight(), 0U);
     }
 }
