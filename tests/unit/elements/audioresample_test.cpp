@@ -34,19 +34,22 @@ struct SineSpec {
     double freq = 1000;
     double freq_step = 0; // channel c gets freq + c * freq_step
     double amplitude = 0.5;
+    bool square = false; // the sign of the sine, at the same amplitude
     std::size_t frames_per_buffer = 1024;
     ClockTime start = ClockTime::zero();
 };
 
 std::string caps_of(const SineSpec& s) {
-    return fmt::format("audio/x-raw, format={}, layout={}, rate={}, channels={}", s.format,
-                       s.planar ? "non-interleaved" : "interleaved", s.rate, s.channels);
+    // More than two channels need a mask: 0, unpositioned.
+    return fmt::format("audio/x-raw, format={}, layout={}, rate={}, channels={}{}", s.format,
+                       s.planar ? "non-interleaved" : "interleaved", s.rate, s.channels,
+                       s.channels > 2 ? ", channel-mask=(bitmask)0x0" : "");
 }
 
 // A sine in buffers of frames_per_buffer frames, timestamped from `start`.
 std::vector<AudioInput> sine_input(const SineSpec& s) {
     const auto total = static_cast<std::size_t>(std::llround(s.seconds * s.rate));
-    const bool f32 = std::string(s.format) == "F32LE";
+    const std::string format = s.format;
     std::vector<AudioInput> out;
     for (std::size_t first = 0; first < total; first += s.frames_per_buffer) {
         const std::size_t n = std::min(s.frames_per_buffer, total - first);
@@ -54,14 +57,22 @@ std::vector<AudioInput> sine_input(const SineSpec& s) {
         for (std::size_t i = 0; i < n; ++i) {
             for (std::size_t c = 0; c < static_cast<std::size_t>(s.channels); ++c) {
                 const double f = s.freq + static_cast<double>(c) * s.freq_step;
-                const double x =
-                    s.amplitude * std::sin(2 * std::numbers::pi * f * static_cast<double>(first + i) / s.rate);
+                const double y = std::sin(2 * std::numbers::pi * f * static_cast<double>(first + i) / s.rate);
+                const double x = s.amplitude * (s.square ? (y < 0 ? -1.0 : 1.0) : y);
                 v[s.planar ? c * n + i : i * static_cast<std::size_t>(s.channels) + c] = x;
             }
         }
         AudioInput in;
-        if (f32) {
+        if (format == "F32LE") {
             in.bytes = check::f32_bytes(v);
+        } else if (format == "F64LE") {
+            in.bytes = check::bytes_of(v);
+        } else if (format == "S32LE") {
+            std::vector<std::int32_t> q(v.size());
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                q[i] = static_cast<std::int32_t>(std::llround(v[i] * 2147483647.0));
+            }
+            in.bytes = check::bytes_of(q);
         } else {
             std::vector<std::int16_t> q(v.size());
             for (std::size_t i = 0; i < v.size(); ++i) {
@@ -181,6 +192,77 @@ TEST(AudioResampleTest, S16IsResampledToo) {
     check_conversion(s, 44100, 60);
     s.rate = 44100;
     check_conversion(s, 48000, 60);
+}
+
+// Every format in both layouts, mono to six channels (each its own
+// frequency), with soxr computing in single (quality 4) and in double
+// precision (quality 8): every channel keeps its own sine, every sample
+// comes out, in the buffer's own format and layout.
+TEST(AudioResampleTest, EveryFormatLayoutAndChannelCountKeepsEachChannelsSine) {
+    struct Case {
+        const char* format;
+        double min_snr; // at quality 4; S16's own floor for a half-scale sine is about 92 dB
+    };
+    for (const Case k : {Case{"S16LE", 80}, Case{"S32LE", 110}, Case{"F32LE", 110}, Case{"F64LE", 110}}) {
+        for (const bool planar : {false, true}) {
+            for (const int channels : {1, 2, 3, 6}) {
+                for (const int quality : {4, 8}) {
+                    SineSpec s;
+                    s.format = k.format;
+                    s.planar = planar;
+                    s.channels = channels;
+                    s.seconds = 0.5;
+                    s.freq_step = 500;
+                    s.frames_per_buffer = 1000;
+                    SCOPED_TRACE(fmt::format("{} {} channels quality {}", caps_of(s), channels, quality));
+                    auto run = resample(s, 44100, fmt::format("quality={}", quality));
+                    const auto info = AudioInfo::from_caps(run.caps());
+                    ASSERT_TRUE(info);
+                    EXPECT_EQ(to_string(info->format()), k.format);
+                    EXPECT_EQ(info->layout(), planar ? AudioLayout::non_interleaved : AudioLayout::interleaved);
+                    for (int c = 0; c < channels; ++c) {
+                        const double freq = s.freq + c * s.freq_step;
+                        const auto x = channel_of(run, static_cast<std::size_t>(c));
+                        EXPECT_EQ(x.size(), 22050U) << "channel " << c;
+                        const auto m = measure(x, 44100, freq);
+                        EXPECT_NEAR(m.frequency, freq, 0.05) << "channel " << c;
+                        EXPECT_NEAR(m.amplitude, s.amplitude, 0.001) << "channel " << c;
+                        EXPECT_GT(m.snr_db, k.min_snr) << "channel " << c;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// A full-scale square wave rings past full scale after the filter (Gibbs):
+// integer formats clip it at full scale (never wrap round), floats keep it.
+TEST(AudioResampleTest, OvershootClipsIntegersAndStaysInFloats) {
+    for (const char* format : {"S16LE", "S32LE", "F32LE"}) {
+        SineSpec s;
+        s.format = format;
+        s.channels = 1;
+        s.seconds = 0.5;
+        s.square = true;
+        s.amplitude = std::string(format) == "F32LE" ? 1.0 : 0.99999;
+        SCOPED_TRACE(format);
+        auto run = resample(s, 44100);
+        const auto x = channel_of(run, 0);
+        ASSERT_EQ(x.size(), 22050U);
+        double peak = 0;
+        for (std::size_t i = 1; i + 1 < x.size(); ++i) {
+            peak = std::max(peak, std::abs(x[i]));
+            // A wrapped integer sample would flip sign against both of its
+            // neighbours at full scale.
+            EXPECT_FALSE(x[i] * x[i - 1] < -0.25 && x[i] * x[i + 1] < -0.25) << i << ": " << x[i];
+        }
+        if (std::string(format) == "F32LE") {
+            EXPECT_GT(peak, 1.05);
+        } else {
+            EXPECT_LE(peak, 1.0);
+            EXPECT_GT(peak, 0.999);
+        }
+    }
 }
 
 TEST(AudioResampleTest, NonInterleavedChannelsAreResampledEachOnItsOwn) {
