@@ -287,9 +287,10 @@ protected:
                 dav1d_data_unref(&data);
                 return decode_error(sent);
             }
-            // EAGAIN: dav1d holds pictures to give back first; so may it
-            // after taking the data.
-            flow = output_pictures(sent == DAV1D_ERR(EAGAIN));
+            // EAGAIN: dav1d holds a picture to give back first; so may it
+            // after taking the data. One picture per send: see
+            // output_picture().
+            flow = output_picture();
             if (flow != Flow::ok) {
                 dav1d_data_unref(&data);
                 return flow;
@@ -380,31 +381,45 @@ private:
                                    .at_pad("sink"));
     }
 
-    // Pushes every picture dav1d has ready. With `until_one`, keeps asking
-    // until one comes (dav1d refused data until a picture leaves).
-    Flow output_pictures(bool until_one) {
-        for (;;) {
-            Dav1dPicture picture{};
-            const int got = dav1d_get_picture(decoder_, &picture);
-            if (got == DAV1D_ERR(EAGAIN)) {
-                return Flow::ok;
-            }
-            if (got < 0) {
-                return decode_error(got);
-            }
-            const Flow f = push_picture(picture);
-            dav1d_picture_unref(&picture);
-            if (f != Flow::ok) {
+    // Pushes the picture dav1d has ready, if any (`pushed` says whether
+    // there was one): one call of dav1d_get_picture() per
+    // dav1d_send_data(). A second call in a row is dav1d's drain: with
+    // frame threads it waits for the oldest frame in flight to finish, and
+    // while the streaming thread waits there it sends no new data, so fewer
+    // frames decode side by side (the dav1d program's loop makes the same
+    // one call per send).
+    Flow output_picture(bool* pushed = nullptr) {
+        Dav1dPicture picture{};
+        const int got = dav1d_get_picture(decoder_, &picture);
+        if (got == DAV1D_ERR(EAGAIN)) {
+            return Flow::ok;
+        }
+        if (got < 0) {
+            return decode_error(got);
+        }
+        if (pushed != nullptr) {
+            *pushed = true;
+        }
+        const Flow f = push_picture(picture);
+        dav1d_picture_unref(&picture);
+        return f;
+    }
+
+    // At EOS: what dav1d still holds comes out. Every call of
+    // dav1d_get_picture() after the first in a row waits for the next frame
+    // in flight, so finding none on any call but the first means none is
+    // left.
+    Flow drain() {
+        for (bool first = true;; first = false) {
+            bool pushed = false;
+            if (const Flow f = output_picture(&pushed); f != Flow::ok) {
                 return f;
             }
-            if (until_one) {
+            if (!pushed && !first) {
                 return Flow::ok;
             }
         }
     }
-
-    // At EOS: what dav1d still holds comes out.
-    Flow drain() { return output_pictures(false); }
 
     // The raw layout of `picture`, with the input's rate and aspect ratio
     // and the stream's colour description.

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -269,6 +270,32 @@ TEST(Dav1dDecTest, ANewSizeMidStreamSendsNewCapsFirst) {
     const auto second = reference_decode(dir.path() / "b.ivf", "yuv420p", dir.path() / "b.yuv");
     expected.insert(expected.end(), second.begin(), second.end());
     EXPECT_TRUE(d.bytes == expected) << "the pictures differ from ffmpeg's";
+}
+
+// The element takes one picture per send and drains at eos: with every
+// thread count and frame delay, every picture comes out once, in order,
+// as ffmpeg decodes it (with frame threads dav1d holds several frames in
+// flight, which all have to come out at eos).
+TEST(Dav1dDecTest, EveryPictureComesOutWithAnyThreadsAndFrameDelay) {
+    if (!have_ffmpeg()) {
+        GTEST_SKIP() << "ffmpeg is not installed";
+    }
+    ScratchDir dir("dav1ddec", "threads");
+    const fs::path stream = dir.path() / "in.ivf";
+    ASSERT_TRUE(encode(stream, "128x96", 24, "yuv420p"));
+    const auto file = read_ivf(stream);
+    ASSERT_TRUE(file);
+    const auto expected = reference_decode(stream, "yuv420p", dir.path() / "ref.yuv");
+    for (const char* threads : {"1", "2", "4"}) {
+        for (const char* delay : {"-1", "1", "3"}) {
+            SCOPED_TRACE(fmt::format("n-threads={} max-frame-delay={}", threads, delay));
+            const Decoded d = decode({*file}, fmt::format("n-threads={} max-frame-delay={}", threads, delay));
+            ASSERT_FALSE(d.error) << d.error->message();
+            ASSERT_EQ(d.pts.size(), 24U);
+            EXPECT_TRUE(std::is_sorted(d.pts.begin(), d.pts.end()));
+            EXPECT_TRUE(d.bytes == expected) << "the pictures differ from ffmpeg's";
+        }
+    }
 }
 
 // dav1d pads its pictures to 128 columns and rows; an odd size shows that
