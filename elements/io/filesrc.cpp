@@ -30,8 +30,12 @@ public:
                                       .description = "Reads a file in buffers of blocksize bytes; small blocks are "
                                                      "read about 256 KiB at a time and pushed as slices of one "
                                                      "slot, several reads in flight ahead of the stream (io_uring)."};
+    // Not io-bound: several reads are in flight ahead of the stream
+    // (io_uring), so the streaming thread waits on the disk only when it
+    // has caught up with the device, and a thread boundary behind the
+    // source (one hop per buffer) would cost more than it hides.
     static constexpr ExecutionHints hints = [] {
-        ExecutionHints h = ExecutionHints::io_bound();
+        ExecutionHints h;
         h.trust_level = TrustLevel::semi_trusted;
         return h;
     }();

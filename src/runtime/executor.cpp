@@ -593,9 +593,55 @@ private:
         return it == strategies_.end() ? ExecutionStrategy::in_process : it->second.strategy;
     }
 
+    // Whether the thread that pushes out of `up` (the pad linked to a
+    // CPU-bound element's input) would also carry other work that a boundary in front
+    // of the CPU-bound element should keep apart from it: a CPU-bound
+    // element, an element that waits on I/O or runs real-time, or other
+    // branches (an element with several outputs runs them all on its
+    // thread). The walk goes upstream until the thread's start: a source,
+    // an element that drives its outputs itself (a queue, an isolated
+    // element), or a link that gets a boundary anyway (`split`). Parsers,
+    // identity and other light elements share the thread: a hop to another
+    // thread would cost more than running them in line.
+    // Returns what that work is, for the plan; empty when there is none.
+    std::string work_sharing_thread(const Pad& up, const std::set<const Pad*>& split) const {
+        for (const Pad* pad = &up;;) {
+            if (split.contains(pad)) {
+                return {};
+            }
+            const Element& x = pad->element();
+            if (x.hints().processing == ProcessingHint::cpu_bound) {
+                return fmt::format("{} upstream is CPU-bound too", x.name());
+            }
+            const ExecutionStrategy st = strategy_of(x);
+            if (st == ExecutionStrategy::io) {
+                return fmt::format("{} upstream waits on I/O", x.name());
+            }
+            if (st == ExecutionStrategy::real_time) {
+                return fmt::format("{} upstream runs real-time", x.name());
+            }
+            if (x.src_pads().size() != 1) {
+                return fmt::format("{} upstream runs its other outputs on the same thread", x.name());
+            }
+            if (x.drives_src_pads() || is_isolated(x)) {
+                return {};
+            }
+            const auto sinks = x.sink_pads();
+            if (sinks.size() != 1) {
+                return fmt::format("{} upstream has several inputs", x.name());
+            }
+            pad = sinks.front()->peer();
+            if (pad == nullptr) {
+                return {};
+            }
+        }
+    }
+
     // Thread boundaries the hints and strategies ask for: in front of
-    // CPU-bound elements; behind sources and in front of other elements
-    // whose strategy is io. Each is an ordinary queue named auto-queueN.
+    // CPU-bound elements whose thread would otherwise carry other work
+    // (see work_sharing_thread()); behind sources and in front of other
+    // elements whose strategy is io. Each is an ordinary queue named
+    // auto-queueN.
     void insert_boundaries() {
         const ElementFactory* queue = core_.registry->find("queue");
         if (queue == nullptr) {
@@ -608,12 +654,18 @@ private:
             }
             const ExecutionHints h = e->hints();
             if (h.processing == ProcessingHint::cpu_bound && !e->is_source()) {
+                std::set<const Pad*> split;
+                for (const auto& w : wanted) {
+                    split.insert(w.first);
+                }
                 for (Pad* p : e->sink_pads()) {
                     Pad* up = p->peer();
-                    if (up != nullptr && !(up->element().drives_src_pads() && !up->element().is_source())) {
-                        wanted.emplace_back(up, fmt::format("in front of {} (hints: processing=cpu-bound, so it gets a "
-                                                            "thread of its own)",
-                                                            e->name()));
+                    if (up == nullptr || (up->element().drives_src_pads() && !up->element().is_source())) {
+                        continue;
+                    }
+                    if (const std::string work = work_sharing_thread(*up, split); !work.empty()) {
+                        wanted.emplace_back(
+                            up, fmt::format("in front of {} (hints: processing=cpu-bound, and {})", e->name(), work));
                     }
                 }
             }
