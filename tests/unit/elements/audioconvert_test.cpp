@@ -109,6 +109,25 @@ TEST(AudioConvertTest, F32ToS16ScalesRoundsAndClips) {
     const std::vector<std::int16_t> expected = {0, 16384, -16384, 32767, -32768, 32767, -32768, 0, 16384, -16383, 0};
     auto run = convert(raw("F32LE"), "audio/x-raw, format=S16LE", bytes_of(in));
     EXPECT_EQ(values_of<std::int16_t>(run), expected);
+
+    // The same values at every position of a long buffer (the converter's
+    // loops take samples several at a time, the last few one by one; also
+    // with infinities, which clip).
+    std::vector<float> many;
+    std::vector<std::int16_t> many_expected;
+    for (std::size_t i = 0; i < 257; ++i) {
+        const std::size_t k = (i * 7) % (in.size() + 2);
+        if (k < in.size()) {
+            many.push_back(in[k]);
+            many_expected.push_back(expected[k]);
+        } else {
+            const bool positive = k == in.size();
+            many.push_back(positive ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity());
+            many_expected.push_back(positive ? std::int16_t{32767} : std::int16_t{-32768});
+        }
+    }
+    auto long_run = convert(raw("F32LE"), "audio/x-raw, format=S16LE", bytes_of(many));
+    EXPECT_EQ(values_of<std::int16_t>(long_run), many_expected);
 }
 
 TEST(AudioConvertTest, U8AndS16ConvertBothWays) {
