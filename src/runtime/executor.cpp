@@ -593,17 +593,16 @@ private:
         return it == strategies_.end() ? ExecutionStrategy::in_process : it->second.strategy;
     }
 
-    // Whether the thread that pushes out of `up` (the pad linked to a
-    // CPU-bound element's input) would also carry other work that a boundary in front
-    // of the CPU-bound element should keep apart from it: a CPU-bound
-    // element, an element that waits on I/O or runs real-time, or other
-    // branches (an element with several outputs runs them all on its
-    // thread). The walk goes upstream until the thread's start: a source,
-    // an element that drives its outputs itself (a queue, an isolated
-    // element), or a link that gets a boundary anyway (`split`). Parsers,
-    // identity and other light elements share the thread: a hop to another
-    // thread would cost more than running them in line.
-    // Returns what that work is, for the plan; empty when there is none.
+    // What other work the thread that pushes out of `up` (the pad linked to
+    // a CPU-bound element's input) would carry, for the plan; empty when
+    // none. Work a boundary should keep apart from the CPU-bound element: a
+    // CPU-bound element, an element that waits on I/O or runs real-time, or
+    // other branches (an element with several outputs runs them all on its
+    // thread). The walk goes upstream until the thread's start: a source, an
+    // element that drives its outputs itself (a queue, an isolated element),
+    // or a link that gets a boundary anyway (`split`). Parsers, identity and
+    // other light elements share the thread: a hop to another thread would
+    // cost more than running them in line.
     std::string work_sharing_thread(const Pad& up, const std::set<const Pad*>& split) const {
         for (const Pad* pad = &up;;) {
             if (split.contains(pad)) {
