@@ -235,11 +235,11 @@ private:
 };
 
 TEST(ExecutorTest, SendEventGoesUpstreamFromTheSinksAndDownstreamFromTheSourcesInOrder) {
-    auto p = parse("fakesrc name=src ! queue");
+    auto p = parse("fakesrc name=src ! queue name=q");
     auto notes = p->add(make_element<EventNotes>("notes").value());
     auto snk = p->add("fakesink", "snk");
     ASSERT_TRUE(notes && snk);
-    ASSERT_TRUE(p->link(*p->find("queue0"), **notes));
+    ASSERT_TRUE(p->link(*p->find("q"), **notes));
     ASSERT_TRUE(p->link(**notes, **snk));
     const auto* n = static_cast<EventNotes*>(*notes);
     ASSERT_TRUE(p->set_state(State::running));
