@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <climits>
@@ -35,6 +36,10 @@ constexpr std::uint64_t align_up(std::uint64_t value, std::uint64_t to) {
 constexpr std::uint64_t bit(std::uint32_t index) {
     return std::uint64_t{1} << (index % 64U);
 }
+
+// The incarnation of the record an arena's creator claims: tag (low 8 bits)
+// 0, the tag of every count word of a fresh memfd.
+constexpr std::uint32_t creator_incarnation = 0x100;
 
 // Arenas whose slots may be parked (see ThreadParking): at least this many
 // slots, and at most so many that a look through all of them stays short.
@@ -219,6 +224,80 @@ struct Arena::Layout {
         // parked per thread would crowd out other threads.
         arena.parking_ = g.slot_count >= parking_min_slots && g.slot_count <= parking_max_slots;
     }
+
+    // Calls fn(first, last) for each run of slots [first, last) whose headers
+    // lie on pages the memfd holds. A page nobody has touched is a hole that
+    // reads as zeros: every count on it is 0 and every state free, so a walk
+    // for references or for slots to free skips it, and does not fault in
+    // (allocate and clear) the header pages of slots never used. Where the
+    // file cannot tell holes apart (hugetlbfs calls everything data), every
+    // slot is visited.
+    template <typename Fn>
+    static void for_each_present_run(const Arena& arena, Fn&& fn) {
+        const auto begin = static_cast<off_t>(arena.slot_headers_ - arena.segment_.data());
+        const auto stride = static_cast<off_t>(arena.slot_header_stride_);
+        const auto end = begin + static_cast<off_t>(arena.slot_count_) * stride;
+        const int fd = arena.segment_.fd();
+        off_t pos = begin;
+        while (pos < end) {
+            off_t data = fd < 0 ? -1 : ::lseek(fd, pos, SEEK_DATA);
+            off_t hole = end;
+            if (data < 0) {
+                if (fd >= 0 && errno == ENXIO) {
+                    return; // holes from pos to the end of the file
+                }
+                data = pos;
+            } else if (data >= end) {
+                return;
+            } else if (const off_t h = ::lseek(fd, data, SEEK_HOLE); h >= 0) {
+                hole = std::min(h, end);
+            }
+            const auto first = static_cast<SlotIndex>((data - begin) / stride);
+            const auto last = static_cast<SlotIndex>(
+                std::min<off_t>((hole - begin + stride - 1) / stride, static_cast<off_t>(arena.slot_count_)));
+            fn(first, last);
+            pos = std::max(hole, pos + 1);
+        }
+    }
+
+    // Whether any participant record other than this process's own has ever
+    // been claimed: a record nobody claimed is free with incarnation 0.
+    static bool others_joined(const Arena& arena) noexcept {
+        for (ParticipantIndex p = 0; p < arena.max_participants_; ++p) {
+            const ParticipantRecord* rec = arena.record(p);
+            if (p != arena.participant_ &&
+                (rec->incarnation.load(std::memory_order_acquire) != 0 ||
+                 detail::owner_state(rec->owner.load(std::memory_order_acquire)) != ParticipantState::free)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // Drops who's references on slots [first, last), retagging its count
+    // words with retired_tag, and frees what that leaves without an owner.
+    static void reclaim_slots(Arena& arena, ParticipantIndex who, std::uint32_t retired_tag, SlotIndex first,
+                              SlotIndex last, ReclaimReport& report) noexcept {
+        for (SlotIndex s = first; s < last; ++s) {
+            // exchange: each reference is dropped by exactly one reclaimer.
+            const std::uint32_t old =
+                arena.count_word(s, who)->exchange(detail::make_count_word(retired_tag, 0), std::memory_order_seq_cst);
+            const std::uint32_t refs = old & detail::count_mask;
+            report.references_dropped += refs;
+            const std::uint64_t state = arena.state_word(s)->load(std::memory_order_seq_cst);
+            const std::uint64_t phase = detail::slot_phase(state);
+            const bool its_own =
+                (phase == detail::slot_owned || phase == detail::slot_parked) && detail::slot_owner(state) == who;
+            // A slot it parked holds no reference but is marked as its own.
+            const bool orphaned =
+                phase == detail::slot_parked
+                    ? its_own
+                    : refs != 0 && (phase == detail::slot_shared || its_own) && arena.all_counts_zero(s);
+            if (orphaned && arena.try_free(s, state)) {
+                ++report.slots_freed;
+            }
+        }
+    }
 };
 
 namespace {
@@ -398,7 +477,12 @@ Result<void> Arena::register_participant() {
         // A free record's incarnation changes only under a claim, and the
         // claim's CAS fails if another claim came and went meanwhile (the
         // free word carries the incarnation's tag).
-        const std::uint32_t incarnation = rec->incarnation.load(std::memory_order_acquire) + 1;
+        // The creator registers in a memfd nobody else has seen, where every
+        // count word reads (tag 0, count 0): it takes an incarnation whose tag
+        // is 0 (and that is not 0, which nobody mistakes for no handle), so
+        // that there is nothing to retag and no page of slot headers to touch.
+        const std::uint32_t incarnation =
+            creator_ ? creator_incarnation : rec->incarnation.load(std::memory_order_acquire) + 1;
         const std::uint32_t tag = incarnation & 0xFFU;
         const std::uint32_t ns = detail::namespace_tag(self.pid_namespace);
         if (!rec->owner.compare_exchange_strong(expected,
@@ -415,7 +499,7 @@ Result<void> Arena::register_participant() {
         // slot still marked owned by a previous incarnation is an orphan:
         // the sweep below frees them.
         bool stray = false;
-        for (SlotIndex s = 0; s < slot_count_; ++s) {
+        for (SlotIndex s = 0; s < (creator_ ? 0 : slot_count_); ++s) {
             const std::uint32_t old =
                 count_word(s, i)->exchange(detail::make_count_word(tag, 0), std::memory_order_seq_cst);
             const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
@@ -447,13 +531,25 @@ void Arena::unregister_participant() noexcept {
     ParticipantRecord* rec = record(participant_);
     const auto self = detail::ProcessIdentity::self();
     std::uint64_t expected = rec->owner.load(std::memory_order_acquire);
-    const std::uint64_t claimed =
-        detail::reclaiming_owner(expected, self.pid, detail::namespace_tag(self.pid_namespace));
+    std::uint64_t claimed = detail::reclaiming_owner(expected, self.pid, detail::namespace_tag(self.pid_namespace));
     if (detail::owner_state(expected) == ParticipantState::active &&
         detail::owner_incarnation_tag(expected) == (incarnation_ & 0xFFU) &&
         rec->owner.compare_exchange_strong(expected, claimed, std::memory_order_seq_cst)) {
         rec->reclaimed_pid.store(self.pid, std::memory_order_relaxed);
-        reclaim_participant(participant_, claimed, ignored);
+        if (creator_ && !Layout::others_joined(*this)) {
+            // Nobody else ever registered, so nobody holds a handle to this
+            // process that a retag would have to invalidate: only slots
+            // whose headers were ever touched can hold what it parked.
+            const std::uint32_t retired_tag = (incarnation_ + 1) & 0xFFU;
+            Layout::for_each_present_run(*this, [&](SlotIndex first, SlotIndex last) {
+                Layout::reclaim_slots(*this, participant_, retired_tag, first, last, ignored);
+            });
+            rec->owner.compare_exchange_strong(
+                claimed, detail::make_owner(ParticipantState::free, 0, 0, detail::owner_incarnation_tag(claimed)),
+                std::memory_order_seq_cst);
+        } else {
+            reclaim_participant(participant_, claimed, ignored);
+        }
     }
 }
 
@@ -838,24 +934,7 @@ bool Arena::reclaim_participant(ParticipantIndex who, std::uint64_t claimed, Rec
     // of crediting a reference nobody would ever drop; one that came before
     // is dropped here.
     const std::uint32_t retired_tag = (rec->incarnation.load(std::memory_order_acquire) + 1) & 0xFFU;
-    for (SlotIndex s = 0; s < slot_count_; ++s) {
-        // exchange: each reference is dropped by exactly one reclaimer.
-        const std::uint32_t old =
-            count_word(s, who)->exchange(detail::make_count_word(retired_tag, 0), std::memory_order_seq_cst);
-        const std::uint32_t refs = old & detail::count_mask;
-        report.references_dropped += refs;
-        const std::uint64_t state = state_word(s)->load(std::memory_order_seq_cst);
-        const std::uint64_t phase = detail::slot_phase(state);
-        const bool its_own =
-            (phase == detail::slot_owned || phase == detail::slot_parked) && detail::slot_owner(state) == who;
-        // A slot it parked holds no reference but is marked as its own.
-        const bool orphaned = phase == detail::slot_parked
-                                  ? its_own
-                                  : refs != 0 && (phase == detail::slot_shared || its_own) && all_counts_zero(s);
-        if (orphaned && try_free(s, state)) {
-            ++report.slots_freed;
-        }
-    }
+    Layout::reclaim_slots(*this, who, retired_tag, 0, slot_count_, report);
     // Fails only if another reclaimer took over, judging this one dead.
     return rec->owner.compare_exchange_strong(
         claimed, detail::make_owner(ParticipantState::free, 0, 0, detail::owner_incarnation_tag(claimed)),
@@ -1046,12 +1125,13 @@ bool Arena::holds_references() const noexcept {
     if (!registered_) {
         return false;
     }
-    for (SlotIndex s = 0; s < slot_count_; ++s) {
-        if ((count_word(s, participant_)->load(std::memory_order_acquire) & detail::count_mask) != 0) {
-            return true;
+    bool held = false;
+    Layout::for_each_present_run(*this, [&](SlotIndex first, SlotIndex last) {
+        for (SlotIndex s = first; s < last && !held; ++s) {
+            held = (count_word(s, participant_)->load(std::memory_order_acquire) & detail::count_mask) != 0;
         }
-    }
-    return false;
+    });
+    return held;
 }
 
 std::uint32_t Arena::ref_count(SlotIndex slot) const noexcept {

@@ -933,6 +933,84 @@ TEST(ArenaParkingTest, SweepFreesASlotParkedByAFormerIncarnation) {
     EXPECT_EQ(phase_of(raw, *slot), detail::slot_free);
 }
 
+// Bytes of memory the memfd behind `fd` has allocated.
+std::size_t allocated_bytes(int fd) {
+    struct stat st {};
+    EXPECT_EQ(::fstat(fd, &st), 0);
+    return static_cast<std::size_t>(st.st_blocks) * 512U;
+}
+
+TEST(ArenaFootprintTest, CreatingAndDroppingAnArenaTouchesOnlyTheSlotsItUses) {
+    // 4096 slots of 16 participants: 512 KiB of slot headers, of which a
+    // process that uses two slots needs one page.
+    ArenaConfig config;
+    config.slot_count = 4096;
+    config.slot_size = 256;
+    config.max_participants = 16;
+    auto arena = Arena::create(config);
+    ASSERT_TRUE(arena) << arena.error().to_string();
+    auto fd = (*arena)->dup_fd();
+    ASSERT_TRUE(fd);
+    const std::size_t headers = std::size_t{4096} * RawArena(**arena).header().slot_header_stride;
+    EXPECT_LT(allocated_bytes(fd->get()), headers / 8) << "creating the arena touched the headers of unused slots";
+    {
+        auto a = (*arena)->acquire();
+        auto b = (*arena)->acquire();
+        ASSERT_TRUE(a && b);
+        (*arena)->release(*a);
+        (*arena)->release(*b); // parked: the drop below must free it
+    }
+    arena->reset();
+    EXPECT_LT(allocated_bytes(fd->get()), headers / 8) << "dropping the arena touched the headers of unused slots";
+    // What the creator parked went back, and its record is free.
+    auto again = Arena::attach(std::move(*fd));
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_EQ((*again)->stats().free_slots, 4096U);
+    EXPECT_EQ((*again)->stats().participants, 1U);
+}
+
+TEST(ArenaFootprintTest, AReferenceOnASlotFarFromTheUsedOnesIsFound) {
+    // The walk for references skips pages of slot headers nobody touched;
+    // a reference on the last slot, past thousands of untouched ones, still
+    // keeps the arena mapped.
+    ArenaConfig config;
+    config.slot_count = 4096;
+    config.slot_size = 64;
+    auto arena = Arena::create(config);
+    ASSERT_TRUE(arena);
+    RawArena raw(**arena);
+    EXPECT_FALSE((*arena)->holds_references());
+    const SlotIndex far = 4095;
+    const std::uint32_t tag = (*arena)->handle().incarnation & 0xFFU;
+    raw.count(far, (*arena)->participant()).store(detail::make_count_word(tag, 1));
+    EXPECT_TRUE((*arena)->holds_references());
+    raw.count(far, (*arena)->participant()).store(detail::make_count_word(tag, 0));
+    EXPECT_FALSE((*arena)->holds_references());
+}
+
+TEST(ArenaFootprintTest, AParticipantThatJoinedLaterCanBeGivenTheCreatorsSlots) {
+    // The creator's count words are the fresh memfd's zeros; references
+    // credited both ways still count and free correctly.
+    auto owner = make_arena(64, 256, 4);
+    auto other = Arena::attach(*owner->dup_fd());
+    ASSERT_TRUE(other);
+    auto theirs = (*other)->acquire();
+    ASSERT_TRUE(theirs);
+    ASSERT_TRUE((*other)->share(*theirs, owner->handle()));
+    (*other)->release(*theirs);
+    EXPECT_EQ(owner->ref_count(*theirs), 1U);
+    EXPECT_TRUE(owner->holds_references());
+    owner->release(*theirs);
+    EXPECT_FALSE(owner->is_held(*theirs));
+    auto mine = owner->acquire();
+    ASSERT_TRUE(mine);
+    ASSERT_TRUE(owner->share(*mine, (*other)->handle()));
+    owner->release(*mine);
+    EXPECT_EQ((*other)->ref_count(*mine), 1U);
+    (*other)->release(*mine);
+    EXPECT_FALSE((*other)->is_held(*mine));
+}
+
 class ArenaAttachTest : public ::testing::Test {
 protected:
     std::shared_ptr<Arena> arena_ = make_arena(4, 256, 4);
