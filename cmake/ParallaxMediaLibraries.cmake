@@ -24,11 +24,6 @@ if(NOT TARGET PkgConfig::AOM)
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(AOM REQUIRED IMPORTED_TARGET aom)
 endif()
-# H.264: OpenH264 encodes and decodes (openh264enc, openh264dec).
-if(NOT TARGET PkgConfig::OPENH264)
-  find_package(PkgConfig REQUIRED)
-  pkg_check_modules(OPENH264 REQUIRED IMPORTED_TARGET openh264)
-endif()
 # Opus: libopus encodes and decodes (opusenc, opusdec).
 if(NOT TARGET PkgConfig::OPUS)
   find_package(PkgConfig REQUIRED)

@@ -19,6 +19,7 @@
 #include <parallax/video/video_info.hpp>
 
 #include "codec/decoded_picture.hpp"
+#include "codec/openh264_library.hpp"
 
 #include <fmt/format.h>
 
@@ -204,8 +205,14 @@ protected:
 private:
     Result<void> open_decoder() {
         close_decoder();
+        auto lib = detail::openh264_library();
+        if (!lib) {
+            return fail(
+                Error(lib.error().code(), fmt::format("{}: {}", name(), lib.error().message())).at_element(name()));
+        }
+        h264_ = *lib;
         ISVCDecoder* dec = nullptr;
-        if (WelsCreateDecoder(&dec) != 0 || dec == nullptr) {
+        if (h264_->create_decoder(&dec) != 0 || dec == nullptr) {
             return fail(
                 Error(Errc::failed, fmt::format("{}: OpenH264 could not create a decoder", name())).at_element(name()));
         }
@@ -219,7 +226,7 @@ private:
         // with made-up blocks.
         param.eEcActiveIdc = ERROR_CON_DISABLE;
         if (const long r = dec->Initialize(&param); r != cmResultSuccess) {
-            WelsDestroyDecoder(dec);
+            h264_->destroy_decoder(dec);
             return fail(
                 Error(Errc::failed, fmt::format("{}: OpenH264 could not initialise its decoder (error {})", name(), r))
                     .at_element(name()));
@@ -231,7 +238,7 @@ private:
     void close_decoder() {
         if (decoder_ != nullptr) {
             decoder_->Uninitialize();
-            WelsDestroyDecoder(decoder_);
+            h264_->destroy_decoder(decoder_);
             decoder_ = nullptr;
         }
     }
@@ -330,6 +337,7 @@ private:
     }
 
     Pad* src_ = nullptr;
+    const detail::OpenH264Library* h264_ = nullptr;
     ISVCDecoder* decoder_ = nullptr;
     Caps input_caps_ = Caps::empty();
     std::optional<VideoInfo> out_info_;

@@ -12,6 +12,7 @@
 #include <parallax/video/video_info.hpp>
 
 #include "codec/key_unit_requests.hpp"
+#include "codec/openh264_library.hpp"
 
 #include <fmt/format.h>
 
@@ -114,6 +115,13 @@ protected:
 
     Result<void> start() override {
         reset_stream();
+        // Loaded here, not when the first frame comes: an isolated element
+        // starts before its sandbox closes the file system.
+        auto lib = detail::openh264_library();
+        if (!lib) {
+            return fail(Error(lib.error().code(), fmt::format("{}: {}", name(), lib.error().message())));
+        }
+        h264_ = *lib;
         return {};
     }
 
@@ -249,7 +257,7 @@ private:
     void destroy_encoder() {
         if (encoder_ != nullptr) {
             encoder_->Uninitialize();
-            WelsDestroySVCEncoder(encoder_);
+            h264_->destroy_encoder(encoder_);
             encoder_ = nullptr;
         }
     }
@@ -312,7 +320,7 @@ private:
                 "max-bitrate", fmt::format("{} is below bitrate {} (0 = no maximum)", max_bitrate, bitrate_.get())));
         }
         ISVCEncoder* enc = nullptr;
-        if (WelsCreateSVCEncoder(&enc) != 0 || enc == nullptr) {
+        if (h264_->create_encoder(&enc) != 0 || enc == nullptr) {
             return fail(Error(Errc::failed, fmt::format("{}: OpenH264 could not create an encoder", name())));
         }
         int quiet = WELS_LOG_QUIET;
@@ -350,7 +358,7 @@ private:
         layer.uiProfileIdc = PRO_BASELINE;
         layer.sSliceArgument.uiSliceMode = SM_SINGLE_SLICE;
         if (const int r = enc->InitializeExt(&p); r != cmResultSuccess) {
-            WelsDestroySVCEncoder(enc);
+            h264_->destroy_encoder(enc);
             return fail(Error(Errc::failed, fmt::format("{}: OpenH264 refused the configuration ({}x{} at {} fps, "
                                                         "bitrate {}, rate-control {}): error {}",
                                                         name(), p.iPicWidth, p.iPicHeight, rate, p.iTargetBitrate,
@@ -365,6 +373,7 @@ private:
     }
 
     Pad* src_ = nullptr;
+    const detail::OpenH264Library* h264_ = nullptr;
     ISVCEncoder* encoder_ = nullptr;
     std::optional<VideoInfo> info_;
     ClockTime frame_duration_;

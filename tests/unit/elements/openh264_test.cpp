@@ -11,6 +11,7 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "codec/openh264_library.hpp"
 #include "integration/gst_compare_support.hpp"
 #include "video_test_support.hpp"
 
@@ -404,6 +405,35 @@ TEST(OpenH264Test, EveryRateControlModeEncodes) {
         const Encoded e = encode(64, 48, 3, fmt::format("rate-control={}", mode));
         EXPECT_EQ(e.units.size(), 3U);
     }
+}
+
+TEST(OpenH264LibraryTest, TheLibraryTheBuildNamedLoadsAndChecksOut) {
+    auto lib = detail::load_openh264_library(PARALLAX_OPENH264_SONAME);
+    ASSERT_TRUE(lib) << lib.error().to_string();
+    EXPECT_NE(lib->create_encoder, nullptr);
+    EXPECT_NE(lib->destroy_decoder, nullptr);
+}
+
+TEST(OpenH264LibraryTest, AMissingLibrarySaysWhichAndHowToNameAnother) {
+    auto lib = detail::load_openh264_library("/nonexistent/libopenh264.so.7");
+    ASSERT_FALSE(lib);
+    EXPECT_EQ(lib.error().code(), make_error_code(Errc::unsupported));
+    EXPECT_NE(lib.error().message().find("/nonexistent/libopenh264.so.7"), std::string::npos) << lib.error().message();
+    EXPECT_NE(lib.error().message().find("PARALLAX_OPENH264_LIBRARY"), std::string::npos) << lib.error().message();
+}
+
+TEST(OpenH264LibraryTest, ALibraryWithoutTheEntryPointsIsRefused) {
+    auto lib = detail::load_openh264_library("libz.so.1");
+    ASSERT_FALSE(lib);
+    EXPECT_NE(lib.error().message().find("no symbol WelsCreateSVCEncoder"), std::string::npos) << lib.error().message();
+}
+
+TEST(OpenH264LibraryTest, AnotherVersionIsRefusedBeforeItIsUsed) {
+    auto lib = detail::load_openh264_library(FAKE_OPENH264);
+    ASSERT_FALSE(lib);
+    EXPECT_EQ(lib.error().code(), make_error_code(Errc::version_mismatch));
+    EXPECT_NE(lib.error().message().find("is version 1.0.0; libparallax was built for"), std::string::npos)
+        << lib.error().message();
 }
 
 } // namespace
