@@ -11,6 +11,9 @@
 #             dav1d --threads T --muxer yuv -o /dev/null
 #                                                  (decodes and copies every
 #                                                  picture out, as dav1ddec does)
+#           and, with one thread, libparallax and dav1d --muxer null run at
+#           the same time on the two cores, once each way round, as the
+#           median over repetitions of the geometric mean of both ratios.
 #   encode: 60 frames of 1280x720 (videotestsrc pattern=ball), real time,
 #           cpu-used 8, 2000 kbit/s, two threads:
 #             plx-launch -q videotestsrc ! av1enc ! fakesink
@@ -97,6 +100,30 @@ for threads in 1 2; do
     ratio "libparallax against dav1d --muxer null" "${work}/plx" "${work}/null"
     ratio "libparallax against dav1d --muxer yuv" "${work}/plx" "${work}/yuv"
 done
+# One thread each, both at the same moment, each pinned to a core of its
+# own, then again with the cores swapped (two virtual CPUs need not be
+# equally fast): the geometric mean of the two ratios is one repetition's
+# figure. Both see the same machine at the same time, so the median holds
+# still where the machine's speed drifts between runs (a VM whose virtual
+# CPUs change hosts) and the medians above swing by more than the
+# difference being measured.
+if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
+    : >"${work}/pairs"
+    for _ in $(seq "${reps}"); do
+        for a in 0 1; do
+            micros taskset -c "${a}" "${plx}" -q filesrc location="${work}/720p.ivf" ! ivfparse \
+                ! dav1ddec n-threads=1 ! fakesink >"${work}/p${a}" &
+            micros taskset -c $((1 - a)) dav1d -q -i "${work}/720p.ivf" --threads 1 --muxer null -o /dev/null \
+                >"${work}/d${a}" &
+            wait
+        done
+        awk -v a0="$(cat "${work}/p0")" -v b0="$(cat "${work}/d0")" -v a1="$(cat "${work}/p1")" \
+            -v b1="$(cat "${work}/d1")" 'BEGIN {printf "%.5f\n", sqrt(a0 / b0 * a1 / b1)}' >>"${work}/pairs"
+    done
+    echo " 1 thread each, at the same time on two cores, each way round (median of ${reps}):"
+    awk -v r="$(median <"${work}/pairs")" \
+        'BEGIN {printf "  %-44s %+8.1f %%\n", "libparallax against dav1d --muxer null", (r - 1) * 100}'
+fi
 fi
 
 if want encode; then
