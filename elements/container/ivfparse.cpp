@@ -2,6 +2,10 @@
 // gives it) and pushes one buffer per frame, timed from the header's
 // timebase.
 //
+// A frame that lies wholly inside one input buffer goes out as a slice of
+// that buffer's slot (no copy); only a frame cut by a buffer boundary is put
+// together in a new one.
+//
 // Each frame is held until the next one arrives so that its duration is the
 // distance to the next timestamp; the last frame keeps the duration of the
 // one before it (one frame period when it is alone).
@@ -12,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -79,12 +84,12 @@ protected:
             if (!failed_) {
                 // What was whole goes out first, then the error about the rest.
                 static_cast<void>(flush_held(true));
-                if (const std::size_t left = data_.size() - pos_; left > 0) {
+                if (const std::size_t left = data_.size(); left > 0) {
                     const std::string what = !header_ ? "IVF file header" : "IVF frame";
                     context().error(
                         Error(Errc::corrupt, fmt::format("{} at byte {} is truncated: the stream ends after {} of its "
                                                          "bytes",
-                                                         what, consumed_ + pos_, left)));
+                                                         what, consumed_, left)));
                 }
             }
             return src_->push_event(std::move(event));
@@ -102,51 +107,50 @@ protected:
             return Flow::error;
         }
         const auto bytes = as_u8(buffer.data());
-        if (pos_ > 0 && pos_ >= data_.size() / 2) {
-            data_.erase(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(pos_));
-            consumed_ += pos_;
-            pos_ = 0;
-        }
-        data_.insert(data_.end(), bytes.begin(), bytes.end());
-        while (true) {
-            const std::span<const std::uint8_t> rest = std::span<const std::uint8_t>(data_).subspan(pos_);
-            if (!header_) {
-                if (rest.size() < ivf::file_header_size) {
-                    return Flow::ok;
+        std::size_t in = 0;
+        // A header or frame that an earlier buffer ended in the middle of is
+        // completed first, by copying just the bytes it still lacks.
+        while (!data_.empty()) {
+            const auto need = unit_size(data_);
+            if (!need) {
+                return Flow::error;
+            }
+            if (data_.size() < *need) {
+                const std::size_t take = std::min(*need - data_.size(), bytes.size() - in);
+                data_.insert(data_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(in),
+                             bytes.begin() + static_cast<std::ptrdiff_t>(in + take));
+                in += take;
+                if (data_.size() < *need) {
+                    return Flow::ok; // this buffer is used up
                 }
-                auto h = ivf::parse_file_header(rest);
-                if (!h) {
-                    return fail_with(h.error().message());
-                }
-                header_ = *h;
-                if (const std::string fcc = fourcc(); fcc != "AV01" && fcc != "VP80" && fcc != "VP90") {
-                    return fail_with(fmt::format("IVF file header: fourcc \"{}\" at byte 8 is not AV01, VP80 or VP90",
-                                                 printable(fcc)));
-                }
-                pos_ += ivf::file_header_size;
-                continue;
+                continue; // a frame header just completed says how long its frame is
             }
-            if (rest.size() < ivf::frame_header_size) {
-                return Flow::ok;
-            }
-            const std::size_t at = consumed_ + pos_;
-            auto fh = ivf::parse_frame_header(rest, at);
-            if (!fh) {
-                return fail_with(fh.error().message());
-            }
-            if (fh->size > max_frame_size) {
-                return fail_with(fmt::format("IVF frame at byte {}: frame size {} exceeds the limit of {} bytes", at,
-                                             fh->size, max_frame_size));
-            }
-            if (rest.size() - ivf::frame_header_size < fh->size) {
-                return Flow::ok;
-            }
-            const auto frame = rest.subspan(ivf::frame_header_size, fh->size);
-            pos_ += ivf::frame_header_size + fh->size;
-            if (const Flow f = take_frame(frame, *fh, at); f != Flow::ok) {
+            const Flow f = take_unit(std::span<const std::uint8_t>(data_).first(*need), nullptr, 0);
+            consumed_ += *need;
+            data_.clear();
+            if (f != Flow::ok) {
                 return f;
             }
         }
+        // Frames wholly inside this buffer go out as slices of it: no copy.
+        while (in < bytes.size()) {
+            const auto rest = bytes.subspan(in);
+            const auto need = unit_size(rest);
+            if (!need) {
+                return Flow::error;
+            }
+            if (rest.size() < *need) {
+                data_.assign(rest.begin(), rest.end());
+                return Flow::ok;
+            }
+            const Flow f = take_unit(rest.first(*need), &buffer, in);
+            consumed_ += *need;
+            in += *need;
+            if (f != Flow::ok) {
+                return f;
+            }
+        }
+        return Flow::ok;
     }
 
 private:
@@ -155,9 +159,55 @@ private:
         return context().error(Error(Errc::corrupt, std::move(message)));
     }
 
+    // Bytes of the unit that `rest` starts with: the file header, a frame
+    // header while fewer than its 12 bytes are there, else the frame header
+    // and its frame. Fails (the stream stops) on a bad frame header.
+    std::optional<std::size_t> unit_size(std::span<const std::uint8_t> rest) {
+        if (!header_) {
+            return ivf::file_header_size;
+        }
+        if (rest.size() < ivf::frame_header_size) {
+            return ivf::frame_header_size;
+        }
+        auto fh = ivf::parse_frame_header(rest, consumed_);
+        if (!fh) {
+            fail_with(fh.error().message());
+            return std::nullopt;
+        }
+        if (fh->size > max_frame_size) {
+            fail_with(fmt::format("IVF frame at byte {}: frame size {} exceeds the limit of {} bytes", consumed_,
+                                  fh->size, max_frame_size));
+            return std::nullopt;
+        }
+        return ivf::frame_header_size + std::size_t{fh->size};
+    }
+
+    // Takes one whole unit (see unit_size) starting at stream offset
+    // consumed_; `source` is the buffer it lies in at `offset`, or null
+    // when it was put together from several.
+    Flow take_unit(std::span<const std::uint8_t> unit, const Buffer* source, std::size_t offset) {
+        if (!header_) {
+            auto h = ivf::parse_file_header(unit);
+            if (!h) {
+                return fail_with(h.error().message());
+            }
+            header_ = *h;
+            if (const std::string fcc = fourcc(); fcc != "AV01" && fcc != "VP80" && fcc != "VP90") {
+                return fail_with(
+                    fmt::format("IVF file header: fourcc \"{}\" at byte 8 is not AV01, VP80 or VP90", printable(fcc)));
+            }
+            return Flow::ok;
+        }
+        auto fh = ivf::parse_frame_header(unit, consumed_);
+        if (!fh) {
+            return fail_with(fh.error().message());
+        }
+        return take_frame(unit.subspan(ivf::frame_header_size), *fh, consumed_, source,
+                          offset + ivf::frame_header_size);
+    }
+
     void reset_stream() {
         data_.clear();
-        pos_ = 0;
         consumed_ = 0;
         header_.reset();
         held_.reset();
@@ -262,23 +312,34 @@ private:
         }
     }
 
-    Flow take_frame(std::span<const std::uint8_t> frame, const ivf::FrameHeader& fh, std::size_t at) {
+    Flow take_frame(std::span<const std::uint8_t> frame, const ivf::FrameHeader& fh, std::size_t at,
+                    const Buffer* source, std::size_t offset) {
         // The held frame goes first, with the caps of its own sequence header.
         const ClockTime pts = to_time(fh.timestamp);
         if (const Flow f = flush_held(false, pts); f != Flow::ok) {
             return f;
         }
         const std::optional<bool> key = is_key(frame, at);
-        auto out = context().allocate(frame.size());
-        if (!out) {
-            return context().error(out.error());
-        }
-        if (!frame.empty()) {
-            auto bytes = out->map_writable();
-            if (!bytes) {
-                return context().error(bytes.error());
+        std::optional<Buffer> out;
+        if (source != nullptr && !frame.empty()) {
+            if (auto slice = source->slice(offset, frame.size()); slice) {
+                out = std::move(*slice);
+                out->meta() = Metadata();
             }
-            std::memcpy(bytes->data(), frame.data(), frame.size());
+        }
+        if (!out) {
+            auto fresh = context().allocate(frame.size());
+            if (!fresh) {
+                return context().error(fresh.error());
+            }
+            if (!frame.empty()) {
+                auto bytes = fresh->map_writable();
+                if (!bytes) {
+                    return context().error(bytes.error());
+                }
+                std::memcpy(bytes->data(), frame.data(), frame.size());
+            }
+            out = std::move(*fresh);
         }
         Metadata& m = out->meta();
         m.set_pts(pts);
@@ -318,9 +379,8 @@ private:
     }
 
     Pad* src_ = nullptr;
-    std::vector<std::uint8_t> data_; // bytes received and not yet parsed, from pos_
-    std::size_t pos_ = 0;
-    std::size_t consumed_ = 0; // stream offset of data_[0]
+    std::vector<std::uint8_t> data_; // the start of a header or frame that a buffer ended inside
+    std::size_t consumed_ = 0;       // stream offset of the next unit (of data_[0] when it holds one)
     std::optional<ivf::FileHeader> header_;
     std::optional<Buffer> held_;
     ClockTime last_duration_;

@@ -140,6 +140,45 @@ TEST(IvfParseTest, ReadsAnAomencFileCutAnywhere) {
     }
 }
 
+TEST(IvfParseTest, FramesInsideOneBufferAreSlicesOfItAndCutOnesAreCopies) {
+    // Frames at 32 (102 bytes), 146 (47) and 205 (40); the first buffer ends
+    // inside the second frame.
+    const std::span<const std::uint8_t> file(aomenc_ivf);
+    auto h = started();
+    auto first = h->make_buffer(std::as_bytes(file.first(170))).value();
+    auto second = h->make_buffer(std::as_bytes(file.subspan(170))).value();
+    second.meta().set_byte_offset(170);
+    second.meta().set_pts(ClockTime::from_ns(12345));
+    second.meta().set_duration(ClockTime::from_ns(777));
+    const Arena* first_arena = first.arena();
+    const SlotIndex first_slot = first.slot();
+    const Arena* second_arena = second.arena();
+    const SlotIndex second_slot = second.slot();
+    ASSERT_EQ(h->push(std::move(first)), Flow::ok);
+    ASSERT_EQ(h->push(std::move(second)), Flow::ok);
+    ASSERT_TRUE(h->push_event(Event::eos()));
+    auto a = h->pull();
+    auto b = h->pull();
+    auto c = h->pull();
+    ASSERT_TRUE(a && b && c);
+    EXPECT_EQ(a->arena(), first_arena);
+    EXPECT_EQ(a->slot(), first_slot);
+    EXPECT_EQ(a->offset(), 32U + 12U);
+    EXPECT_FALSE(b->arena() == first_arena && b->slot() == first_slot);
+    EXPECT_FALSE(b->arena() == second_arena && b->slot() == second_slot);
+    EXPECT_EQ(c->arena(), second_arena);
+    EXPECT_EQ(c->slot(), second_slot);
+    EXPECT_EQ(bytes_of(*b), Bytes8(file.begin() + 146 + 12, file.begin() + 146 + 12 + 47));
+    EXPECT_EQ(bytes_of(*c), Bytes8(file.begin() + 205 + 12, file.begin() + 205 + 12 + 40));
+    // Only the parser's own fields, not the input buffer's: its byte offset
+    // and pts were those of the chunk.
+    EXPECT_EQ(c->meta().byte_offset(), 205U);
+    EXPECT_EQ(c->meta().pts().ns(), 80'000'000U);
+    EXPECT_EQ(c->meta().duration().ns(), 40'000'000U);
+    EXPECT_TRUE(h->wait_eos());
+    EXPECT_FALSE(h->error());
+}
+
 TEST(IvfParseTest, TimestampsFollowTheTimebase) {
     // Timebase 1/1000: timestamps are milliseconds; durations are the gaps.
     const Bytes8 file = make_ivf("VP80", 1000, 1, {{0, {0x00, 1}}, {33, {0x01, 2}}, {100, {0x01, 3}}});
