@@ -11,7 +11,8 @@
 #             dav1d --threads T --muxer yuv -o /dev/null
 #                                                  (decodes and copies every
 #                                                  picture out, as dav1ddec does)
-#           and, with one thread, libparallax and dav1d --muxer null run at
+#           (also as the median of each repetition's ratio), and, with one
+#           thread, libparallax and dav1d --muxer null run at
 #           the same time on the two cores, once each way round, as the
 #           median over repetitions of the geometric mean of both ratios.
 #   encode: 60 frames of 1280x720 (videotestsrc pattern=ball), real time,
@@ -99,6 +100,12 @@ for threads in 1 2; do
     report "dav1d --muxer yuv -o /dev/null" 600 "${work}/yuv"
     ratio "libparallax against dav1d --muxer null" "${work}/plx" "${work}/null"
     ratio "libparallax against dav1d --muxer yuv" "${work}/plx" "${work}/yuv"
+    # The runs alternate, so each repetition's pair saw nearly the same
+    # machine: the median of their ratios moves less than the ratio of
+    # the medians when the machine's speed drifts.
+    paste "${work}/plx" "${work}/null" | awk '{printf "%.5f\n", $1 / $2}' >"${work}/ratios"
+    awk -v r="$(median <"${work}/ratios")" \
+        'BEGIN {printf "  %-44s %+8.1f %%\n", "against --muxer null, median of run ratios", (r - 1) * 100}'
 done
 # One thread each, both at the same moment, each pinned to a core of its
 # own, then again with the cores swapped (two virtual CPUs need not be
