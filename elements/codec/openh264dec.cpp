@@ -130,6 +130,14 @@ protected:
         out_info_.reset();
         errors_in_a_row_ = 0;
         pending_pts_ = {};
+        // Loaded here, as openh264enc does: an isolated element starts
+        // before its sandbox closes the file system.
+        auto lib = detail::openh264_library();
+        if (!lib) {
+            return fail(
+                Error(lib.error().code(), fmt::format("{}: {}", name(), lib.error().message())).at_element(name()));
+        }
+        h264_ = *lib;
         return open_decoder();
     }
 
@@ -205,12 +213,6 @@ protected:
 private:
     Result<void> open_decoder() {
         close_decoder();
-        auto lib = detail::openh264_library();
-        if (!lib) {
-            return fail(
-                Error(lib.error().code(), fmt::format("{}: {}", name(), lib.error().message())).at_element(name()));
-        }
-        h264_ = *lib;
         ISVCDecoder* dec = nullptr;
         if (h264_->create_decoder(&dec) != 0 || dec == nullptr) {
             return fail(

@@ -111,22 +111,22 @@ protected:
         // A header or frame that an earlier buffer ended in the middle of is
         // completed first, by copying just the bytes it still lacks.
         while (!data_.empty()) {
-            const auto need = unit_size(data_);
-            if (!need) {
+            const auto unit = next_unit(data_);
+            if (!unit) {
                 return Flow::error;
             }
-            if (data_.size() < *need) {
-                const std::size_t take = std::min(*need - data_.size(), bytes.size() - in);
+            if (data_.size() < unit->size) {
+                const std::size_t take = std::min(unit->size - data_.size(), bytes.size() - in);
                 data_.insert(data_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(in),
                              bytes.begin() + static_cast<std::ptrdiff_t>(in + take));
                 in += take;
-                if (data_.size() < *need) {
+                if (data_.size() < unit->size) {
                     return Flow::ok; // this buffer is used up
                 }
                 continue; // a frame header just completed says how long its frame is
             }
-            const Flow f = take_unit(std::span<const std::uint8_t>(data_).first(*need), nullptr, 0);
-            consumed_ += *need;
+            const Flow f = take_unit(std::span<const std::uint8_t>(data_).first(unit->size), *unit, nullptr, 0);
+            consumed_ += unit->size;
             data_.clear();
             if (f != Flow::ok) {
                 return f;
@@ -135,17 +135,17 @@ protected:
         // Frames wholly inside this buffer go out as slices of it: no copy.
         while (in < bytes.size()) {
             const auto rest = bytes.subspan(in);
-            const auto need = unit_size(rest);
-            if (!need) {
+            const auto unit = next_unit(rest);
+            if (!unit) {
                 return Flow::error;
             }
-            if (rest.size() < *need) {
+            if (rest.size() < unit->size) {
                 data_.assign(rest.begin(), rest.end());
                 return Flow::ok;
             }
-            const Flow f = take_unit(rest.first(*need), &buffer, in);
-            consumed_ += *need;
-            in += *need;
+            const Flow f = take_unit(rest.first(unit->size), *unit, &buffer, in);
+            consumed_ += unit->size;
+            in += unit->size;
             if (f != Flow::ok) {
                 return f;
             }
@@ -159,15 +159,21 @@ private:
         return context().error(Error(Errc::corrupt, std::move(message)));
     }
 
-    // Bytes of the unit that `rest` starts with: the file header, a frame
-    // header while fewer than its 12 bytes are there, else the frame header
-    // and its frame. Fails (the stream stops) on a bad frame header.
-    std::optional<std::size_t> unit_size(std::span<const std::uint8_t> rest) {
+    // The unit that `rest` starts with: the file header, a frame header
+    // while fewer than its 12 bytes are there, else the frame header (parsed)
+    // and its frame.
+    struct Unit {
+        std::size_t size = 0;
+        std::optional<ivf::FrameHeader> frame;
+    };
+
+    // The next unit; fails (the stream stops) on a bad frame header.
+    std::optional<Unit> next_unit(std::span<const std::uint8_t> rest) {
         if (!header_) {
-            return ivf::file_header_size;
+            return Unit{ivf::file_header_size, std::nullopt};
         }
         if (rest.size() < ivf::frame_header_size) {
-            return ivf::frame_header_size;
+            return Unit{ivf::frame_header_size, std::nullopt};
         }
         auto fh = ivf::parse_frame_header(rest, consumed_);
         if (!fh) {
@@ -179,15 +185,15 @@ private:
                                   fh->size, max_frame_size));
             return std::nullopt;
         }
-        return ivf::frame_header_size + std::size_t{fh->size};
+        return Unit{ivf::frame_header_size + std::size_t{fh->size}, *fh};
     }
 
-    // Takes one whole unit (see unit_size) starting at stream offset
-    // consumed_; `source` is the buffer it lies in at `offset`, or null
-    // when it was put together from several.
-    Flow take_unit(std::span<const std::uint8_t> unit, const Buffer* source, std::size_t offset) {
+    // Takes the whole unit `bytes` (described by `unit`) starting at stream
+    // offset consumed_; `source` is the buffer it lies in at `offset`, or
+    // null when it was put together from several.
+    Flow take_unit(std::span<const std::uint8_t> bytes, const Unit& unit, const Buffer* source, std::size_t offset) {
         if (!header_) {
-            auto h = ivf::parse_file_header(unit);
+            auto h = ivf::parse_file_header(bytes);
             if (!h) {
                 return fail_with(h.error().message());
             }
@@ -198,11 +204,7 @@ private:
             }
             return Flow::ok;
         }
-        auto fh = ivf::parse_frame_header(unit, consumed_);
-        if (!fh) {
-            return fail_with(fh.error().message());
-        }
-        return take_frame(unit.subspan(ivf::frame_header_size), *fh, consumed_, source,
+        return take_frame(bytes.subspan(ivf::frame_header_size), *unit.frame, consumed_, source,
                           offset + ivf::frame_header_size);
     }
 

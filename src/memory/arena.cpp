@@ -260,6 +260,15 @@ struct Arena::Layout {
         }
     }
 
+    // Marks a record this process reclaimed (`claimed`, its owner word) free,
+    // keeping the incarnation's tag. Fails only if another reclaimer took
+    // over, judging this one dead.
+    static bool free_record(ParticipantRecord& rec, std::uint64_t claimed) noexcept {
+        return rec.owner.compare_exchange_strong(
+            claimed, detail::make_owner(ParticipantState::free, 0, 0, detail::owner_incarnation_tag(claimed)),
+            std::memory_order_seq_cst);
+    }
+
     // Whether any participant record other than this process's own has ever
     // been claimed: a record nobody claimed is free with incarnation 0.
     static bool others_joined(const Arena& arena) noexcept {
@@ -544,9 +553,7 @@ void Arena::unregister_participant() noexcept {
             Layout::for_each_present_run(*this, [&](SlotIndex first, SlotIndex last) {
                 Layout::reclaim_slots(*this, participant_, retired_tag, first, last, ignored);
             });
-            rec->owner.compare_exchange_strong(
-                claimed, detail::make_owner(ParticipantState::free, 0, 0, detail::owner_incarnation_tag(claimed)),
-                std::memory_order_seq_cst);
+            Layout::free_record(*rec, claimed);
         } else {
             reclaim_participant(participant_, claimed, ignored);
         }
@@ -935,10 +942,7 @@ bool Arena::reclaim_participant(ParticipantIndex who, std::uint64_t claimed, Rec
     // is dropped here.
     const std::uint32_t retired_tag = (rec->incarnation.load(std::memory_order_acquire) + 1) & 0xFFU;
     Layout::reclaim_slots(*this, who, retired_tag, 0, slot_count_, report);
-    // Fails only if another reclaimer took over, judging this one dead.
-    return rec->owner.compare_exchange_strong(
-        claimed, detail::make_owner(ParticipantState::free, 0, 0, detail::owner_incarnation_tag(claimed)),
-        std::memory_order_seq_cst);
+    return Layout::free_record(*rec, claimed);
 }
 
 bool Arena::owner_live(std::uint64_t state) const noexcept {

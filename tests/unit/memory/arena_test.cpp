@@ -943,24 +943,19 @@ std::size_t allocated_bytes(int fd) {
 TEST(ArenaFootprintTest, CreatingAndDroppingAnArenaTouchesOnlyTheSlotsItUses) {
     // 4096 slots of 16 participants: 512 KiB of slot headers, of which a
     // process that uses two slots needs one page.
-    ArenaConfig config;
-    config.slot_count = 4096;
-    config.slot_size = 256;
-    config.max_participants = 16;
-    auto arena = Arena::create(config);
-    ASSERT_TRUE(arena) << arena.error().to_string();
-    auto fd = (*arena)->dup_fd();
+    auto arena = make_arena(4096, 256, 16);
+    auto fd = arena->dup_fd();
     ASSERT_TRUE(fd);
-    const std::size_t headers = std::size_t{4096} * RawArena(**arena).header().slot_header_stride;
+    const std::size_t headers = std::size_t{4096} * RawArena(*arena).header().slot_header_stride;
     EXPECT_LT(allocated_bytes(fd->get()), headers / 8) << "creating the arena touched the headers of unused slots";
     {
-        auto a = (*arena)->acquire();
-        auto b = (*arena)->acquire();
+        auto a = arena->acquire();
+        auto b = arena->acquire();
         ASSERT_TRUE(a && b);
-        (*arena)->release(*a);
-        (*arena)->release(*b); // parked: the drop below must free it
+        arena->release(*a);
+        arena->release(*b); // parked: the drop below must free it
     }
-    arena->reset();
+    arena.reset();
     EXPECT_LT(allocated_bytes(fd->get()), headers / 8) << "dropping the arena touched the headers of unused slots";
     // What the creator parked went back, and its record is free.
     auto again = Arena::attach(std::move(*fd));
@@ -973,19 +968,15 @@ TEST(ArenaFootprintTest, AReferenceOnASlotFarFromTheUsedOnesIsFound) {
     // The walk for references skips pages of slot headers nobody touched;
     // a reference on the last slot, past thousands of untouched ones, still
     // keeps the arena mapped.
-    ArenaConfig config;
-    config.slot_count = 4096;
-    config.slot_size = 64;
-    auto arena = Arena::create(config);
-    ASSERT_TRUE(arena);
-    RawArena raw(**arena);
-    EXPECT_FALSE((*arena)->holds_references());
+    auto arena = make_arena(4096, 64, 16);
+    RawArena raw(*arena);
+    EXPECT_FALSE(arena->holds_references());
     const SlotIndex far = 4095;
-    const std::uint32_t tag = (*arena)->handle().incarnation & 0xFFU;
-    raw.count(far, (*arena)->participant()).store(detail::make_count_word(tag, 1));
-    EXPECT_TRUE((*arena)->holds_references());
-    raw.count(far, (*arena)->participant()).store(detail::make_count_word(tag, 0));
-    EXPECT_FALSE((*arena)->holds_references());
+    const std::uint32_t tag = arena->handle().incarnation & 0xFFU;
+    raw.count(far, arena->participant()).store(detail::make_count_word(tag, 1));
+    EXPECT_TRUE(arena->holds_references());
+    raw.count(far, arena->participant()).store(detail::make_count_word(tag, 0));
+    EXPECT_FALSE(arena->holds_references());
 }
 
 TEST(ArenaFootprintTest, AParticipantThatJoinedLaterCanBeGivenTheCreatorsSlots) {
