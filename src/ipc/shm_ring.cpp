@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -150,6 +151,32 @@ Result<std::uint64_t> detail::validate_ring_header(std::span<const std::byte> by
     return data_size;
 }
 
+namespace {
+
+// Registers this process for MEMBARRIER_CMD_GLOBAL_EXPEDITED once; false
+// when the kernel or a seccomp filter refuses.
+bool membarrier_registered() noexcept {
+    static const bool registered = [] {
+        return ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+    }();
+    return registered;
+}
+
+bool global_membarrier_available() noexcept {
+    static const bool available = [] {
+        const long commands = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+        return commands > 0 && (commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0 &&
+               ::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0;
+    }();
+    return available;
+}
+
+void global_membarrier() noexcept {
+    ::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+}
+
+} // namespace
+
 ShmRing::ShmRing(Segment segment, std::uint64_t data_size) noexcept
     : segment_(std::move(segment)), header_(reinterpret_cast<detail::ShmRingHeader*>(segment_.data())),
       data_(segment_.data() + header_bytes), data_size_(data_size) {}
@@ -247,8 +274,15 @@ void ShmRing::commit(bool is_buffer) noexcept {
         header_->buffers_in.store(header_->buffers_in.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     header_->tail.store(reserved_end_, std::memory_order_release);
-    // Dekker with wait_for_data(): the tail store before the flag load.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Dekker with sleep_for_data(): the tail store before the flag load.
+    // Without a fence the store may still sit in this CPU's store buffer
+    // when the load runs; a consumer that announced its sleep and then
+    // missed the store drains that buffer with its membarrier before its
+    // last look (see sleep_for_data()).
+    if (!unfenced_) {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        unfenced_ = header_->consumer_barrier.load(std::memory_order_relaxed) == 1 && membarrier_registered();
+    }
     if (header_->consumer_waiting.load(std::memory_order_relaxed) != 0) {
         wake_consumer();
     }
@@ -440,8 +474,21 @@ bool ShmRing::data_ready() const noexcept {
 
 // Dekker with commit(): the flag store before the tail load.
 bool ShmRing::sleep_for_data(std::chrono::nanoseconds timeout) noexcept {
+    if (consumer_barrier_ == 0) {
+        // Announced before the first sleep: a producer that reads it skips
+        // its fences from then on, and every sleep below issues the barrier.
+        consumer_barrier_ = global_membarrier_available() ? 1 : 2;
+        if (consumer_barrier_ == 1) {
+            header_->consumer_barrier.store(1, std::memory_order_seq_cst);
+        }
+    }
     header_->consumer_waiting.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (consumer_barrier_ == 1) {
+        // Every registered producer's CPU passes a full barrier: a tail it
+        // stored before it read consumer_waiting as 0 is visible below.
+        global_membarrier();
+    }
     if (!data_ready()) {
         shared_futex_wait(header_->consumer_waiting, 1, timeout);
     }

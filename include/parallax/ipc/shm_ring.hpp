@@ -54,7 +54,11 @@ struct ShmRingHeader {
     std::atomic<std::uint64_t> drop_requests;    ///< Oldest buffers the consumer must drop.
     std::atomic<std::uint32_t> producer_waiting; ///< Futex word: the producer sleeps for room.
     std::atomic<std::uint32_t> consumer_waiting; ///< Futex word: the consumer sleeps for data.
-    std::uint8_t reserved5[48];
+    /// 1 once the consumer issues a global membarrier between announcing its
+    /// sleep and its last look: a producer registered for it may then
+    /// publish without a fence. 0 from consumers that do not.
+    std::atomic<std::uint32_t> consumer_barrier;
+    std::uint8_t reserved5[44];
 };
 
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8 && std::atomic<std::uint64_t>::is_always_lock_free);
@@ -76,6 +80,7 @@ static_assert(offsetof(ShmRingHeader, consumer_closed) == 148);
 static_assert(offsetof(ShmRingHeader, drop_requests) == 192);
 static_assert(offsetof(ShmRingHeader, producer_waiting) == 200);
 static_assert(offsetof(ShmRingHeader, consumer_waiting) == 204);
+static_assert(offsetof(ShmRingHeader, consumer_barrier) == 208);
 
 /// The header of one record in the record area: 8 bytes, then `size`
 /// payload bytes, the whole padded to a multiple of 8. A record never wraps
@@ -238,10 +243,16 @@ private:
     std::uint64_t cached_done_ = 0;
     std::uint64_t reserved_end_ = 0; // tail after the reserved record
     std::int64_t producer_spin_ns_ = 20'000;
+    // Whether commit() may skip its fence: this process is registered for
+    // global membarriers and the consumer issues one before it sleeps.
+    bool unfenced_ = false;
     // Consumer's private state.
     std::uint64_t cached_tail_ = 0;
     std::uint64_t read_end_ = 0; // head after the record last read
     std::int64_t consumer_spin_ns_ = 20'000;
+    // 0: not decided yet; 1: this consumer issues a global membarrier before
+    // its last look; 2: it cannot (the producer keeps fencing).
+    std::uint8_t consumer_barrier_ = 0;
     ShmWait consumer_wait_ = ShmWait::sleep;
     ArrivalPredictor arrivals_;
     std::int64_t timer_late_ns_ = 50'000; // how late timed sleeps end (EWMA)

@@ -9,8 +9,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <linux/membarrier.h>
 #include <string>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -248,6 +253,67 @@ TEST(ShmRingTest, AConsumerBehindAFastProducerGetsEveryRecordInOrder) {
         EXPECT_EQ(received, count) << "wait mode " << to_string(mode);
         EXPECT_EQ(producer->buffers_in_flight(), 0U);
     }
+}
+
+// Once the consumer announces that it issues a global membarrier before
+// its last look, the producer publishes without a fence. The one record a
+// lost wake-up would strand is the last before a pause, so each record
+// here waits for the consumer to take the one before it, after a random
+// gap that lets the consumer spin, go to sleep, or be on its way to sleep.
+TEST(ShmRingTest, AProducerThatStopsFencingNeverLeavesTheConsumerAsleep) {
+    auto producer = ShmRing::create();
+    ASSERT_TRUE(producer);
+    auto consumer = ShmRing::attach(std::move(*producer->dup_fd()));
+    ASSERT_TRUE(consumer);
+    constexpr std::uint32_t count = 1500;
+    std::atomic<std::uint32_t> taken{0};
+    std::thread writer([&] {
+        std::uint64_t seed = 0x9E3779B97F4A7C15ULL;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            while (taken.load() < i) {
+                std::this_thread::yield();
+            }
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            const auto gap = std::chrono::microseconds((seed >> 33U) % 120);
+            const auto until = std::chrono::steady_clock::now() + gap;
+            while (std::chrono::steady_clock::now() < until) {
+            }
+            auto room = producer->try_reserve(1, 4);
+            ASSERT_FALSE(room.empty());
+            std::memcpy(room.data(), &i, 4);
+            producer->commit(true);
+        }
+    });
+    std::uint32_t stranded = 0;
+    for (std::uint32_t next = 0; next < count;) {
+        auto rec = consumer->try_read();
+        ASSERT_TRUE(rec) << rec.error().to_string();
+        if (*rec) {
+            consumer->consume(true);
+            taken.store(++next);
+            continue;
+        }
+        // A wake-up that never comes ends at the timeout: far longer than
+        // any gap above.
+        const auto start = std::chrono::steady_clock::now();
+        consumer->wait_for_data(std::chrono::seconds(3));
+        if (std::chrono::steady_clock::now() - start >= std::chrono::seconds(3)) {
+            ++stranded;
+        }
+    }
+    writer.join();
+    EXPECT_EQ(stranded, 0U) << "records waited for the consumer's timeout instead of waking it";
+    // What the consumer announced, read from the shared header.
+    const long size = ::lseek(producer->fd(), 0, SEEK_END);
+    void* map = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_SHARED, producer->fd(), 0);
+    ASSERT_NE(map, MAP_FAILED);
+    const auto* header = static_cast<const detail::ShmRingHeader*>(map);
+    const long commands = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    const bool available = commands > 0 && (commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0;
+    if (available) {
+        EXPECT_EQ(header->consumer_barrier.load(), 1U) << "the consumer slept without announcing its barrier";
+    }
+    ::munmap(map, static_cast<std::size_t>(size));
 }
 
 TEST(ShmRingTest, WaitModesReadFromTextAndBadOnesNameTheChoices) {
