@@ -4,6 +4,7 @@
 #include <parallax/element.hpp>
 #include <parallax/ipc/ipc_message.hpp>
 #include <parallax/ipc/shm_ring.hpp>
+#include <parallax/memory/segment.hpp>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -14,7 +15,6 @@
 #include <cstring>
 #include <linux/membarrier.h>
 #include <string>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
@@ -304,16 +304,16 @@ TEST(ShmRingTest, AProducerThatStopsFencingNeverLeavesTheConsumerAsleep) {
     writer.join();
     EXPECT_EQ(stranded, 0U) << "records waited for the consumer's timeout instead of waking it";
     // What the consumer announced, read from the shared header.
-    const long size = ::lseek(producer->fd(), 0, SEEK_END);
-    void* map = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_SHARED, producer->fd(), 0);
-    ASSERT_NE(map, MAP_FAILED);
-    const auto* header = static_cast<const detail::ShmRingHeader*>(map);
+    auto fd = producer->dup_fd();
+    ASSERT_TRUE(fd);
+    auto mapping = Segment::map(std::move(*fd));
+    ASSERT_TRUE(mapping) << mapping.error().to_string();
+    const auto* header = reinterpret_cast<const detail::ShmRingHeader*>(mapping->data());
     const long commands = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     const bool available = commands > 0 && (commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0;
     if (available) {
         EXPECT_EQ(header->consumer_barrier.load(), 1U) << "the consumer slept without announcing its barrier";
     }
-    ::munmap(map, static_cast<std::size_t>(size));
 }
 
 TEST(ShmRingTest, WaitModesReadFromTextAndBadOnesNameTheChoices) {
