@@ -14,6 +14,7 @@
 #include <parallax/element.hpp>
 
 #include "audio/audio_caps.hpp"
+#include "audio/soxr_library.hpp"
 
 #include <fmt/format.h>
 
@@ -23,7 +24,6 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <soxr.h>
 #include <utility>
 #include <vector>
 
@@ -54,9 +54,9 @@ constexpr QualityLevel quality_levels[] = {
     {SOXR_32_BITQ, 0},  // 10
 };
 
-soxr_quality_spec_t quality_spec(int quality) {
+soxr_quality_spec_t quality_spec(const detail::SoxrLibrary& soxr, int quality) {
     const QualityLevel& q = quality_levels[std::clamp(quality, 0, 10)];
-    soxr_quality_spec_t spec = soxr_quality_spec(q.recipe, 0);
+    soxr_quality_spec_t spec = soxr.soxr_quality_spec(q.recipe, 0);
     if (q.precision > 0) {
         spec.precision = q.precision;
     }
@@ -86,7 +86,8 @@ std::uint64_t scale(std::uint64_t n, std::uint64_t num, std::uint64_t den) {
 }
 
 struct SoxrDeleter {
-    void operator()(soxr* s) const noexcept { soxr_delete(s); }
+    const detail::SoxrLibrary* lib = nullptr;
+    void operator()(soxr_t s) const noexcept { lib->soxr_delete(s); }
 };
 using SoxrPtr = std::unique_ptr<soxr, SoxrDeleter>;
 
@@ -133,6 +134,15 @@ public:
 protected:
     [[nodiscard]] bool passthrough_when_equal() const noexcept override { return true; }
 
+    Result<void> start() override {
+        auto loaded = detail::soxr_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
+        return {};
+    }
+
     Result<void> stop() override {
         soxr_.reset();
         in_.reset();
@@ -172,13 +182,13 @@ protected:
             return {};
         }
         soxr_error_t err = nullptr;
-        soxr_io_spec_t io = soxr_io_spec(*type, *type);
+        soxr_io_spec_t io = lib_->soxr_io_spec(*type, *type);
         // The depth does not change, so nothing is requantised to fewer
         // bits: no dither (audioconvert's rule too).
         io.flags |= SOXR_NO_DITHER;
-        const soxr_quality_spec_t q = quality_spec(quality_.get());
-        const soxr_runtime_spec_t rt = soxr_runtime_spec(1);
-        soxr_.reset(soxr_create(in.rate(), out.rate(), in.channels(), &err, &io, &q, &rt));
+        const soxr_quality_spec_t q = quality_spec(*lib_, quality_.get());
+        const soxr_runtime_spec_t rt = lib_->soxr_runtime_spec(1);
+        soxr_ = SoxrPtr(lib_->soxr_create(in.rate(), out.rate(), in.channels(), &err, &io, &q, &rt), SoxrDeleter{lib_});
         if (!soxr_ || err != nullptr) {
             soxr_.reset();
             return fail(Errc::not_negotiated, fmt::format("soxr cannot resample {} to {} Hz: {}", in.to_string(),
@@ -199,7 +209,7 @@ protected:
             break;
         case EventType::flush_stop:
             if (soxr_) {
-                soxr_clear(soxr_.get());
+                lib_->soxr_clear(soxr_.get());
             }
             reset_timing();
             break;
@@ -235,7 +245,7 @@ protected:
                 if (const Flow f = drain(ctx); f != Flow::ok) {
                     return f;
                 }
-                soxr_clear(soxr_.get());
+                lib_->soxr_clear(soxr_.get());
                 reset_timing();
             }
         }
@@ -288,7 +298,7 @@ private:
             const std::size_t left = frames - consumed;
             // Room for what this input yields, plus what soxr holds back.
             const double expected =
-                static_cast<double>(left) * b.rate() / a.rate() + std::max(0.0, soxr_delay(soxr_.get()));
+                static_cast<double>(left) * b.rate() / a.rate() + std::max(0.0, lib_->soxr_delay(soxr_.get()));
             const std::size_t capacity = static_cast<std::size_t>(std::ceil(expected)) + 64;
             auto made = ctx.allocate(capacity * b.bytes_per_frame());
             if (!made) {
@@ -309,11 +319,11 @@ private:
                     in_planes_[c] = data == nullptr ? nullptr : data + (c * frames + consumed) * ss;
                     out_planes_[c] = bytes->data() + c * capacity * ss;
                 }
-                err = soxr_process(soxr_.get(), data == nullptr ? nullptr : in_planes_.data(), left, &idone,
-                                   out_planes_.data(), capacity, &odone);
+                err = lib_->soxr_process(soxr_.get(), data == nullptr ? nullptr : in_planes_.data(), left, &idone,
+                                         out_planes_.data(), capacity, &odone);
             } else {
-                err = soxr_process(soxr_.get(), data == nullptr ? nullptr : data + consumed * channels * ss, left,
-                                   &idone, bytes->data(), capacity, &odone);
+                err = lib_->soxr_process(soxr_.get(), data == nullptr ? nullptr : data + consumed * channels * ss, left,
+                                         &idone, bytes->data(), capacity, &odone);
             }
             if (err != nullptr) {
                 return ctx.error(Error(Errc::failed, fmt::format("soxr_process failed: {}", err)));
@@ -389,10 +399,11 @@ private:
                 f = pushed;
             }
         }
-        soxr_clear(soxr_.get());
+        lib_->soxr_clear(soxr_.get());
         return f;
     }
 
+    const detail::SoxrLibrary* lib_ = nullptr; // from start()
     SoxrPtr soxr_;
     std::optional<AudioInfo> in_;
     std::optional<AudioInfo> out_;

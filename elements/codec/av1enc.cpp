@@ -13,14 +13,12 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "codec/aom_library.hpp"
 #include "codec/key_unit_requests.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <aom/aom_encoder.h>
-#include <aom/aom_image.h>
-#include <aom/aomcx.h>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -146,6 +144,11 @@ protected:
     void init() override { src_ = pad("src"); }
 
     Result<void> start() override {
+        auto loaded = detail::aom_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         reset_stream();
         return {};
     }
@@ -171,8 +174,9 @@ protected:
         }
 
         aom_image_t image;
-        if (aom_img_wrap(&image, format_.image_format, info_->width(), info_->height(), 1,
-                         reinterpret_cast<unsigned char*>(const_cast<std::byte*>(frame->data().data()))) == nullptr) {
+        if (lib_->aom_img_wrap(&image, format_.image_format, info_->width(), info_->height(), 1,
+                               reinterpret_cast<unsigned char*>(const_cast<std::byte*>(frame->data().data()))) ==
+            nullptr) {
             return context().error(Error(Errc::failed, "av1enc: libaom refused to describe the input image"));
         }
         // Point at the planes as VideoInfo lays them out (strides and
@@ -206,7 +210,7 @@ protected:
         // libaom writes the sequence header into every key temporal unit, so
         // a forced key frame carries all headers whatever was asked.
         const aom_enc_frame_flags_t flags = key_unit ? AOM_EFLAG_FORCE_KF : 0;
-        const aom_codec_err_t err = aom_codec_encode(&codec_, &image, aom_pts, aom_duration, flags);
+        const aom_codec_err_t err = lib_->aom_codec_encode(&codec_, &image, aom_pts, aom_duration, flags);
         if (err != AOM_CODEC_OK) {
             return context().error(codec_error(fmt::format("encoding frame {}", frames_in_ - 1)));
         }
@@ -275,7 +279,7 @@ private:
 
     void destroy_encoder() {
         if (encoder_open_) {
-            aom_codec_destroy(&codec_);
+            lib_->aom_codec_destroy(&codec_);
             encoder_open_ = false;
         }
     }
@@ -337,8 +341,8 @@ private:
 
     // libaom's message and detail for the last failed call on codec_.
     Error codec_error(std::string_view what) {
-        const char* detail = aom_codec_error_detail(&codec_);
-        return Error(Errc::failed, fmt::format("av1enc: libaom failed {}: {}{}{}", what, aom_codec_error(&codec_),
+        const char* detail = lib_->aom_codec_error_detail(&codec_);
+        return Error(Errc::failed, fmt::format("av1enc: libaom failed {}: {}{}{}", what, lib_->aom_codec_error(&codec_),
                                                detail != nullptr ? " - " : "", detail != nullptr ? detail : ""));
     }
 
@@ -362,9 +366,9 @@ private:
                                                        cq_level_.get(), min_quantizer_.get(), max_quantizer_.get())));
         }
 
-        aom_codec_iface_t* iface = aom_codec_av1_cx();
+        aom_codec_iface_t* iface = lib_->aom_codec_av1_cx();
         aom_codec_enc_cfg_t cfg;
-        if (aom_codec_enc_config_default(iface, &cfg, static_cast<unsigned>(usage)) != AOM_CODEC_OK) {
+        if (lib_->aom_codec_enc_config_default(iface, &cfg, static_cast<unsigned>(usage)) != AOM_CODEC_OK) {
             return fail(Error(Errc::failed, "av1enc: libaom has no default configuration for this usage profile"));
         }
         cfg.g_w = info_->width();
@@ -410,9 +414,9 @@ private:
         if (format_.bit_depth > 8) {
             flags |= AOM_CODEC_USE_HIGHBITDEPTH;
         }
-        if (aom_codec_enc_init(&codec_, iface, &cfg, flags) != AOM_CODEC_OK) {
+        if (lib_->aom_codec_enc_init_ver(&codec_, iface, &cfg, flags, AOM_ENCODER_ABI_VERSION) != AOM_CODEC_OK) {
             Error e = codec_error("to open the encoder");
-            aom_codec_destroy(&codec_);
+            lib_->aom_codec_destroy(&codec_);
             return fail(std::move(e));
         }
         encoder_open_ = true;
@@ -434,22 +438,22 @@ private:
             // Each control has its own argument type (AOM_CTRL_USE_TYPE).
             switch (c.id) {
             case AOME_SET_CPUUSED:
-                err = aom_codec_control(&codec_, AOME_SET_CPUUSED, c.value);
+                err = lib_->aom_codec_control(&codec_, AOME_SET_CPUUSED, c.value);
                 break;
             case AV1E_SET_ROW_MT:
-                err = aom_codec_control(&codec_, AV1E_SET_ROW_MT, static_cast<unsigned>(c.value));
+                err = lib_->aom_codec_control(&codec_, AV1E_SET_ROW_MT, static_cast<unsigned>(c.value));
                 break;
             case AV1E_SET_TILE_COLUMNS:
-                err = aom_codec_control(&codec_, AV1E_SET_TILE_COLUMNS, static_cast<unsigned>(c.value));
+                err = lib_->aom_codec_control(&codec_, AV1E_SET_TILE_COLUMNS, static_cast<unsigned>(c.value));
                 break;
             case AV1E_SET_TILE_ROWS:
-                err = aom_codec_control(&codec_, AV1E_SET_TILE_ROWS, static_cast<unsigned>(c.value));
+                err = lib_->aom_codec_control(&codec_, AV1E_SET_TILE_ROWS, static_cast<unsigned>(c.value));
                 break;
             case AOME_SET_CQ_LEVEL:
                 if (end_usage != EndUsage::cq && end_usage != EndUsage::q) {
                     continue;
                 }
-                err = aom_codec_control(&codec_, AOME_SET_CQ_LEVEL, static_cast<unsigned>(c.value));
+                err = lib_->aom_codec_control(&codec_, AOME_SET_CQ_LEVEL, static_cast<unsigned>(c.value));
                 break;
             default:
                 break;
@@ -474,7 +478,7 @@ private:
             return Flow::ok;
         }
         for (;;) {
-            if (aom_codec_encode(&codec_, nullptr, 0, 0, 0) != AOM_CODEC_OK) {
+            if (lib_->aom_codec_encode(&codec_, nullptr, 0, 0, 0) != AOM_CODEC_OK) {
                 Flow f = context().error(codec_error("draining"));
                 destroy_encoder();
                 return f;
@@ -499,7 +503,7 @@ private:
     Flow push_packets(bool* got) {
         aom_codec_iter_t iter = nullptr;
         const aom_codec_cx_pkt_t* pkt = nullptr;
-        while ((pkt = aom_codec_get_cx_data(&codec_, &iter)) != nullptr) {
+        while ((pkt = lib_->aom_codec_get_cx_data(&codec_, &iter)) != nullptr) {
             if (pkt->kind != AOM_CODEC_CX_FRAME_PKT) {
                 continue;
             }
@@ -625,6 +629,7 @@ private:
 
     Pad* src_ = nullptr;
 
+    const detail::AomLibrary* lib_ = nullptr; // from start()
     aom_codec_ctx_t codec_{};
     bool encoder_open_ = false;
     std::optional<VideoInfo> info_;

@@ -17,9 +17,9 @@
 #include <parallax/video/video_info.hpp>
 #include <parallax/video/video_meta.hpp>
 
+#include "codec/dav1d_library.hpp"
 #include "codec/decoded_picture.hpp"
 
-#include <dav1d/dav1d.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -224,6 +224,11 @@ protected:
     }
 
     Result<void> start() override {
+        auto loaded = detail::dav1d_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         out_info_.reset();
         last_seq_ = nullptr;
         return open_decoder();
@@ -249,7 +254,7 @@ protected:
             break;
         case EventType::flush_stop:
             if (decoder_ != nullptr) {
-                dav1d_flush(decoder_);
+                lib_->dav1d_flush(decoder_);
             }
             break;
         default:
@@ -266,7 +271,7 @@ protected:
         // keeps the slot until dav1d says it is done with them.
         auto* held = new Buffer(std::move(buffer));
         Dav1dData data{};
-        const int wrapped = dav1d_data_wrap(
+        const int wrapped = lib_->dav1d_data_wrap(
             &data, reinterpret_cast<const std::uint8_t*>(held->data().data()), held->size(),
             [](const std::uint8_t*, void* cookie) { delete static_cast<Buffer*>(cookie); }, held);
         if (wrapped < 0) {
@@ -282,9 +287,9 @@ protected:
 
         Flow flow = Flow::ok;
         while (data.sz > 0) {
-            const int sent = dav1d_send_data(decoder_, &data);
+            const int sent = lib_->dav1d_send_data(decoder_, &data);
             if (sent < 0 && sent != DAV1D_ERR(EAGAIN)) {
-                dav1d_data_unref(&data);
+                lib_->dav1d_data_unref(&data);
                 return decode_error(sent);
             }
             // EAGAIN: dav1d holds a picture to give back first; so may it
@@ -292,7 +297,7 @@ protected:
             // output_picture().
             flow = output_picture();
             if (flow != Flow::ok) {
-                dav1d_data_unref(&data);
+                lib_->dav1d_data_unref(&data);
                 return flow;
             }
         }
@@ -303,7 +308,7 @@ private:
     Result<void> open_decoder() {
         close_decoder();
         Dav1dSettings settings;
-        dav1d_default_settings(&settings);
+        lib_->dav1d_default_settings(&settings);
         settings.n_threads = static_cast<int>(n_threads_.get());
         settings.max_frame_delay = std::max(0, max_frame_delay_.get());
         settings.apply_grain = apply_grain_.get() ? 1 : 0;
@@ -312,12 +317,12 @@ private:
         settings.allocator.cookie = this;
         settings.allocator.alloc_picture_callback = &Dav1dDec::alloc_picture;
         settings.allocator.release_picture_callback = &Dav1dDec::release_picture;
-        if (const int r = dav1d_open(&decoder_, &settings); r < 0) {
+        if (const int r = lib_->dav1d_open(&decoder_, &settings); r < 0) {
             decoder_ = nullptr;
             return fail(Error(Errc::failed, fmt::format("{}: dav1d_open failed: {}", name(), dav1d_error_text(r)))
                             .at_element(name()));
         }
-        PARALLAX_DEBUG(dav1ddec_log, "{}: dav1d {} open, {} threads, frame delay {}", name(), dav1d_version(),
+        PARALLAX_DEBUG(dav1ddec_log, "{}: dav1d {} open, {} threads, frame delay {}", name(), lib_->dav1d_version(),
                        settings.n_threads, settings.max_frame_delay);
         return {};
     }
@@ -361,7 +366,7 @@ private:
 
     void close_decoder() {
         if (decoder_ != nullptr) {
-            dav1d_close(&decoder_);
+            lib_->dav1d_close(&decoder_);
             decoder_ = nullptr;
         }
     }
@@ -369,12 +374,12 @@ private:
     Flow decode_error(int code) {
         Dav1dDataProps props{};
         std::string where;
-        if (dav1d_get_decode_error_data_props(decoder_, &props) == 0) {
+        if (lib_->dav1d_get_decode_error_data_props(decoder_, &props) == 0) {
             if (props.timestamp != INT64_MIN) {
                 where = fmt::format(" in the data of pts {}",
                                     ClockTime::from_ns(static_cast<std::uint64_t>(props.timestamp)).to_string());
             }
-            dav1d_data_props_unref(&props);
+            lib_->dav1d_data_props_unref(&props);
         }
         return context().error(Error(Errc::corrupt, fmt::format("{}: dav1d could not decode the stream{}: {}", name(),
                                                                 where, dav1d_error_text(code)))
@@ -390,7 +395,7 @@ private:
     // one call per send).
     Flow output_picture(bool* pushed = nullptr) {
         Dav1dPicture picture{};
-        const int got = dav1d_get_picture(decoder_, &picture);
+        const int got = lib_->dav1d_get_picture(decoder_, &picture);
         if (got == DAV1D_ERR(EAGAIN)) {
             return Flow::ok;
         }
@@ -401,7 +406,7 @@ private:
             *pushed = true;
         }
         const Flow f = push_picture(picture);
-        dav1d_picture_unref(&picture);
+        lib_->dav1d_picture_unref(&picture);
         return f;
     }
 
@@ -538,6 +543,7 @@ private:
 
     Pad* sink_ = nullptr;
     Pad* src_ = nullptr;
+    const detail::Dav1dLibrary* lib_ = nullptr; // from start()
     Dav1dContext* decoder_ = nullptr;
     Caps input_caps_ = Caps::empty();
     std::optional<VideoInfo> out_info_;

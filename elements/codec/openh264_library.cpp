@@ -3,44 +3,26 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <dlfcn.h>
-#include <mutex>
 #include <string>
 #include <wels/codec_ver.h>
 
 namespace parallax::detail {
-namespace {
-
-template <typename Fn>
-bool bind(void* handle, const char* symbol, Fn& out) {
-    out = reinterpret_cast<Fn>(dlsym(handle, symbol));
-    return out != nullptr;
-}
-
-} // namespace
 
 Result<OpenH264Library> load_openh264_library(const std::string& file) {
-    void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle == nullptr) {
-        const char* why = dlerror();
-        return fail(Errc::unsupported, fmt::format("OpenH264 library {}: {} (install it, or name it in "
-                                                   "PARALLAX_OPENH264_LIBRARY)",
-                                                   file, why != nullptr ? why : "cannot be loaded"));
+    auto library = RuntimeLibrary::open("OpenH264 library", file);
+    if (!library) {
+        return fail(Errc::unsupported,
+                    fmt::format("{} (install it, or name it in PARALLAX_OPENH264_LIBRARY)", library.error().message()));
     }
-    // Kept loaded for the life of the process: encoders and decoders made
-    // from it may live until exit.
     OpenH264Library lib;
     void (*version)(OpenH264Version*) = nullptr;
-    for (auto [name, ok] :
-         {std::pair{"WelsCreateSVCEncoder", bind(handle, "WelsCreateSVCEncoder", lib.create_encoder)},
-          std::pair{"WelsDestroySVCEncoder", bind(handle, "WelsDestroySVCEncoder", lib.destroy_encoder)},
-          std::pair{"WelsCreateDecoder", bind(handle, "WelsCreateDecoder", lib.create_decoder)},
-          std::pair{"WelsDestroyDecoder", bind(handle, "WelsDestroyDecoder", lib.destroy_decoder)},
-          std::pair{"WelsGetCodecVersionEx", bind(handle, "WelsGetCodecVersionEx", version)}}) {
-        if (!ok) {
-            dlclose(handle);
-            return fail(Errc::unsupported,
-                        fmt::format("OpenH264 library {}: no symbol {}: not an OpenH264 library", file, name));
+    for (auto bound :
+         {library->bind("WelsCreateSVCEncoder", lib.create_encoder),
+          library->bind("WelsDestroySVCEncoder", lib.destroy_encoder),
+          library->bind("WelsCreateDecoder", lib.create_decoder),
+          library->bind("WelsDestroyDecoder", lib.destroy_decoder), library->bind("WelsGetCodecVersionEx", version)}) {
+        if (!bound) {
+            return fail(Errc::unsupported, bound.error().message() + ": not an OpenH264 library");
         }
     }
     OpenH264Version v{};
@@ -48,7 +30,6 @@ Result<OpenH264Library> load_openh264_library(const std::string& file) {
     // The encoder and decoder objects are C++ classes whose layout is the
     // header's: another major or minor version is another ABI.
     if (v.uMajor != OPENH264_MAJOR || v.uMinor != OPENH264_MINOR) {
-        dlclose(handle);
         return fail(Errc::version_mismatch,
                     fmt::format("OpenH264 library {} is version {}.{}.{}; libparallax was built for {}.{}", file,
                                 v.uMajor, v.uMinor, v.uRevision, OPENH264_MAJOR, OPENH264_MINOR));
@@ -57,20 +38,11 @@ Result<OpenH264Library> load_openh264_library(const std::string& file) {
 }
 
 Result<const OpenH264Library*> openh264_library() {
-    static std::mutex mutex;
-    static OpenH264Library loaded;
-    static bool ready = false;
-    std::lock_guard lock(mutex);
-    if (!ready) {
+    static RuntimeLibraryTable<OpenH264Library> once;
+    return once.get([] {
         const char* chosen = std::getenv("PARALLAX_OPENH264_LIBRARY");
-        auto lib = load_openh264_library(chosen != nullptr && *chosen != '\0' ? chosen : PARALLAX_OPENH264_SONAME);
-        if (!lib) {
-            return fail(lib.error());
-        }
-        loaded = *lib;
-        ready = true;
-    }
-    return &loaded;
+        return load_openh264_library(chosen != nullptr && *chosen != '\0' ? chosen : PARALLAX_OPENH264_SONAME);
+    });
 }
 
 } // namespace parallax::detail

@@ -7,7 +7,7 @@
 // library alone would add about 2 000 symbol look-ups to every program's
 // start (it is linked with BIND_NOW).
 
-#include <parallax/base/result.hpp>
+#include <parallax/base/runtime_library.hpp>
 
 #include <string>
 #include <wels/codec_api.h>

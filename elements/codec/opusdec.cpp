@@ -17,6 +17,8 @@
 #include <parallax/codec/opus.hpp>
 #include <parallax/element.hpp>
 
+#include "codec/opus_library.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -26,7 +28,6 @@
 #include <cstring>
 #include <limits>
 #include <optional>
-#include <opus/opus_multistream.h>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,8 @@ LogCategory opusdec_log("opusdec", "opusdec: libopus decoding");
 constexpr std::string_view raw_template = "audio/x-raw, format=(string){ S16LE, F32LE }, layout=(string)interleaved, "
                                           "rate=(int){ 48000, 24000, 16000, 12000, 8000 }, channels=(int)[ 1, 8 ]";
 
-std::string opus_error_text(int code) {
-    return fmt::format("{} ({})", opus_strerror(code), code);
+std::string opus_error_text(const detail::OpusLibrary& opus, int code) {
+    return fmt::format("{} ({})", opus.opus_strerror(code), code);
 }
 
 bool is_opus_rate(std::int32_t rate) {
@@ -100,6 +101,11 @@ protected:
     void init() override { src_ = pad("src"); }
 
     Result<void> start() override {
+        auto loaded = detail::opus_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         destroy_decoder();
         restart();
         return {};
@@ -116,7 +122,7 @@ protected:
             return set_caps(*event.caps_value());
         case EventType::flush_stop:
             if (decoder_ != nullptr) {
-                opus_multistream_decoder_ctl(decoder_, OPUS_RESET_STATE);
+                lib_->opus_multistream_decoder_ctl(decoder_, OPUS_RESET_STATE);
             }
             restart();
             return forward_event(pad, event);
@@ -166,10 +172,10 @@ protected:
         } else {
             const int frame = static_cast<int>(*samples48 / per_sample_);
             pcm_.resize(static_cast<std::size_t>(frame) * channels_);
-            decoded = opus_multistream_decode_float(decoder_, bytes.data(), static_cast<opus_int32>(bytes.size()),
-                                                    pcm_.data(), frame, 0);
+            decoded = lib_->opus_multistream_decode_float(decoder_, bytes.data(), static_cast<opus_int32>(bytes.size()),
+                                                          pcm_.data(), frame, 0);
             if (decoded < 0) {
-                problem = fmt::format("libopus: {}", opus_error_text(decoded));
+                problem = fmt::format("libopus: {}", opus_error_text(*lib_, decoded));
             }
         }
         if (!problem.empty()) {
@@ -214,7 +220,7 @@ private:
 
     void destroy_decoder() {
         if (decoder_ != nullptr) {
-            opus_multistream_decoder_destroy(decoder_);
+            lib_->opus_multistream_decoder_destroy(decoder_);
             decoder_ = nullptr;
         }
     }
@@ -264,18 +270,19 @@ private:
             mapping = header_.channels == 1 ? std::vector<unsigned char>{0} : std::vector<unsigned char>{0, 1};
         }
         int err = OPUS_OK;
-        decoder_ = opus_multistream_decoder_create(static_cast<opus_int32>(rate_), static_cast<int>(channels_),
-                                                   header_.stream_count, header_.coupled_count, mapping.data(), &err);
+        decoder_ =
+            lib_->opus_multistream_decoder_create(static_cast<opus_int32>(rate_), static_cast<int>(channels_),
+                                                  header_.stream_count, header_.coupled_count, mapping.data(), &err);
         if (decoder_ == nullptr || err != OPUS_OK) {
             decoder_ = nullptr;
-            context().error(Error(Errc::not_negotiated,
-                                  fmt::format("{}: libopus refused the header: {}", name(), opus_error_text(err))));
+            context().error(Error(Errc::not_negotiated, fmt::format("{}: libopus refused the header: {}", name(),
+                                                                    opus_error_text(*lib_, err))));
             return false;
         }
         if (apply_gain_.get() && header_.output_gain != 0) {
-            opus_multistream_decoder_ctl(decoder_, OPUS_SET_GAIN(header_.output_gain));
+            lib_->opus_multistream_decoder_ctl(decoder_, OPUS_SET_GAIN(header_.output_gain));
         }
-        opus_multistream_decoder_ctl(decoder_, OPUS_SET_PHASE_INVERSION_DISABLED(phase_inversion_.get() ? 0 : 1));
+        lib_->opus_multistream_decoder_ctl(decoder_, OPUS_SET_PHASE_INVERSION_DISABLED(phase_inversion_.get() ? 0 : 1));
         per_sample_ = opus::sample_rate / rate_;
         pre_skip_out_ = header_.pre_skip / per_sample_;
         skip_left_ = pre_skip_out_;
@@ -328,8 +335,8 @@ private:
         }
         const int frame = static_cast<int>(samples48 / per_sample_);
         pcm_.resize(static_cast<std::size_t>(frame) * channels_);
-        const int got = opus_multistream_decode_float(decoder_, packet.data(), static_cast<opus_int32>(packet.size()),
-                                                      pcm_.data(), frame, 1);
+        const int got = lib_->opus_multistream_decode_float(
+            decoder_, packet.data(), static_cast<opus_int32>(packet.size()), pcm_.data(), frame, 1);
         if (got <= 0) {
             return conceal(start + length - frame_ns, frame_ns);
         }
@@ -345,7 +352,8 @@ private:
         while (done + block <= total) {
             const std::size_t step = std::min<std::size_t>((total - done) / block * block, 48 * block);
             pcm_.resize(step * channels_);
-            const int got = opus_multistream_decode_float(decoder_, nullptr, 0, pcm_.data(), static_cast<int>(step), 0);
+            const int got =
+                lib_->opus_multistream_decode_float(decoder_, nullptr, 0, pcm_.data(), static_cast<int>(step), 0);
             if (got <= 0) {
                 break;
             }
@@ -398,6 +406,7 @@ private:
     }
 
     Pad* src_ = nullptr;
+    const detail::OpusLibrary* lib_ = nullptr; // from start()
     OpusMSDecoder* decoder_ = nullptr;
     opus::Header header_;
     std::optional<AudioInfo> out_info_;

@@ -17,6 +17,8 @@
 #include <parallax/codec/opus.hpp>
 #include <parallax/element.hpp>
 
+#include "codec/opus_library.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -25,7 +27,6 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
-#include <opus/opus_multistream.h>
 #include <string>
 #include <vector>
 
@@ -79,8 +80,8 @@ std::uint64_t ns_of(std::uint64_t samples) {
     return (samples * 1'000'000'000ULL + opus::sample_rate / 2) / opus::sample_rate;
 }
 
-std::string opus_error_text(int code) {
-    return fmt::format("{} ({})", opus_strerror(code), code);
+std::string opus_error_text(const detail::OpusLibrary& opus, int code) {
+    return fmt::format("{} ({})", opus.opus_strerror(code), code);
 }
 
 class OpusEnc final : public Element {
@@ -124,6 +125,11 @@ protected:
     void init() override { src_ = pad("src"); }
 
     Result<void> start() override {
+        auto loaded = detail::opus_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         reset_stream();
         return {};
     }
@@ -174,7 +180,7 @@ protected:
         case EventType::flush_stop:
             // What the encoder holds belongs to the flushed data.
             if (encoder_ != nullptr) {
-                opus_multistream_encoder_ctl(encoder_, OPUS_RESET_STATE);
+                lib_->opus_multistream_encoder_ctl(encoder_, OPUS_RESET_STATE);
             }
             restart_timeline();
             return forward_event(pad, event);
@@ -205,7 +211,7 @@ private:
 
     void destroy_encoder() {
         if (encoder_ != nullptr) {
-            opus_multistream_encoder_destroy(encoder_);
+            lib_->opus_multistream_encoder_destroy(encoder_);
             encoder_ = nullptr;
         }
     }
@@ -258,19 +264,19 @@ private:
         int coupled = 0;
         std::array<unsigned char, 8> mapping{};
         int err = OPUS_OK;
-        encoder_ = opus_multistream_surround_encoder_create(rate, channels, family, &streams, &coupled, mapping.data(),
-                                                            static_cast<int>(audio_type_.get()), &err);
+        encoder_ = lib_->opus_multistream_surround_encoder_create(
+            rate, channels, family, &streams, &coupled, mapping.data(), static_cast<int>(audio_type_.get()), &err);
         if (encoder_ == nullptr || err != OPUS_OK) {
             encoder_ = nullptr;
             return fail(Error(Errc::failed, fmt::format("{}: libopus could not create an encoder for {}: {}", name(),
-                                                        info_->to_string(), opus_error_text(err))));
+                                                        info_->to_string(), opus_error_text(*lib_, err))));
         }
         if (auto ok = apply_settings(); !ok) {
             destroy_encoder();
             return ok;
         }
         opus_int32 lookahead = 0;
-        opus_multistream_encoder_ctl(encoder_, OPUS_GET_LOOKAHEAD(&lookahead));
+        lib_->opus_multistream_encoder_ctl(encoder_, OPUS_GET_LOOKAHEAD(&lookahead));
         const std::uint32_t per_sample = opus::sample_rate / info_->rate();
 
         header_ = opus::Header{};
@@ -300,23 +306,25 @@ private:
             std::string_view property;
         };
         const Setting settings[] = {
-            {opus_multistream_encoder_ctl(encoder_, OPUS_SET_BITRATE(bitrate_.get())), "bitrate"},
-            {opus_multistream_encoder_ctl(encoder_, OPUS_SET_VBR(type == BitrateType::cbr ? 0 : 1)), "bitrate-type"},
-            {opus_multistream_encoder_ctl(encoder_,
-                                          OPUS_SET_VBR_CONSTRAINT(type == BitrateType::constrained_vbr ? 1 : 0)),
+            {lib_->opus_multistream_encoder_ctl(encoder_, OPUS_SET_BITRATE(bitrate_.get())), "bitrate"},
+            {lib_->opus_multistream_encoder_ctl(encoder_, OPUS_SET_VBR(type == BitrateType::cbr ? 0 : 1)),
              "bitrate-type"},
-            {opus_multistream_encoder_ctl(encoder_, OPUS_SET_BANDWIDTH(static_cast<int>(bandwidth_.get()))),
+            {lib_->opus_multistream_encoder_ctl(encoder_,
+                                                OPUS_SET_VBR_CONSTRAINT(type == BitrateType::constrained_vbr ? 1 : 0)),
+             "bitrate-type"},
+            {lib_->opus_multistream_encoder_ctl(encoder_, OPUS_SET_BANDWIDTH(static_cast<int>(bandwidth_.get()))),
              "bandwidth"},
-            {opus_multistream_encoder_ctl(encoder_, OPUS_SET_COMPLEXITY(complexity_.get())), "complexity"},
-            {opus_multistream_encoder_ctl(encoder_, OPUS_SET_INBAND_FEC(inband_fec_.get() ? 1 : 0)), "inband-fec"},
-            {opus_multistream_encoder_ctl(encoder_, OPUS_SET_DTX(dtx_.get() ? 1 : 0)), "dtx"},
-            {opus_multistream_encoder_ctl(encoder_, OPUS_SET_PACKET_LOSS_PERC(packet_loss_.get())),
+            {lib_->opus_multistream_encoder_ctl(encoder_, OPUS_SET_COMPLEXITY(complexity_.get())), "complexity"},
+            {lib_->opus_multistream_encoder_ctl(encoder_, OPUS_SET_INBAND_FEC(inband_fec_.get() ? 1 : 0)),
+             "inband-fec"},
+            {lib_->opus_multistream_encoder_ctl(encoder_, OPUS_SET_DTX(dtx_.get() ? 1 : 0)), "dtx"},
+            {lib_->opus_multistream_encoder_ctl(encoder_, OPUS_SET_PACKET_LOSS_PERC(packet_loss_.get())),
              "packet-loss-percentage"},
         };
         for (const Setting& s : settings) {
             if (s.result != OPUS_OK) {
-                return fail(property_error(s.property,
-                                           fmt::format("libopus refused the value: {}", opus_error_text(s.result))));
+                return fail(property_error(
+                    s.property, fmt::format("libopus refused the value: {}", opus_error_text(*lib_, s.result))));
             }
         }
         return {};
@@ -391,12 +399,12 @@ private:
         const std::size_t channels = info_->channels();
         std::array<unsigned char, 4000> packet{};
         const auto max_bytes = static_cast<opus_int32>(std::min<std::uint32_t>(max_payload_size_.get(), 4000));
-        const opus_int32 size = opus_multistream_encode_float(encoder_, pending_.data(), static_cast<int>(frame_size_),
-                                                              packet.data(), max_bytes);
+        const opus_int32 size = lib_->opus_multistream_encode_float(
+            encoder_, pending_.data(), static_cast<int>(frame_size_), packet.data(), max_bytes);
         pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(frame_size_ * channels));
         if (size < 0) {
             return context().error(Error(Errc::failed, fmt::format("{}: libopus failed to encode packet {}: {}", name(),
-                                                                   packets_out_, opus_error_text(size))));
+                                                                   packets_out_, opus_error_text(*lib_, size))));
         }
         return push_packet(std::span<const unsigned char>(packet.data(), static_cast<std::size_t>(size)));
     }
@@ -455,12 +463,13 @@ private:
         }
         pending_.clear();
         // A stream that continues after EOS (after a flush) starts afresh.
-        opus_multistream_encoder_ctl(encoder_, OPUS_RESET_STATE);
+        lib_->opus_multistream_encoder_ctl(encoder_, OPUS_RESET_STATE);
         restart_timeline();
         return Flow::ok;
     }
 
     Pad* src_ = nullptr;
+    const detail::OpusLibrary* lib_ = nullptr; // from start()
     OpusMSEncoder* encoder_ = nullptr;
     std::optional<AudioInfo> info_;
     opus::Header header_;

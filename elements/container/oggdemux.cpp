@@ -13,13 +13,13 @@
 #include <parallax/element.hpp>
 
 #include "container/demux_streams.hpp"
+#include "container/ogg_library.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <ogg/ogg.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,9 +68,12 @@ public:
     ~OggDemux() override { clear(); }
 
 protected:
-    void init() override { ogg_sync_init(&sync_); }
-
     Result<void> start() override {
+        auto loaded = detail::ogg_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         reset();
         return {};
     }
@@ -112,19 +115,19 @@ protected:
         const auto bytes = buffer.data();
         received_ += bytes.size();
         if (!bytes.empty()) {
-            char* dst = ogg_sync_buffer(&sync_, static_cast<long>(bytes.size()));
+            char* dst = lib_->ogg_sync_buffer(&sync_, static_cast<long>(bytes.size()));
             if (dst == nullptr) {
                 return context().error(Error(Errc::exhausted, "libogg could not grow its read buffer"));
             }
             std::memcpy(dst, bytes.data(), bytes.size());
-            ogg_sync_wrote(&sync_, static_cast<long>(bytes.size()));
+            lib_->ogg_sync_wrote(&sync_, static_cast<long>(bytes.size()));
         }
         while (true) {
             const std::uint64_t at = consumed_;
             const bool looks_like_page =
                 sync_.fill - sync_.returned >= 4 && std::memcmp(sync_.data + sync_.returned, "OggS", 4) == 0;
             ogg_page page{};
-            const long n = ogg_sync_pageseek(&sync_, &page);
+            const long n = lib_->ogg_sync_pageseek(&sync_, &page);
             if (n == 0) {
                 return combined_flow();
             }
@@ -144,9 +147,9 @@ private:
     struct Stream {
         std::uint32_t serial = 0;
         ogg_stream_state state{};
-        bool state_ready = false;
-        bool ignored = false; // not Opus
-        unsigned headers = 0; // header packets seen: 0 OpusHead, 1 OpusTags, 2 audio follows
+        const detail::OggLibrary* ogg = nullptr; // set once `state` is initialised
+        bool ignored = false;                    // not Opus
+        unsigned headers = 0;                    // header packets seen: 0 OpusHead, 1 OpusTags, 2 audio follows
         opus::Header head;
         Pad* pad = nullptr;
         bool started = false;                      // stream-start, caps and segment went out on the current pad
@@ -162,8 +165,8 @@ private:
         Stream(const Stream&) = delete;
         Stream& operator=(const Stream&) = delete;
         ~Stream() {
-            if (state_ready) {
-                ogg_stream_clear(&state);
+            if (ogg != nullptr) {
+                ogg->ogg_stream_clear(&state);
             }
         }
     };
@@ -174,12 +177,16 @@ private:
 
     void clear() {
         streams_.clear();
-        ogg_sync_clear(&sync_);
+        if (lib_ != nullptr) {
+            lib_->ogg_sync_clear(&sync_);
+        }
     }
 
     void reset() {
         streams_.clear();
-        ogg_sync_reset(&sync_);
+        if (lib_ != nullptr) {
+            lib_->ogg_sync_reset(&sync_);
+        }
         consumed_ = 0;
         received_ = 0;
         chain_base_ = ClockTime::zero();
@@ -220,9 +227,9 @@ private:
     }
 
     Flow take_page(ogg_page& page, std::uint64_t at) {
-        const auto serial = static_cast<std::uint32_t>(ogg_page_serialno(&page));
+        const auto serial = static_cast<std::uint32_t>(lib_->ogg_page_serialno(&page));
         Stream* s = find(serial);
-        if (ogg_page_bos(&page) != 0) {
+        if (lib_->ogg_page_bos(&page) != 0) {
             const bool new_chain =
                 !streams_.empty() &&
                 std::all_of(streams_.begin(), streams_.end(), [](const auto& x) { return x->eos_page || x->ignored; });
@@ -235,12 +242,12 @@ private:
                 streams_.push_back(std::make_unique<Stream>());
                 s = streams_.back().get();
                 s->serial = serial;
-                ogg_stream_init(&s->state, static_cast<int>(serial));
-                s->state_ready = true;
+                lib_->ogg_stream_init(&s->state, static_cast<int>(serial));
+                s->ogg = lib_;
             } else {
                 // A chained stream that reuses the serial number: start over.
                 Pad* keep = s->pad;
-                ogg_stream_reset_serialno(&s->state, static_cast<int>(serial));
+                lib_->ogg_stream_reset_serialno(&s->state, static_cast<int>(serial));
                 s->ignored = false;
                 s->headers = 0;
                 s->next_granule.reset();
@@ -261,18 +268,18 @@ private:
         if (s->ignored) {
             return Flow::ok;
         }
-        if (ogg_stream_pagein(&s->state, &page) != 0) {
+        if (lib_->ogg_stream_pagein(&s->state, &page) != 0) {
             warn(s->warnings,
                  fmt::format("Ogg page at byte {} (stream {:08x}) could not be added to its stream", at, serial));
             return Flow::ok;
         }
-        if (ogg_page_eos(&page) != 0) {
+        if (lib_->ogg_page_eos(&page) != 0) {
             s->eos_page = true;
         }
         std::vector<Packet> audio;
         ogg_packet op{};
         while (true) {
-            const int r = ogg_stream_packetout(&s->state, &op);
+            const int r = lib_->ogg_stream_packetout(&s->state, &op);
             if (r == 0) {
                 break;
             }
@@ -306,7 +313,7 @@ private:
         if (audio.empty()) {
             return Flow::ok;
         }
-        return push_packets(*s, audio, ogg_page_granulepos(&page), at);
+        return push_packets(*s, audio, lib_->ogg_page_granulepos(&page), at);
     }
 
     Flow take_head(Stream& s, std::span<const std::uint8_t> bytes, std::uint64_t at) {
@@ -486,7 +493,8 @@ private:
         }
     }
 
-    ogg_sync_state sync_{};
+    const detail::OggLibrary* lib_ = nullptr; // from start()
+    ogg_sync_state sync_{};                   // zeroed: what ogg_sync_init() makes
     std::vector<std::unique_ptr<Stream>> streams_;
     std::uint64_t consumed_ = 0; // stream offset of the next byte libogg looks at
     std::uint64_t received_ = 0;

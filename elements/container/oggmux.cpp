@@ -27,6 +27,7 @@
 #include <parallax/container/ogg.hpp>
 #include <parallax/element.hpp>
 
+#include "container/ogg_library.hpp"
 #include "mux_timer.hpp"
 
 #include <fmt/format.h>
@@ -37,7 +38,6 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <ogg/ogg.h>
 #include <optional>
 #include <random>
 #include <string>
@@ -77,6 +77,9 @@ protected:
     // Caps may arrive before start(): they are kept until stop().
     Result<void> start() override {
         std::lock_guard lock(mutex_);
+        if (auto loaded = load_ogg(); !loaded) {
+            return loaded;
+        }
         timer_.start(inputs_);
         return {};
     }
@@ -196,7 +199,7 @@ private:
         Pad* pad = nullptr;
         std::uint32_t serial = 0;
         ogg_stream_state state{};
-        bool state_ready = false;
+        const detail::OggLibrary* ogg = nullptr; // set once `state` is initialised
         std::optional<opus::Header> head;
         bool tags_written = false;
         std::optional<Held> held;
@@ -214,9 +217,9 @@ private:
         Input& operator=(const Input&) = delete;
         ~Input() { clear(); }
         void clear() {
-            if (state_ready) {
-                ogg_stream_clear(&state);
-                state_ready = false;
+            if (ogg != nullptr) {
+                ogg->ogg_stream_clear(&state);
+                ogg = nullptr;
             }
         }
     };
@@ -268,9 +271,25 @@ private:
         return s;
     }
 
+    // libogg, if not loaded yet: by start(), or by caps that came first.
+    Result<void> load_ogg() {
+        if (lib_ == nullptr) {
+            auto loaded = detail::ogg_library();
+            if (!loaded) {
+                return fail(loaded.error());
+            }
+            lib_ = *loaded;
+        }
+        return {};
+    }
+
     bool take_caps(Pad& pad, const Caps& caps) {
         Input* in = find(pad);
         if (in == nullptr) {
+            return false;
+        }
+        if (auto loaded = load_ogg(); !loaded) {
+            context().error(loaded.error());
             return false;
         }
         if (caps.size() == 0 || caps.structure(0).name() != "audio/x-opus") {
@@ -310,8 +329,8 @@ private:
         const opus::Header* head = &head_ref;
         in->head = *head;
         in->serial = new_serial();
-        ogg_stream_init(&in->state, static_cast<int>(in->serial));
-        in->state_ready = true;
+        lib_->ogg_stream_init(&in->state, static_cast<int>(in->serial));
+        in->ogg = lib_;
         std::vector<std::uint8_t> bytes = opus::write_head(*head);
         packet_in(*in, bytes, 0, true, false);
         flush_pages(*in, 0);
@@ -327,20 +346,20 @@ private:
         op.e_o_s = eos ? 1 : 0;
         op.granulepos = static_cast<ogg_int64_t>(granule);
         op.packetno = in.packetno++;
-        ogg_stream_packetin(&in.state, &op);
+        lib_->ogg_stream_packetin(&in.state, &op);
     }
 
     // Moves libogg's pages to the queue: all of them (flush) or those libogg
     // finds full.
     void take_pages(Input& in, int stage, bool flush) {
         ogg_page og{};
-        while ((flush ? ogg_stream_flush(&in.state, &og) : ogg_stream_pageout(&in.state, &og)) != 0) {
+        while ((flush ? lib_->ogg_stream_flush(&in.state, &og) : lib_->ogg_stream_pageout(&in.state, &og)) != 0) {
             Page p;
             p.stage = stage;
             p.bytes.resize(static_cast<std::size_t>(og.header_len + og.body_len));
             std::memcpy(p.bytes.data(), og.header, static_cast<std::size_t>(og.header_len));
             std::memcpy(p.bytes.data() + og.header_len, og.body, static_cast<std::size_t>(og.body_len));
-            const std::int64_t g = ogg_page_granulepos(&og);
+            const std::int64_t g = lib_->ogg_page_granulepos(&og);
             if (g >= 0) {
                 in.page_granule = static_cast<std::uint64_t>(g);
             }
@@ -410,7 +429,7 @@ private:
                 give(*in, std::move(last), true);
             } else if (!in->tags_written) {
                 write_tags(*in, true);
-            } else if (in->state_ready) {
+            } else if (in->ogg != nullptr) {
                 end_empty(*in);
             }
         }
@@ -535,7 +554,8 @@ private:
     }
 
     Pad* src_ = nullptr;
-    std::mutex mutex_; // serializes every input and what leaves src_
+    std::mutex mutex_;                        // serializes every input and what leaves src_
+    const detail::OggLibrary* lib_ = nullptr; // libogg: by start() or the first caps, under mutex_
     std::vector<std::unique_ptr<Input>> inputs_;
     detail::MuxTimer timer_; // ends the wait for a silent stream
     bool src_started_ = false;

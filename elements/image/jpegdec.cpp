@@ -29,6 +29,7 @@
 #include <parallax/video/video_info.hpp>
 
 #include "codec/decoded_picture.hpp"
+#include "image/jpeg_library.hpp"
 #include "image/picture_caps.hpp"
 
 #include <fmt/format.h>
@@ -40,7 +41,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <jpeglib.h>
 #include <optional>
 #include <span>
 #include <string>
@@ -104,6 +104,7 @@ enum class OutputPath : std::uint8_t {
 // Everything one decode needs, in plain values and pointers: the step
 // functions run under setjmp and must not own anything.
 struct DecodeJob {
+    const detail::JpegLibrary* lib; // libjpeg's entry points
     jpeg_decompress_struct* cinfo;
     OutputPath path;
     std::array<std::uint8_t*, 3> plane;
@@ -117,9 +118,10 @@ struct DecodeJob {
     std::uint8_t* cmyk_row;
 };
 
-void read_header_step(jpeg_decompress_struct* cinfo, const std::uint8_t* data, std::size_t size) {
-    jpeg_mem_src(cinfo, data, static_cast<unsigned long>(size));
-    jpeg_read_header(cinfo, TRUE);
+void read_header_step(const detail::JpegLibrary& lib, jpeg_decompress_struct* cinfo, const std::uint8_t* data,
+                      std::size_t size) {
+    lib.jpeg_mem_src(cinfo, data, static_cast<unsigned long>(size));
+    lib.jpeg_read_header(cinfo, TRUE);
 }
 
 void read_raw(DecodeJob& job) {
@@ -134,7 +136,7 @@ void read_raw(DecodeJob& job) {
     }
     while (cinfo->output_scanline < cinfo->output_height) {
         const std::uint32_t band_index = cinfo->output_scanline / lines_per_call;
-        if (jpeg_read_raw_data(cinfo, planes, lines_per_call) == 0) {
+        if (job.lib->jpeg_read_raw_data(cinfo, planes, lines_per_call) == 0) {
             break; // suspended: cannot happen with a memory source
         }
         for (std::size_t c = 0; c < 3; ++c) {
@@ -152,7 +154,7 @@ void read_scanlines(DecodeJob& job) {
     while (cinfo->output_scanline < cinfo->output_height) {
         std::uint8_t* dst = job.plane[0] + static_cast<std::size_t>(cinfo->output_scanline) * job.stride[0];
         JSAMPROW row = job.path == OutputPath::cmyk ? job.cmyk_row : dst;
-        if (jpeg_read_scanlines(cinfo, &row, 1) == 0) {
+        if (job.lib->jpeg_read_scanlines(cinfo, &row, 1) == 0) {
             break;
         }
         if (job.path == OutputPath::cmyk) {
@@ -170,22 +172,23 @@ void read_scanlines(DecodeJob& job) {
 }
 
 void decode_step(DecodeJob& job) {
-    jpeg_start_decompress(job.cinfo);
+    job.lib->jpeg_start_decompress(job.cinfo);
     if (job.path == OutputPath::raw_yuv) {
         read_raw(job);
     } else {
         read_scanlines(job);
     }
-    jpeg_finish_decompress(job.cinfo);
+    job.lib->jpeg_finish_decompress(job.cinfo);
 }
 
 // True when the step finished; false when libjpeg called error_exit (its
 // message is in errors.message).
-bool run_read_header(DecoderErrors& errors, jpeg_decompress_struct* cinfo, const std::uint8_t* data, std::size_t size) {
+bool run_read_header(const detail::JpegLibrary& lib, DecoderErrors& errors, jpeg_decompress_struct* cinfo,
+                     const std::uint8_t* data, std::size_t size) {
     if (setjmp(errors.jump) != 0) {
         return false;
     }
-    read_header_step(cinfo, data, size);
+    read_header_step(lib, cinfo, data, size);
     return true;
 }
 
@@ -379,8 +382,13 @@ protected:
     void init() override { src_ = pad("src"); }
 
     Result<void> start() override {
+        auto loaded = detail::jpeg_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         if (!created_) {
-            cinfo_.err = jpeg_std_error(&errors_.mgr);
+            cinfo_.err = lib_->jpeg_std_error(&errors_.mgr);
             errors_.mgr.error_exit = decoder_error_exit;
             errors_.mgr.emit_message = decoder_emit_message;
             errors_.mgr.output_message = decoder_output_message;
@@ -388,7 +396,8 @@ protected:
                 return fail(Error(Errc::failed, fmt::format("{}: libjpeg could not start: {}", name(),
                                                             static_cast<const char*>(errors_.message))));
             }
-            jpeg_create_decompress(&cinfo_);
+            // jpeg_create_decompress(&cinfo_), spelled out: the macro would call libjpeg directly.
+            lib_->jpeg_CreateDecompress(&cinfo_, JPEG_LIB_VERSION, sizeof(jpeg_decompress_struct));
             created_ = true;
         }
         reset_stream();
@@ -477,7 +486,7 @@ protected:
 private:
     void destroy() {
         if (created_) {
-            jpeg_destroy_decompress(&cinfo_);
+            lib_->jpeg_destroy_decompress(&cinfo_);
             created_ = false;
         }
     }
@@ -619,8 +628,8 @@ private:
     Flow decode_image(std::span<const std::uint8_t> image) {
         errors_.warnings = 0;
         errors_.warning[0] = '\0';
-        if (!run_read_header(errors_, &cinfo_, image.data(), image.size())) {
-            jpeg_abort_decompress(&cinfo_);
+        if (!run_read_header(*lib_, errors_, &cinfo_, image.data(), image.size())) {
+            lib_->jpeg_abort_decompress(&cinfo_);
             const Flow f = context().error(image_error(Errc::corrupt, static_cast<const char*>(errors_.message)));
             ++images_;
             return f;
@@ -643,24 +652,24 @@ private:
             break;
         }
         if (auto ok = update_caps(layout.format); !ok) {
-            jpeg_abort_decompress(&cinfo_);
+            lib_->jpeg_abort_decompress(&cinfo_);
             ++images_;
             return context().error(std::move(ok.error()));
         }
         const VideoInfo& vi = *out_info_;
         auto out = context().allocate(vi.size());
         if (!out) {
-            jpeg_abort_decompress(&cinfo_);
+            lib_->jpeg_abort_decompress(&cinfo_);
             return context().error(std::move(out.error()));
         }
         auto frame = WritableVideoFrame::map(vi, *out);
         if (!frame) {
-            jpeg_abort_decompress(&cinfo_);
+            lib_->jpeg_abort_decompress(&cinfo_);
             return context().error(std::move(frame.error()));
         }
         DecodeJob job = prepare(*frame, layout.path);
         if (!run_decode(errors_, job)) {
-            jpeg_abort_decompress(&cinfo_);
+            lib_->jpeg_abort_decompress(&cinfo_);
             const Flow f = context().error(image_error(Errc::corrupt, static_cast<const char*>(errors_.message)));
             ++images_;
             return f;
@@ -690,6 +699,7 @@ private:
     DecodeJob prepare(const WritableVideoFrame& frame, OutputPath path) {
         const VideoInfo& vi = *out_info_;
         DecodeJob job{};
+        job.lib = lib_;
         job.cinfo = &cinfo_;
         job.path = path;
         if (path != OutputPath::raw_yuv) {
@@ -734,6 +744,7 @@ private:
     }
 
     Pad* src_ = nullptr;
+    const detail::JpegLibrary* lib_ = nullptr; // from start()
     jpeg_decompress_struct cinfo_;
     DecoderErrors errors_;
     bool created_ = false;

@@ -25,6 +25,7 @@
 #include <parallax/video/video_frame.hpp>
 #include <parallax/video/video_info.hpp>
 
+#include "image/jpeg_library.hpp"
 #include "image/picture_caps.hpp"
 
 #include <fmt/format.h>
@@ -38,7 +39,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <jpeglib.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -118,6 +118,7 @@ std::optional<FormatPlan> plan_for(VideoFormat f) {
 // Everything one encode needs, in plain values and pointers: the step
 // functions below run under setjmp and must not own anything.
 struct EncodeJob {
+    const detail::JpegLibrary* lib; // libjpeg's entry points
     jpeg_compress_struct* cinfo;
     InputPath path;
     // The parameters, set on cinfo under setjmp (libjpeg may object).
@@ -202,7 +203,7 @@ void encode_raw(EncodeJob& job) {
                 }
             }
         }
-        jpeg_write_raw_data(cinfo, planes, lines_per_call);
+        job.lib->jpeg_write_raw_data(cinfo, planes, lines_per_call);
     }
 }
 
@@ -218,19 +219,20 @@ void encode_scanlines(EncodeJob& job) {
             }
             row = job.gray_row;
         }
-        jpeg_write_scanlines(cinfo, &row, 1);
+        job.lib->jpeg_write_scanlines(cinfo, &row, 1);
     }
 }
 
 // Runs under setjmp: trivial locals only.
 void encode_step(EncodeJob& job) {
+    const detail::JpegLibrary& lib = *job.lib;
     jpeg_compress_struct* cinfo = job.cinfo;
     cinfo->image_width = job.width;
     cinfo->image_height = job.height;
     cinfo->input_components = job.input_components;
     cinfo->in_color_space = job.in_color_space;
-    jpeg_set_defaults(cinfo);
-    jpeg_set_quality(cinfo, job.quality, TRUE);
+    lib.jpeg_set_defaults(cinfo);
+    lib.jpeg_set_quality(cinfo, job.quality, TRUE);
     cinfo->dct_method = job.dct_method;
     cinfo->raw_data_in = job.path == InputPath::raw_yuv ? TRUE : FALSE;
     if (job.path != InputPath::gray) {
@@ -239,14 +241,14 @@ void encode_step(EncodeJob& job) {
             cinfo->comp_info[c].v_samp_factor = c == 0 ? job.luma_v : 1;
         }
     }
-    jpeg_mem_dest(cinfo, &job.out, &job.out_size);
-    jpeg_start_compress(job.cinfo, TRUE);
+    lib.jpeg_mem_dest(cinfo, &job.out, &job.out_size);
+    lib.jpeg_start_compress(job.cinfo, TRUE);
     if (job.path == InputPath::raw_yuv) {
         encode_raw(job);
     } else {
         encode_scanlines(job);
     }
-    jpeg_finish_compress(job.cinfo);
+    lib.jpeg_finish_compress(job.cinfo);
 }
 
 // True when the encode finished; false when libjpeg called error_exit (its
@@ -318,15 +320,21 @@ protected:
     void init() override { src_ = pad("src"); }
 
     Result<void> start() override {
+        auto loaded = detail::jpeg_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         if (!created_) {
-            cinfo_.err = jpeg_std_error(&errors_.mgr);
+            cinfo_.err = lib_->jpeg_std_error(&errors_.mgr);
             errors_.mgr.error_exit = encoder_error_exit;
             errors_.mgr.output_message = encoder_output_message;
             if (setjmp(errors_.jump) != 0) {
                 return fail(Error(Errc::failed, fmt::format("{}: libjpeg could not start: {}", name(),
                                                             static_cast<const char*>(errors_.message))));
             }
-            jpeg_create_compress(&cinfo_);
+            // jpeg_create_compress(&cinfo_), spelled out: the macro would call libjpeg directly.
+            lib_->jpeg_CreateCompress(&cinfo_, JPEG_LIB_VERSION, sizeof(jpeg_compress_struct));
             created_ = true;
         }
         // The caps may have come before start(): they stay.
@@ -374,7 +382,7 @@ protected:
         }
         auto job = prepare(*frame);
         if (!run_encode(errors_, job)) {
-            jpeg_abort_compress(&cinfo_);
+            lib_->jpeg_abort_compress(&cinfo_);
             std::free(job.out);
             return context().error(
                 Error(Errc::failed, fmt::format("{}: libjpeg could not encode frame {}: {}", name(), frames_,
@@ -418,7 +426,7 @@ protected:
 private:
     void destroy() {
         if (created_) {
-            jpeg_destroy_compress(&cinfo_);
+            lib_->jpeg_destroy_compress(&cinfo_);
             created_ = false;
         }
     }
@@ -489,6 +497,7 @@ private:
     EncodeJob prepare(const VideoFrame& frame) {
         const VideoInfo& vi = *info_;
         EncodeJob job{};
+        job.lib = lib_;
         job.cinfo = &cinfo_;
         job.path = plan_.path;
         job.width = vi.width();
@@ -558,6 +567,7 @@ private:
     }
 
     Pad* src_ = nullptr;
+    const detail::JpegLibrary* lib_ = nullptr; // from start()
     jpeg_compress_struct cinfo_;
     EncoderErrors errors_;
     bool created_ = false;

@@ -24,6 +24,7 @@
 
 #include "codec/decoded_picture.hpp"
 #include "image/picture_caps.hpp"
+#include "image/png_library.hpp"
 
 #include <fmt/format.h>
 
@@ -35,7 +36,6 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
-#include <png.h>
 #include <span>
 #include <string>
 #include <string_view>
@@ -119,6 +119,7 @@ ImageExtent find_image(std::span<const std::uint8_t> bytes, std::size_t resume =
 // Everything one decode needs, as plain data: the functions that run libpng
 // under setjmp see only this.
 struct DecodeJob {
+    const detail::PngLibrary* lib = nullptr; // libpng's entry points
     const std::uint8_t* data = nullptr;
     std::size_t size = 0;
     std::size_t read_at = 0;
@@ -135,9 +136,10 @@ struct DecodeJob {
 };
 
 extern "C" void decoder_error(png_structp png, png_const_charp text) {
-    auto* job = static_cast<DecodeJob*>(png_get_error_ptr(png));
+    const detail::PngLibrary& lib = detail::loaded_png_library();
+    auto* job = static_cast<DecodeJob*>(lib.png_get_error_ptr(png));
     std::snprintf(job->message, sizeof(job->message), "%s", text != nullptr ? text : "unknown error");
-    png_longjmp(png, 1);
+    lib.png_longjmp(png, 1);
 }
 
 // libpng's default prints warnings (e.g. a bad CRC in an ancillary chunk,
@@ -145,9 +147,10 @@ extern "C" void decoder_error(png_structp png, png_const_charp text) {
 extern "C" void decoder_warning(png_structp, png_const_charp) {}
 
 extern "C" void decoder_read(png_structp png, png_bytep out, png_size_t length) {
-    auto* job = static_cast<DecodeJob*>(png_get_io_ptr(png));
+    const detail::PngLibrary& lib = detail::loaded_png_library();
+    auto* job = static_cast<DecodeJob*>(lib.png_get_io_ptr(png));
     if (job->size - job->read_at < length) {
-        png_error(png, "the image ends early");
+        lib.png_error(png, "the image ends early");
     }
     std::memcpy(out, job->data + job->read_at, length);
     job->read_at += length;
@@ -155,7 +158,7 @@ extern "C" void decoder_read(png_structp png, png_bytep out, png_size_t length) 
 
 void destroy(DecodeJob& job) {
     if (job.png != nullptr) {
-        png_destroy_read_struct(&job.png, job.info != nullptr ? &job.info : nullptr, nullptr);
+        job.lib->png_destroy_read_struct(&job.png, job.info != nullptr ? &job.info : nullptr, nullptr);
         job.png = nullptr;
         job.info = nullptr;
     }
@@ -165,69 +168,73 @@ void destroy(DecodeJob& job) {
 // formats. On false, job.message says why and libpng is released. No C++
 // object with a destructor lives here: libpng's errors longjmp back into it.
 bool read_header(DecodeJob& job) {
-    job.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, decoder_error, decoder_warning);
+    const detail::PngLibrary& lib = *job.lib;
+    job.png = lib.png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, decoder_error, decoder_warning);
     if (job.png == nullptr) {
         std::snprintf(job.message, sizeof(job.message), "libpng could not create its read structure");
         return false;
     }
-    job.info = png_create_info_struct(job.png);
+    job.info = lib.png_create_info_struct(job.png);
     if (job.info == nullptr) {
         destroy(job);
         std::snprintf(job.message, sizeof(job.message), "libpng could not create its info structure");
         return false;
     }
-    if (setjmp(png_jmpbuf(job.png)) != 0) {
+    // png_jmpbuf(job.png), spelled out: the macro would call libpng directly.
+    if (setjmp(*lib.png_set_longjmp_fn(job.png, longjmp, sizeof(jmp_buf))) != 0) {
         destroy(job);
         return false;
     }
-    png_set_read_fn(job.png, &job, decoder_read);
+    lib.png_set_read_fn(job.png, &job, decoder_read);
     // The sizes raw caps carry; anything larger is refused before any
     // memory is spent on it.
-    png_set_user_limits(job.png, 65535, 65535);
-    png_read_info(job.png, job.info);
+    lib.png_set_user_limits(job.png, 65535, 65535);
+    lib.png_read_info(job.png, job.info);
 
-    const int color_type = png_get_color_type(job.png, job.info);
-    const int depth = png_get_bit_depth(job.png, job.info);
-    const bool has_trns = png_get_valid(job.png, job.info, PNG_INFO_tRNS) != 0;
+    const int color_type = lib.png_get_color_type(job.png, job.info);
+    const int depth = lib.png_get_bit_depth(job.png, job.info);
+    const bool has_trns = lib.png_get_valid(job.png, job.info, PNG_INFO_tRNS) != 0;
     if (color_type == PNG_COLOR_TYPE_PALETTE) {
-        png_set_palette_to_rgb(job.png);
+        lib.png_set_palette_to_rgb(job.png);
     }
     if (color_type == PNG_COLOR_TYPE_GRAY && depth < 8) {
-        png_set_expand_gray_1_2_4_to_8(job.png);
+        lib.png_set_expand_gray_1_2_4_to_8(job.png);
     }
     if (has_trns) {
-        png_set_tRNS_to_alpha(job.png);
+        lib.png_set_tRNS_to_alpha(job.png);
     }
     const bool gray = (color_type & PNG_COLOR_MASK_COLOR) == 0;
     const bool alpha = (color_type & PNG_COLOR_MASK_ALPHA) != 0 || has_trns;
     if (depth == 16) {
         if (gray && !alpha) {
-            png_set_swap(job.png); // GRAY16_LE
+            lib.png_set_swap(job.png); // GRAY16_LE
         } else {
-            png_set_strip_16(job.png);
+            lib.png_set_strip_16(job.png);
         }
     }
     if (gray && alpha) {
-        png_set_gray_to_rgb(job.png);
+        lib.png_set_gray_to_rgb(job.png);
     }
-    png_set_interlace_handling(job.png);
-    png_read_update_info(job.png, job.info);
-    job.width = png_get_image_width(job.png, job.info);
-    job.height = png_get_image_height(job.png, job.info);
-    job.channels = png_get_channels(job.png, job.info);
-    job.bit_depth = png_get_bit_depth(job.png, job.info);
+    lib.png_set_interlace_handling(job.png);
+    lib.png_read_update_info(job.png, job.info);
+    job.width = lib.png_get_image_width(job.png, job.info);
+    job.height = lib.png_get_image_height(job.png, job.info);
+    job.channels = lib.png_get_channels(job.png, job.info);
+    job.bit_depth = lib.png_get_bit_depth(job.png, job.info);
     return true;
 }
 
 // Decodes the pixels into job.rows and releases libpng. On false,
 // job.message says why. Same rule as read_header: plain data only.
 bool read_pixels(DecodeJob& job) {
-    if (setjmp(png_jmpbuf(job.png)) != 0) {
+    const detail::PngLibrary& lib = *job.lib;
+    // png_jmpbuf(job.png), as in read_header.
+    if (setjmp(*lib.png_set_longjmp_fn(job.png, longjmp, sizeof(jmp_buf))) != 0) {
         destroy(job);
         return false;
     }
-    png_read_image(job.png, job.rows);
-    png_read_end(job.png, nullptr);
+    lib.png_read_image(job.png, job.rows);
+    lib.png_read_end(job.png, nullptr);
     destroy(job);
     return true;
 }
@@ -303,6 +310,11 @@ protected:
     void init() override { src_ = pad("src"); }
 
     Result<void> start() override {
+        auto loaded = detail::png_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         reset();
         return {};
     }
@@ -422,6 +434,7 @@ private:
 
     Flow decode(std::span<const std::uint8_t> image, const Metadata& meta) {
         DecodeJob job;
+        job.lib = lib_;
         job.data = image.data();
         job.size = image.size();
         if (!read_header(job)) {
@@ -489,6 +502,7 @@ private:
     }
 
     Pad* src_ = nullptr;
+    const detail::PngLibrary* lib_ = nullptr; // from start()
     Caps input_caps_ = Caps::empty();
     std::optional<VideoInfo> out_info_;
     std::vector<std::uint8_t> pending_; // the start of an image not yet complete

@@ -18,6 +18,7 @@
 #include <parallax/video/video_info.hpp>
 
 #include "image/picture_caps.hpp"
+#include "image/png_library.hpp"
 
 #include <fmt/format.h>
 
@@ -29,7 +30,6 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <png.h>
 #include <string>
 #include <vector>
 
@@ -41,6 +41,7 @@ LogCategory pngenc_log("pngenc", "pngenc: PNG encoding with libpng");
 // Everything one encode needs, as plain data: the function that runs libpng
 // under setjmp sees only this.
 struct EncodeJob {
+    const detail::PngLibrary* lib = nullptr; // libpng's entry points
     const std::uint8_t* first_row = nullptr;
     std::size_t stride = 0;
     std::uint32_t width = 0;
@@ -57,16 +58,18 @@ struct EncodeJob {
 };
 
 extern "C" void encoder_error(png_structp png, png_const_charp text) {
-    auto* job = static_cast<EncodeJob*>(png_get_error_ptr(png));
+    const detail::PngLibrary& lib = detail::loaded_png_library();
+    auto* job = static_cast<EncodeJob*>(lib.png_get_error_ptr(png));
     std::snprintf(job->message, sizeof(job->message), "%s", text != nullptr ? text : "unknown error");
-    png_longjmp(png, 1);
+    lib.png_longjmp(png, 1);
 }
 
 // libpng's default prints warnings to stderr; the library never does.
 extern "C" void encoder_warning(png_structp, png_const_charp) {}
 
 extern "C" void encoder_write(png_structp png, png_bytep data, png_size_t length) {
-    auto* job = static_cast<EncodeJob*>(png_get_io_ptr(png));
+    const detail::PngLibrary& lib = detail::loaded_png_library();
+    auto* job = static_cast<EncodeJob*>(lib.png_get_io_ptr(png));
     if (job->out_capacity - job->out_size < length) {
         std::size_t capacity = job->out_capacity == 0 ? 4096 : job->out_capacity;
         while (capacity - job->out_size < length) {
@@ -74,7 +77,7 @@ extern "C" void encoder_write(png_structp png, png_bytep data, png_size_t length
         }
         auto* grown = static_cast<std::uint8_t*>(std::realloc(job->out, capacity));
         if (grown == nullptr) {
-            png_error(png, "out of memory for the encoded image");
+            lib.png_error(png, "out of memory for the encoded image");
         }
         job->out = grown;
         job->out_capacity = capacity;
@@ -88,35 +91,37 @@ extern "C" void encoder_flush(png_structp) {}
 // Runs libpng over the frame. On false, job.message says why. No C++ object
 // with a destructor lives here: libpng's errors longjmp back into it.
 bool run_encode(EncodeJob& job) {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &job, encoder_error, encoder_warning);
+    const detail::PngLibrary& lib = *job.lib;
+    png_structp png = lib.png_create_write_struct(PNG_LIBPNG_VER_STRING, &job, encoder_error, encoder_warning);
     if (png == nullptr) {
         std::snprintf(job.message, sizeof(job.message), "libpng could not create its write structure");
         return false;
     }
-    png_infop info = png_create_info_struct(png);
+    png_infop info = lib.png_create_info_struct(png);
     if (info == nullptr) {
-        png_destroy_write_struct(&png, nullptr);
+        lib.png_destroy_write_struct(&png, nullptr);
         std::snprintf(job.message, sizeof(job.message), "libpng could not create its info structure");
         return false;
     }
-    if (setjmp(png_jmpbuf(png)) != 0) {
-        png_destroy_write_struct(&png, &info);
+    // png_jmpbuf(png), spelled out: the macro would call libpng directly.
+    if (setjmp(*lib.png_set_longjmp_fn(png, longjmp, sizeof(jmp_buf))) != 0) {
+        lib.png_destroy_write_struct(&png, &info);
         return false;
     }
-    png_set_write_fn(png, &job, encoder_write, encoder_flush);
-    png_set_compression_level(png, job.compression_level);
-    png_set_IHDR(png, info, job.width, job.height, job.bit_depth, job.color_type, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
+    lib.png_set_write_fn(png, &job, encoder_write, encoder_flush);
+    lib.png_set_compression_level(png, job.compression_level);
+    lib.png_set_IHDR(png, info, job.width, job.height, job.bit_depth, job.color_type, PNG_INTERLACE_NONE,
+                     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    lib.png_write_info(png, info);
     if (job.swap_16) {
-        png_set_swap(png);
+        lib.png_set_swap(png);
     }
     for (std::uint32_t y = 0; y < job.height; ++y) {
         // libpng only reads the row (png_write_row takes png_const_bytep).
-        png_write_row(png, job.first_row + static_cast<std::size_t>(y) * job.stride);
+        lib.png_write_row(png, job.first_row + static_cast<std::size_t>(y) * job.stride);
     }
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
+    lib.png_write_end(png, info);
+    lib.png_destroy_write_struct(&png, &info);
     return true;
 }
 
@@ -193,6 +198,11 @@ protected:
     // The caps stay from one run to the next (they may come before start);
     // stop() forgets them.
     Result<void> start() override {
+        auto loaded = detail::png_library();
+        if (!loaded) {
+            return fail(loaded.error());
+        }
+        lib_ = *loaded;
         frames_ = 0;
         done_ = false;
         return {};
@@ -235,6 +245,7 @@ protected:
                                                                              frame.error().message())));
         }
         EncodeJob job;
+        job.lib = lib_;
         job.first_row = reinterpret_cast<const std::uint8_t*>(frame->row(0, 0).data());
         job.stride = info_->stride(0);
         job.width = info_->width();
@@ -308,6 +319,7 @@ private:
     }
 
     Pad* src_ = nullptr;
+    const detail::PngLibrary* lib_ = nullptr; // from start()
     std::optional<VideoInfo> info_;
     FormatPlan plan_{PNG_COLOR_TYPE_RGB, 8, false};
     std::uint64_t frames_ = 0;

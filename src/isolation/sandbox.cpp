@@ -2,6 +2,8 @@
 
 #include <parallax/base/log.hpp>
 
+#include "isolation/seccomp_library.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,7 +19,6 @@
 #include <memory>
 #include <mutex>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <sstream>
 #include <sys/prctl.h>
@@ -218,65 +219,66 @@ constexpr std::uint64_t clone_ns_flags[] = {CLONE_NEWUSER, CLONE_NEWPID, CLONE_N
                                             CLONE_NEWIPC,  CLONE_NEWUTS, CLONE_NEWCGROUP};
 
 struct SeccompDeleter {
-    void operator()(scmp_filter_ctx ctx) const noexcept { seccomp_release(ctx); }
+    const SeccompLibrary* lib = nullptr;
+    void operator()(scmp_filter_ctx ctx) const noexcept { lib->seccomp_release(ctx); }
 };
 using SeccompPtr = std::unique_ptr<void, SeccompDeleter>;
 
-Result<void> add_rule(scmp_filter_ctx ctx, std::uint32_t action, const char* name, unsigned count = 0,
-                      const scmp_arg_cmp* args = nullptr) {
-    const int nr = seccomp_syscall_resolve_name(name);
+Result<void> add_rule(const SeccompLibrary& lib, scmp_filter_ctx ctx, std::uint32_t action, const char* name,
+                      unsigned count = 0, const scmp_arg_cmp* args = nullptr) {
+    const int nr = lib.seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) {
         return {}; // not a call of this architecture (open on arm64)
     }
-    const int rc = seccomp_rule_add_array(ctx, action, nr, count, args);
+    const int rc = lib.seccomp_rule_add_array(ctx, action, nr, count, args);
     if (rc < 0) {
         return fail_errno(-rc, fmt::format("sandbox: seccomp rule for {}", name));
     }
     return {};
 }
 
-Result<SeccompPtr> build_filter(SandboxPolicy::Kind kind, bool files_allowed) {
-    SeccompPtr ctx(seccomp_init(SCMP_ACT_ALLOW));
+Result<SeccompPtr> build_filter(const SeccompLibrary& lib, SandboxPolicy::Kind kind, bool files_allowed) {
+    SeccompPtr ctx(lib.seccomp_init(SCMP_ACT_ALLOW), SeccompDeleter{&lib});
     if (!ctx) {
         return fail(Errc::system, "sandbox: seccomp_init failed");
     }
     // Every thread of the process, atomically.
-    if (const int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1); rc < 0) {
+    if (const int rc = lib.seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1); rc < 0) {
         return fail_errno(-rc, "sandbox: seccomp thread synchronisation");
     }
     // System calls of another ABI (i386 or x32 on x86-64) would bypass the
     // names below: they end the process.
-    if (const int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc < 0) {
+    if (const int rc = lib.seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc < 0) {
         return fail_errno(-rc, "sandbox: seccomp action for foreign architectures");
     }
     const std::uint32_t refuse = can_set_return_value ? SCMP_ACT_TRAP : SCMP_ACT_ERRNO(EPERM);
     for (const char* name : fatal_names) {
-        const int nr = seccomp_syscall_resolve_name(name);
+        const int nr = lib.seccomp_syscall_resolve_name(name);
         if (nr >= 0 && static_cast<std::size_t>(nr) < max_syscall) {
             fatal_calls[static_cast<std::size_t>(nr)].store(1, std::memory_order_relaxed);
         }
-        if (auto ok = add_rule(ctx.get(), SCMP_ACT_TRAP, name); !ok) {
+        if (auto ok = add_rule(lib, ctx.get(), SCMP_ACT_TRAP, name); !ok) {
             return fail(ok.error());
         }
     }
     for (const char* name : always_refused) {
-        if (auto ok = add_rule(ctx.get(), refuse, name); !ok) {
+        if (auto ok = add_rule(lib, ctx.get(), refuse, name); !ok) {
             return fail(ok.error());
         }
     }
     if (!files_allowed) {
         for (const char* name : file_calls) {
-            if (auto ok = add_rule(ctx.get(), refuse, name); !ok) {
+            if (auto ok = add_rule(lib, ctx.get(), refuse, name); !ok) {
                 return fail(ok.error());
             }
         }
 #if defined(__x86_64__) || defined(__aarch64__)
         for (const NumberedCall& call : newer_file_calls) {
-            if (seccomp_syscall_resolve_name(call.name) != __NR_SCMP_ERROR) {
-                if (auto ok = add_rule(ctx.get(), refuse, call.name); !ok) {
+            if (lib.seccomp_syscall_resolve_name(call.name) != __NR_SCMP_ERROR) {
+                if (auto ok = add_rule(lib, ctx.get(), refuse, call.name); !ok) {
                     return fail(ok.error());
                 }
-            } else if (const int rc = seccomp_rule_add_array(ctx.get(), refuse, call.nr, 0, nullptr); rc < 0) {
+            } else if (const int rc = lib.seccomp_rule_add_array(ctx.get(), refuse, call.nr, 0, nullptr); rc < 0) {
                 return fail_errno(-rc, fmt::format("sandbox: seccomp rule for {}", call.name));
             }
         }
@@ -284,7 +286,7 @@ Result<SeccompPtr> build_filter(SandboxPolicy::Kind kind, bool files_allowed) {
     }
     if (kind != SandboxPolicy::Kind::with_network) {
         for (const char* name : network_calls) {
-            if (auto ok = add_rule(ctx.get(), refuse, name); !ok) {
+            if (auto ok = add_rule(lib, ctx.get(), refuse, name); !ok) {
                 return fail(ok.error());
             }
         }
@@ -293,19 +295,19 @@ Result<SeccompPtr> build_filter(SandboxPolicy::Kind kind, bool files_allowed) {
     // getrlimit() does, stays allowed).
     {
         const scmp_arg_cmp new_limit = SCMP_A2(SCMP_CMP_NE, 0);
-        if (auto ok = add_rule(ctx.get(), refuse, "prlimit64", 1, &new_limit); !ok) {
+        if (auto ok = add_rule(lib, ctx.get(), refuse, "prlimit64", 1, &new_limit); !ok) {
             return fail(ok.error());
         }
     }
     for (const std::uint64_t flag : clone_ns_flags) {
         const scmp_arg_cmp has_flag = SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag);
-        if (auto ok = add_rule(ctx.get(), refuse, "clone", 1, &has_flag); !ok) {
+        if (auto ok = add_rule(lib, ctx.get(), refuse, "clone", 1, &has_flag); !ok) {
             return fail(ok.error());
         }
     }
     // clone3 passes its flags in memory, where a filter cannot read them:
     // ENOSYS makes glibc fall back to clone(), whose flags are checked above.
-    if (auto ok = add_rule(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "clone3"); !ok) {
+    if (auto ok = add_rule(lib, ctx.get(), SCMP_ACT_ERRNO(ENOSYS), "clone3"); !ok) {
         return fail(ok.error());
     }
     return ctx;
@@ -486,7 +488,11 @@ Result<SandboxReport> enter_sandbox(const SandboxPolicy& policy) {
     report.kind = policy.kind;
 
     // Everything that can fail for ordinary reasons happens before anything
-    // irreversible: path fds, the Landlock probe, the filter.
+    // irreversible: libseccomp, path fds, the Landlock probe, the filter.
+    auto seccomp = seccomp_library();
+    if (!seccomp) {
+        return fail(Errc::unsupported, fmt::format("sandbox: {}", seccomp.error().message()));
+    }
     bool files_allowed = false;
     std::vector<PathRule> rules;
     if (policy.kind == SandboxPolicy::Kind::with_filesystem) {
@@ -504,7 +510,7 @@ Result<SandboxReport> enter_sandbox(const SandboxPolicy& policy) {
                             errno_text(errno)));
         }
     }
-    auto filter = build_filter(policy.kind, files_allowed);
+    auto filter = build_filter(**seccomp, policy.kind, files_allowed);
     if (!filter) {
         return fail(filter.error());
     }
@@ -547,7 +553,7 @@ Result<SandboxReport> enter_sandbox(const SandboxPolicy& policy) {
     if (::sigaction(SIGSYS, &sa, nullptr) != 0) {
         return fail_errno(errno, "sandbox: installing the SIGSYS handler");
     }
-    if (const int rc = seccomp_load(filter->get()); rc < 0) {
+    if (const int rc = (*seccomp)->seccomp_load(filter->get()); rc < 0) {
         return fail_errno(-rc, "sandbox: loading the seccomp filter");
     }
     report.seccomp = true;
@@ -559,13 +565,20 @@ Result<SandboxReport> enter_sandbox(const SandboxPolicy& policy) {
 
 std::string syscall_name(int syscall, std::uint32_t arch) {
     const std::uint32_t a = arch == 0 ? SCMP_ARCH_NATIVE : arch;
-    if (char* name = seccomp_syscall_resolve_num_arch(a, syscall); name != nullptr) {
+    auto lib = seccomp_library();
+    if (!lib) {
+        return fmt::format("syscall {}", syscall);
+    }
+    if (char* name = (*lib)->seccomp_syscall_resolve_num_arch(a, syscall); name != nullptr) {
         std::string s(name);
         std::free(name); // NOLINT(cppcoreguidelines-no-malloc): libseccomp's allocation
         return s;
     }
     return fmt::format("syscall {}", syscall);
 }
+
+PARALLAX_DEFINE_RUNTIME_LIBRARY(seccomp_library, SeccompLibrary, "libseccomp", PARALLAX_LIBSECCOMP_SONAME,
+                                PARALLAX_SECCOMP_ENTRIES)
 
 std::vector<SandboxViolation> read_violations(int fd) {
     std::vector<SandboxViolation> out;

@@ -5,6 +5,7 @@
 // section it hands out. The file comes from outside: each malformed or
 // unexpected thing is an Error naming the file and the check.
 
+#include <parallax/base/runtime_library.hpp>
 #include <parallax/base/unique_fd.hpp>
 #include <parallax/element/registry.hpp>
 #include <parallax/plugin/plugin_descriptor.hpp>
@@ -53,8 +54,31 @@ constexpr int host_machine = EM_S390;
 constexpr int host_machine = -1; // any
 #endif
 
+// libelf, opened when the first plugin file is read
+// (parallax/base/runtime_library.hpp says why).
+#define PARALLAX_ELF_ENTRIES(X)                                                                                        \
+    X(elf_version)                                                                                                     \
+    X(elf_begin)                                                                                                       \
+    X(elf_end)                                                                                                         \
+    X(elf_kind)                                                                                                        \
+    X(elf_errmsg)                                                                                                      \
+    X(elf_getident)                                                                                                    \
+    X(elf_nextscn)                                                                                                     \
+    X(elf_getscn)                                                                                                      \
+    X(elf_getdata)                                                                                                     \
+    X(elf_rawdata)                                                                                                     \
+    X(elf_strptr)                                                                                                      \
+    X(gelf_getehdr)                                                                                                    \
+    X(gelf_getshdr)                                                                                                    \
+    X(gelf_getsym)                                                                                                     \
+    X(gelf_fsize)
+
+PARALLAX_DECLARE_RUNTIME_LIBRARY(elf_library, ElfLibrary, PARALLAX_ELF_ENTRIES)
+PARALLAX_DEFINE_RUNTIME_LIBRARY(elf_library, ElfLibrary, "libelf", PARALLAX_LIBELF_SONAME, PARALLAX_ELF_ENTRIES)
+
 struct ElfDeleter {
-    void operator()(Elf* elf) const noexcept { elf_end(elf); }
+    const ElfLibrary* lib = nullptr;
+    void operator()(Elf* elf) const noexcept { lib->elf_end(elf); }
 };
 using ElfPtr = std::unique_ptr<Elf, ElfDeleter>;
 
@@ -96,13 +120,19 @@ public:
         if (!S_ISREG(st.st_mode)) {
             return refuse(Errc::invalid_argument, "file type", "not a regular file");
         }
-        if (elf_version(EV_CURRENT) == EV_NONE) {
+        auto loaded = elf_library();
+        if (!loaded) {
+            return fail(Errc::unsupported,
+                        fmt::format("{}: cannot read plugin files: {}", file_, loaded.error().message()));
+        }
+        lib_ = *loaded;
+        if (lib_->elf_version(EV_CURRENT) == EV_NONE) {
             return fail(Errc::unsupported, fmt::format("{}: libelf does not support this ELF version", file_));
         }
         // ELF_C_READ, not a mapping: a file truncated while it is read gives
         // an error, not SIGBUS.
-        ElfPtr elf(elf_begin(fd.get(), ELF_C_READ, nullptr));
-        if (!elf || elf_kind(elf.get()) != ELF_K_ELF) {
+        ElfPtr elf(lib_->elf_begin(fd.get(), ELF_C_READ, nullptr), ElfDeleter{lib_});
+        if (!elf || lib_->elf_kind(elf.get()) != ELF_K_ELF) {
             return refuse(Errc::corrupt, "ELF header", "not an ELF file");
         }
         if (auto ok = check_header(elf.get()); !ok) {
@@ -122,12 +152,12 @@ private:
         return fail(code, fmt::format("{}: {}: {}", file_, check, what));
     }
     [[nodiscard]] tl::unexpected<Error> libelf_error(std::string_view check, std::string_view what) const {
-        return fail(Errc::corrupt, fmt::format("{}: {}: {} ({})", file_, check, what, elf_errmsg(-1)));
+        return fail(Errc::corrupt, fmt::format("{}: {}: {} ({})", file_, check, what, lib_->elf_errmsg(-1)));
     }
 
     Result<void> check_header(Elf* elf) const {
         std::size_t ident_size = 0;
-        const char* ident = elf_getident(elf, &ident_size);
+        const char* ident = lib_->elf_getident(elf, &ident_size);
         if (ident == nullptr || ident_size < EI_NIDENT) {
             return libelf_error("ELF header", "truncated identification");
         }
@@ -147,7 +177,7 @@ private:
                                       host_data == ELFDATA2MSB ? "big-endian" : "little-endian"));
         }
         GElf_Ehdr ehdr{};
-        if (gelf_getehdr(elf, &ehdr) == nullptr) {
+        if (lib_->gelf_getehdr(elf, &ehdr) == nullptr) {
             return libelf_error("ELF header", "unreadable");
         }
         if (ehdr.e_type != ET_DYN) {
@@ -166,9 +196,9 @@ private:
     Result<Bytes> descriptor_bytes(Elf* elf) const {
         Elf_Scn* dynsym = nullptr;
         GElf_Shdr dynsym_header{};
-        for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+        for (Elf_Scn* scn = lib_->elf_nextscn(elf, nullptr); scn != nullptr; scn = lib_->elf_nextscn(elf, scn)) {
             GElf_Shdr h{};
-            if (gelf_getshdr(scn, &h) == nullptr) {
+            if (lib_->gelf_getshdr(scn, &h) == nullptr) {
                 return libelf_error("section headers", "unreadable");
             }
             if (h.sh_type == SHT_DYNSYM) {
@@ -181,11 +211,11 @@ private:
             return refuse(Errc::not_found, "symbol " PARALLAX_PLUGIN_SYMBOL,
                           "no dynamic symbol table (not a libparallax plugin)");
         }
-        Elf_Data* symbols = elf_getdata(dynsym, nullptr);
+        Elf_Data* symbols = lib_->elf_getdata(dynsym, nullptr);
         if (symbols == nullptr) {
             return libelf_error("dynamic symbol table", "unreadable");
         }
-        const std::size_t entry_size = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+        const std::size_t entry_size = lib_->gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
         const std::size_t count = entry_size == 0 ? 0 : symbols->d_size / entry_size;
         if (count > static_cast<std::size_t>(INT32_MAX)) {
             return refuse(Errc::corrupt, "dynamic symbol table", fmt::format("{} symbols, too many", count));
@@ -193,13 +223,13 @@ private:
         std::optional<GElf_Sym> found;
         for (std::size_t i = 0; i < count; ++i) {
             GElf_Sym sym{};
-            if (gelf_getsym(symbols, static_cast<int>(i), &sym) == nullptr) {
+            if (lib_->gelf_getsym(symbols, static_cast<int>(i), &sym) == nullptr) {
                 return libelf_error("dynamic symbol table", fmt::format("symbol {} unreadable", i));
             }
             if (sym.st_shndx == SHN_UNDEF) {
                 continue;
             }
-            const char* name = elf_strptr(elf, dynsym_header.sh_link, sym.st_name);
+            const char* name = lib_->elf_strptr(elf, dynsym_header.sh_link, sym.st_name);
             if (name != nullptr && std::strcmp(name, PARALLAX_PLUGIN_SYMBOL) == 0) {
                 found = sym;
                 break;
@@ -226,9 +256,9 @@ private:
         if (sym.st_shndx >= SHN_LORESERVE) {
             return refuse(Errc::corrupt, check, fmt::format("in no section (index {:#x})", sym.st_shndx));
         }
-        Elf_Scn* scn = elf_getscn(elf, sym.st_shndx);
+        Elf_Scn* scn = lib_->elf_getscn(elf, sym.st_shndx);
         GElf_Shdr h{};
-        if (scn == nullptr || gelf_getshdr(scn, &h) == nullptr) {
+        if (scn == nullptr || lib_->gelf_getshdr(scn, &h) == nullptr) {
             return libelf_error(check, fmt::format("in section {}, which does not exist", sym.st_shndx));
         }
         if (h.sh_type == SHT_NOBITS) {
@@ -242,7 +272,7 @@ private:
                                       sym.st_shndx, h.sh_addr, h.sh_size));
         }
         const std::size_t offset = sym.st_value - h.sh_addr;
-        Elf_Data* data = elf_rawdata(scn, nullptr);
+        Elf_Data* data = lib_->elf_rawdata(scn, nullptr);
         if (data == nullptr || data->d_buf == nullptr) {
             return libelf_error(check, fmt::format("section {} unreadable (file truncated?)", sym.st_shndx));
         }
@@ -336,6 +366,7 @@ private:
     }
 
     std::string file_;
+    const ElfLibrary* lib_ = nullptr; // from read()
 };
 
 } // namespace
