@@ -86,16 +86,19 @@ std::uint64_t next_random(std::uint64_t& state) noexcept {
     return state * 0x2545f4914f6cdd1dULL;
 }
 
-// One period of a sine in 256 steps, from 0 to 255 (128 at phase 0).
-std::array<std::uint8_t, 256> make_sine() {
-    std::array<std::uint8_t, 256> t{};
-    for (std::size_t i = 0; i < t.size(); ++i) {
-        t[i] = static_cast<std::uint8_t>(
-            std::floor(127.5 + 127.5 * std::sin(2.0 * pi * static_cast<double>(i) / 256.0) + 0.5));
-    }
-    return t;
+// One period of a sine in 256 steps, from 0 to 255 (128 at phase 0). Made
+// on first use, not while every program starts.
+const std::array<std::uint8_t, 256>& sine_table() {
+    static const std::array<std::uint8_t, 256> table = [] {
+        std::array<std::uint8_t, 256> t{};
+        for (std::size_t i = 0; i < t.size(); ++i) {
+            t[i] = static_cast<std::uint8_t>(
+                std::floor(127.5 + 127.5 * std::sin(2.0 * pi * static_cast<double>(i) / 256.0) + 0.5));
+        }
+        return t;
+    }();
+    return table;
 }
-const std::array<std::uint8_t, 256> sine = make_sine();
 
 // The chroma sample at luma column `x` (even) of a row halved horizontally:
 // co-sited chroma (mpeg2 and the other h-cosited sites) is filtered
@@ -423,6 +426,7 @@ void VtsPainter::paint_ball(std::uint32_t y, VtsPixel* line) const {
 }
 
 void VtsPainter::paint_circular(std::uint32_t y, VtsPixel* line) const {
+    const auto& sine = sine_table();
     // Rings around the centre whose frequency grows with the radius: the
     // level is the cosine of r^2 / 4R cycles (in 256 steps), 1 in the middle
     // and a quarter cycle per pixel at the edge of the circle of radius R =
@@ -446,6 +450,7 @@ void VtsPainter::paint_circular(std::uint32_t y, VtsPixel* line) const {
 }
 
 void VtsPainter::paint_zone_plate(std::uint32_t y, VtsPixel* line) const {
+    const auto& sine = sine_table();
     // phase (1/256 cycle) = k0 + kx x + ky y + kt t + kt2 t^2 / 256
     //   + kx2 xc^2 / w + ky2 yc^2 / h + kxy xc yc / w + kxt xc t / w + kyt yc t / h,
     // where x, y count pixels from the top left, xc, yc from the point

@@ -25,7 +25,23 @@ struct Registry {
     std::vector<LogCategory*> categories;
     std::vector<SpecEntry> spec;
     LogSink sink;
+    // Made when the first line goes to stderr, not when the first category
+    // appears (every program start): spdlog's sink and pattern set up
+    // locales and formatters.
+    std::once_flag stderr_once;
     std::shared_ptr<spdlog::logger> stderr_logger;
+
+    spdlog::logger& stderr_log() {
+        std::call_once(stderr_once, [this] {
+            // Not registered with spdlog's global registry, so that an
+            // application's own logger named "parallax" cannot clash with it.
+            stderr_logger =
+                std::make_shared<spdlog::logger>("parallax", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+            stderr_logger->set_level(spdlog::level::trace);
+            stderr_logger->set_pattern("%H:%M:%S.%f %P %t %v");
+        });
+        return *stderr_logger;
+    }
 };
 
 Registry& registry();
@@ -106,26 +122,20 @@ void default_write(const LogRecord& record) {
         spdlog::level::off,   spdlog::level::err,   spdlog::level::warn,  spdlog::level::warn,  spdlog::level::info,
         spdlog::level::debug, spdlog::level::trace, spdlog::level::trace, spdlog::level::trace, spdlog::level::trace,
     };
-    Registry& r = registry();
-    r.stderr_logger->log(levels[static_cast<std::size_t>(record.level)], "{:<7} {:<12} {}:{}: {}",
-                         to_string(record.level), record.category->name(), record.file, record.line, record.message);
+    registry().stderr_log().log(levels[static_cast<std::size_t>(record.level)], "{:<7} {:<12} {}:{}: {}",
+                                to_string(record.level), record.category->name(), record.file, record.line,
+                                record.message);
 }
 
 Registry& registry() {
     static Registry* instance = [] {
         auto* r = new Registry;
-        // Not registered with spdlog's global registry, so that an
-        // application's own logger named "parallax" cannot clash with it.
-        r->stderr_logger =
-            std::make_shared<spdlog::logger>("parallax", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-        r->stderr_logger->set_level(spdlog::level::trace);
-        r->stderr_logger->set_pattern("%H:%M:%S.%f %P %t %v");
         // PARALLAX_DEBUG is read once, here, when the first category appears.
         if (const char* env = std::getenv("PARALLAX_DEBUG"); env != nullptr) {
             if (auto spec = parse_spec(env)) {
                 r->spec = std::move(*spec);
             } else {
-                r->stderr_logger->warn("PARALLAX_DEBUG ignored: {}", spec.error().to_string());
+                r->stderr_log().warn("PARALLAX_DEBUG ignored: {}", spec.error().to_string());
             }
         }
         return r;

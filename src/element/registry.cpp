@@ -45,8 +45,21 @@ Result<std::unique_ptr<Element>> ElementFactory::create(std::string name) const 
 // Registry
 
 struct Registry::Impl {
+    // A factory, or how to make it (add_deferred()) until it is first needed.
+    struct Entry {
+        const ElementFactory* factory = nullptr;
+        const ElementFactory& (*make)() = nullptr;
+
+        const ElementFactory* get() {
+            if (factory == nullptr) {
+                factory = &make();
+            }
+            return factory;
+        }
+    };
+
     mutable std::mutex mutex;
-    std::map<std::string, const ElementFactory*, std::less<>> factories;
+    std::map<std::string, Entry, std::less<>> factories;
     std::map<std::string, std::string, std::less<>> aliases;
     std::map<std::string, PluginInfo, std::less<>> plugins;
 };
@@ -61,10 +74,19 @@ Registry::~Registry() = default;
 
 Result<void> Registry::add(const ElementFactory& factory) {
     std::lock_guard lock(impl_->mutex);
-    auto [it, inserted] = impl_->factories.emplace(std::string(factory.name()), &factory);
-    if (!inserted && it->second != &factory) {
+    auto [it, inserted] = impl_->factories.emplace(std::string(factory.name()), Impl::Entry{&factory, nullptr});
+    if (!inserted && it->second.get() != &factory) {
         return fail(Errc::invalid_argument, fmt::format("an element factory named \"{}\" exists already",
                                                         factory.name()));
+    }
+    return {};
+}
+
+Result<void> Registry::add_deferred(std::string_view name, const ElementFactory& (*make)()) {
+    std::lock_guard lock(impl_->mutex);
+    auto [it, inserted] = impl_->factories.emplace(std::string(name), Impl::Entry{nullptr, make});
+    if (!inserted && it->second.make != make && it->second.get() != &make()) {
+        return fail(Errc::invalid_argument, fmt::format("an element factory named \"{}\" exists already", name));
     }
     return {};
 }
@@ -81,11 +103,11 @@ Result<void> Registry::add_alias(std::string alias, std::string target) {
 const ElementFactory* Registry::find(std::string_view name) const {
     std::lock_guard lock(impl_->mutex);
     if (auto it = impl_->factories.find(name); it != impl_->factories.end()) {
-        return it->second;
+        return it->second.get();
     }
     if (auto a = impl_->aliases.find(name); a != impl_->aliases.end()) {
         if (auto it = impl_->factories.find(a->second); it != impl_->factories.end()) {
-            return it->second;
+            return it->second.get();
         }
     }
     return nullptr;
@@ -124,8 +146,8 @@ Result<std::unique_ptr<Element>> Registry::create(std::string_view factory, std:
 std::vector<const ElementFactory*> Registry::factories() const {
     std::lock_guard lock(impl_->mutex);
     std::vector<const ElementFactory*> out;
-    for (const auto& [n, f] : impl_->factories) {
-        out.push_back(f);
+    for (auto& [n, entry] : impl_->factories) {
+        out.push_back(entry.get());
     }
     return out;
 }
@@ -147,7 +169,7 @@ Result<PluginInfo> Registry::add_plugin(PluginInfo info, const Registry& staged)
     // whole or not at all.
     const auto taken = [&](std::string_view name) -> std::string {
         if (auto f = impl_->factories.find(name); f != impl_->factories.end()) {
-            const std::string_view owner = f->second->plugin();
+            const std::string_view owner = f->second.get()->plugin();
             return owner.empty() ? std::string("a built-in element")
                                  : fmt::format("an element of plugin \"{}\"", owner);
         }
@@ -171,7 +193,7 @@ Result<PluginInfo> Registry::add_plugin(PluginInfo info, const Registry& staged)
     info.elements.clear();
     for (const ElementFactory* f : factories) {
         f->plugin_ = info.name;
-        impl_->factories.emplace(std::string(f->name()), f);
+        impl_->factories.emplace(std::string(f->name()), Impl::Entry{f, nullptr});
         info.elements.emplace_back(f->name());
     }
     for (const auto& [alias, target] : aliases) {

@@ -135,7 +135,6 @@ public:
           running_(running) {}
 
     Result<NegotiationReport> run() {
-        load_converters();
         for (int round = 0;; ++round) {
             collect_links();
             Domains both = initial(Way::both);
@@ -153,6 +152,12 @@ public:
             Failure f = locate(both);
             if (element_error_) {
                 return give_up(*element_error_);
+            }
+            // The converters (and a probe element of each) are made only
+            // now: most pipelines agree without one.
+            if (!converters_loaded_) {
+                load_converters();
+                converters_loaded_ = true;
             }
             std::optional<Chain> chain = cheapest_chain(f.offer, f.demand);
             // A converter inserted by this negotiation that sits at the
@@ -757,6 +762,7 @@ private:
     std::vector<Link> links_;
     std::unordered_map<const Pad*, std::size_t> link_of_;
     std::vector<std::pair<const ElementFactory*, std::unique_ptr<Element>>> converters_;
+    bool converters_loaded_ = false;
     std::vector<Element*> inserted_;
     NegotiationReport report_;
     mutable std::optional<Error> element_error_;

@@ -72,6 +72,13 @@ public:
     /// Adds a factory. A second factory of the same name is an error (the
     /// first stays). **Ownership:** the factory must outlive the registry.
     Result<void> add(const ElementFactory& factory);
+    /// Adds the factory `make` returns under `name` (which must be its
+    /// name) without making it: `make` runs the first time the factory is
+    /// found or listed. The registration lines of elements built into a
+    /// program use this, so that a program's start does not build every
+    /// factory's pad templates. `make` must return the same factory each
+    /// time (factory_of<T> does).
+    Result<void> add_deferred(std::string_view name, const ElementFactory& (*make)());
     /// Makes `alias` another name of factory `target` (e.g. the original
     /// Parallax names `nullsource` for `fakesrc`).
     Result<void> add_alias(std::string alias, std::string target);
@@ -220,7 +227,7 @@ struct ElementRegistrar {
         if constexpr (building_plugin) {
             plugin_registrations().emplace_back([](Registry& r) { return r.add(factory_of<T>()); });
         } else {
-            static_cast<void>(Registry::global().add(factory_of<T>()));
+            static_cast<void>(Registry::global().add_deferred(T::info.factory, &factory_of<T>));
         }
     }
 };

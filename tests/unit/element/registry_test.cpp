@@ -70,6 +70,51 @@ TEST(RegistryTest, SecondFactoryOfTheSameNameIsRefused) {
     EXPECT_FALSE(r.add(other));
 }
 
+// A deferred factory: counts how often the registry asks for it.
+int deferred_makes = 0;
+const ElementFactory& counted_pass() {
+    ++deferred_makes;
+    return factory_of<Pass>();
+}
+const ElementFactory& other_pass() {
+    static const ElementFactory other(Pass::info, {}, {}, [] { return std::unique_ptr<Element>(); });
+    return other;
+}
+
+TEST(RegistryTest, ADeferredFactoryIsMadeWhenFirstFoundAndOnlyThen) {
+    Registry r;
+    deferred_makes = 0;
+    ASSERT_TRUE(r.add_deferred(Pass::info.factory, &counted_pass));
+    ASSERT_TRUE(r.add_alias("deferred-alias", "registry-test-pass"));
+    EXPECT_EQ(deferred_makes, 0);
+    // A failed look-up lists the names, not the factories.
+    EXPECT_FALSE(r.create("registry-test-pas"));
+    EXPECT_EQ(deferred_makes, 0);
+    ASSERT_EQ(r.find("deferred-alias"), &factory_of<Pass>());
+    EXPECT_EQ(deferred_makes, 1);
+    auto e = r.create("registry-test-pass");
+    ASSERT_TRUE(e);
+    ASSERT_NE((*e)->pad("src"), nullptr);
+    ASSERT_EQ(r.factories().size(), 1U);
+    EXPECT_EQ(deferred_makes, 1);
+}
+
+TEST(RegistryTest, ADeferredFactoryIsListedAndKeepsItsNameFromOthers) {
+    Registry r;
+    deferred_makes = 0;
+    ASSERT_TRUE(r.add_deferred(Pass::info.factory, &counted_pass));
+    const auto all = r.factories(); // plx-inspect lists: made now
+    ASSERT_EQ(all.size(), 1U);
+    EXPECT_EQ(all.front()->name(), "registry-test-pass");
+    EXPECT_EQ(deferred_makes, 1);
+    EXPECT_TRUE(r.add_deferred(Pass::info.factory, &counted_pass)); // the same again is harmless
+    EXPECT_TRUE(r.add(factory_of<Pass>()));
+    auto taken = r.add_deferred(Pass::info.factory, &other_pass);
+    ASSERT_FALSE(taken);
+    EXPECT_EQ(taken.error().message(), "an element factory named \"registry-test-pass\" exists already");
+    EXPECT_EQ(r.find("registry-test-pass"), &factory_of<Pass>());
+}
+
 TEST(RegistryTest, HintsAndSimpleTemplatesComeFromTheType) {
     EXPECT_EQ(factory_of<Source>().hints().processing, ProcessingHint::io_bound);
     ASSERT_EQ(factory_of<Source>().pad_templates().size(), 1U);
