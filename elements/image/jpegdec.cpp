@@ -104,7 +104,7 @@ enum class OutputPath : std::uint8_t {
 // Everything one decode needs, in plain values and pointers: the step
 // functions run under setjmp and must not own anything.
 struct DecodeJob {
-    const detail::JpegLibrary* lib; // libjpeg's entry points
+    const detail::JpegLibrary* lib = nullptr; // libjpeg's entry points
     jpeg_decompress_struct* cinfo;
     OutputPath path;
     std::array<std::uint8_t*, 3> plane;

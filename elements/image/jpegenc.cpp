@@ -118,7 +118,7 @@ std::optional<FormatPlan> plan_for(VideoFormat f) {
 // Everything one encode needs, in plain values and pointers: the step
 // functions below run under setjmp and must not own anything.
 struct EncodeJob {
-    const detail::JpegLibrary* lib; // libjpeg's entry points
+    const detail::JpegLibrary* lib = nullptr; // libjpeg's entry points
     jpeg_compress_struct* cinfo;
     InputPath path;
     // The parameters, set on cinfo under setjmp (libjpeg may object).
