@@ -10,6 +10,8 @@ function(parallax_check_headers include_dir)
     list(APPEND sources ${tu})
   endforeach()
   add_library(check_headers OBJECT EXCLUDE_FROM_ALL ${sources})
+  # Never batched: a header compiled after another could lean on its includes.
+  set_target_properties(check_headers PROPERTIES UNITY_BUILD OFF)
   target_link_libraries(check_headers PRIVATE parallax parallax_warnings)
   add_custom_target(check-headers DEPENDS check_headers)
 endfunction()

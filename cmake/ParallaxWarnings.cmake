@@ -9,3 +9,10 @@ target_compile_options(parallax_warnings INTERFACE
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
   target_compile_options(parallax_warnings INTERFACE -Wno-restrict)
 endif()
+
+# In a unity build g++ sees each source as an included file and warns when a
+# class declared in a header holds a type from a source's anonymous namespace
+# (-Wsubobject-linkage), which is right for a single source file.
+if(CMAKE_UNITY_BUILD AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(parallax_warnings INTERFACE -Wno-subobject-linkage)
+endif()

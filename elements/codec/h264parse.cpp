@@ -30,7 +30,7 @@ LogCategory h264parse_log("h264parse", "h264parse: access units and parameter se
 
 using NalBytes = std::vector<std::uint8_t>;
 
-std::span<const std::uint8_t> as_u8(std::span<const std::byte> b) noexcept {
+std::span<const std::uint8_t> nal_bytes(std::span<const std::byte> b) noexcept {
     return {reinterpret_cast<const std::uint8_t*>(b.data()), b.size()};
 }
 
@@ -130,7 +130,7 @@ protected:
     }
 
     Flow chain(Pad&, Buffer&& buffer) override {
-        const auto bytes = as_u8(buffer.data());
+        const auto bytes = nal_bytes(buffer.data());
         marks_.push_back(Mark{stream_offset_ + pending_.size(), buffer.meta().pts(), buffer.meta().duration()});
         if (input_avc_) {
             return take_avc(bytes);

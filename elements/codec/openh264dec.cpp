@@ -44,8 +44,8 @@ LogCategory openh264dec_log("openh264dec", "openh264dec: H.264 decoding with Ope
 constexpr std::size_t max_pending_pts = 17;
 
 constexpr std::string_view h264_caps = "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au";
-constexpr std::string_view raw_caps = "video/x-raw, format=(string)I420, width=(int)[ 1, 65536 ], "
-                                      "height=(int)[ 1, 65536 ], framerate=(fraction)[ 0/1, 2147483647/1 ]";
+constexpr std::string_view decoded_caps = "video/x-raw, format=(string)I420, width=(int)[ 1, 65536 ], "
+                                          "height=(int)[ 1, 65536 ], framerate=(fraction)[ 0/1, 2147483647/1 ]";
 
 // OpenH264's DECODING_STATE bits, named for messages.
 std::string state_text(int state) {
@@ -96,7 +96,7 @@ public:
 
     static std::vector<PadTemplate> pad_templates() {
         return {{"sink", PadDirection::sink, PadPresence::always, Caps::parse_static(h264_caps)},
-                {"src", PadDirection::src, PadPresence::always, Caps::parse_static(raw_caps)}};
+                {"src", PadDirection::src, PadPresence::always, Caps::parse_static(decoded_caps)}};
     }
 
     ~OpenH264Dec() override { close_decoder(); }

@@ -6,6 +6,7 @@
 #include <parallax/base/runtime_library.hpp>
 
 #include <opus/opus_multistream.h>
+#include <string>
 
 namespace parallax::detail {
 
@@ -21,5 +22,8 @@ namespace parallax::detail {
     X(opus_multistream_decoder_destroy)
 
 PARALLAX_DECLARE_RUNTIME_LIBRARY(opus_library, OpusLibrary, PARALLAX_OPUS_ENTRIES)
+
+// libopus's text for an error code, with the code: "invalid argument (-1)".
+std::string opus_error_text(const OpusLibrary& opus, int code);
 
 } // namespace parallax::detail

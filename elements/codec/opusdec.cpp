@@ -39,10 +39,6 @@ LogCategory opusdec_log("opusdec", "opusdec: libopus decoding");
 constexpr std::string_view raw_template = "audio/x-raw, format=(string){ S16LE, F32LE }, layout=(string)interleaved, "
                                           "rate=(int){ 48000, 24000, 16000, 12000, 8000 }, channels=(int)[ 1, 8 ]";
 
-std::string opus_error_text(const detail::OpusLibrary& opus, int code) {
-    return fmt::format("{} ({})", opus.opus_strerror(code), code);
-}
-
 bool is_opus_rate(std::int32_t rate) {
     return rate == 48000 || rate == 24000 || rate == 16000 || rate == 12000 || rate == 8000;
 }

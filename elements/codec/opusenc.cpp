@@ -80,10 +80,6 @@ std::uint64_t ns_of(std::uint64_t samples) {
     return (samples * 1'000'000'000ULL + opus::sample_rate / 2) / opus::sample_rate;
 }
 
-std::string opus_error_text(const detail::OpusLibrary& opus, int code) {
-    return fmt::format("{} ({})", opus.opus_strerror(code), code);
-}
-
 class OpusEnc final : public Element {
 public:
     static constexpr ElementInfo info{

@@ -73,10 +73,10 @@ constexpr std::size_t out_chunk = std::size_t{1} << 20;
 // A plain file's chunks hold up to this much time of one track.
 constexpr std::uint64_t interleave_ns = 500'000'000;
 
-__extension__ using Wide = unsigned __int128;
+__extension__ using Wide128 = unsigned __int128;
 
 std::uint64_t to_units(std::uint64_t ns, std::uint32_t timescale) {
-    return static_cast<std::uint64_t>((static_cast<Wide>(ns) * timescale + ClockTime::ns_per_s / 2) /
+    return static_cast<std::uint64_t>((static_cast<Wide128>(ns) * timescale + ClockTime::ns_per_s / 2) /
                                       ClockTime::ns_per_s);
 }
 

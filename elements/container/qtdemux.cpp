@@ -44,18 +44,18 @@ constexpr std::uint64_t max_buffered = std::uint64_t{1} << 30;
 constexpr std::uint64_t max_header_box = std::uint64_t{256} << 20;
 // A single sample larger than this is skipped: no frame or packet is.
 constexpr std::uint32_t max_sample_size = std::uint32_t{256} << 20;
-constexpr unsigned max_warnings = 8;
+constexpr unsigned max_qt_warnings = 8;
 constexpr std::uint64_t to_the_end = std::numeric_limits<std::uint64_t>::max();
 
-__extension__ using Wide = __int128;
+__extension__ using SignedWide = __int128;
 
 // Saturates at the largest time ClockTime holds below none.
-ClockTime units_to_time(Wide units, std::uint32_t timescale) {
+ClockTime units_to_time(SignedWide units, std::uint32_t timescale) {
     if (units <= 0 || timescale == 0) {
         return ClockTime::zero();
     }
-    const Wide ns = units * ClockTime::ns_per_s / timescale;
-    const Wide limit = static_cast<Wide>(ClockTime::none_ns - 1);
+    const SignedWide ns = units * ClockTime::ns_per_s / timescale;
+    const SignedWide limit = static_cast<SignedWide>(ClockTime::none_ns - 1);
     return ClockTime::from_ns(static_cast<std::uint64_t>(std::min(ns, limit)));
 }
 
@@ -217,7 +217,7 @@ private:
     }
 
     void warn(unsigned& count, std::string text) {
-        if (count < max_warnings) {
+        if (count < max_qt_warnings) {
             context().warning(std::move(text));
         } else {
             PARALLAX_INFO(qtdemux_log, "{}: {}", name(), text);
@@ -364,7 +364,7 @@ private:
 
     // The edit list's mapping of `t` to presentation time.
     void set_timing(Stream& s, const mp4::TrackInfo& t) const {
-        Wide empty = 0;
+        SignedWide empty = 0;
         for (const mp4::Edit& e : t.edits) {
             if (e.media_time < 0) {
                 empty += e.segment_duration;
@@ -372,8 +372,10 @@ private:
             }
             s.media_start = e.media_time;
             if (t.codec == mp4::Codec::opus && e.segment_duration > 0 && movie_->timescale > 0) {
-                const Wide end = Wide{e.media_time} + Wide{e.segment_duration} * t.timescale / movie_->timescale;
-                s.media_end = static_cast<std::int64_t>(std::min<Wide>(end, std::numeric_limits<std::int64_t>::max()));
+                const SignedWide end =
+                    SignedWide{e.media_time} + SignedWide{e.segment_duration} * t.timescale / movie_->timescale;
+                s.media_end =
+                    static_cast<std::int64_t>(std::min<SignedWide>(end, std::numeric_limits<std::int64_t>::max()));
             }
             break;
         }
@@ -482,22 +484,22 @@ private:
         }
         Metadata& m = out->meta();
         // 128-bit arithmetic: times from damaged tables may be anything.
-        const Wide start = s.media_start;
+        const SignedWide start = s.media_start;
         if (s.codec == mp4::Codec::opus) {
-            Wide begin = std::max<Wide>(q.pts, start);
-            Wide end = std::max<Wide>(Wide{q.pts} + q.duration, start);
+            SignedWide begin = std::max<SignedWide>(q.pts, start);
+            SignedWide end = std::max<SignedWide>(SignedWide{q.pts} + q.duration, start);
             if (s.media_end) {
-                begin = std::min<Wide>(begin, *s.media_end);
-                end = std::min<Wide>(end, *s.media_end);
+                begin = std::min<SignedWide>(begin, *s.media_end);
+                end = std::min<SignedWide>(end, *s.media_end);
             }
             const ClockTime pts = s.delay + units_to_time(begin - start, s.timescale);
             const ClockTime stop = s.delay + units_to_time(end - start, s.timescale);
             m.set_pts(pts);
             m.set_duration(ClockTime::from_ns(stop.ns() - pts.ns()));
         } else {
-            m.set_pts(s.delay + units_to_time(Wide{q.pts} - start, s.timescale));
+            m.set_pts(s.delay + units_to_time(SignedWide{q.pts} - start, s.timescale));
             if (q.dts >= s.media_start) {
-                m.set_dts(s.delay + units_to_time(Wide{q.dts} - start, s.timescale));
+                m.set_dts(s.delay + units_to_time(SignedWide{q.dts} - start, s.timescale));
             }
             m.set_duration(units_to_time(q.duration, s.timescale));
         }

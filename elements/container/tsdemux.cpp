@@ -44,7 +44,7 @@ namespace {
 
 LogCategory tsdemux_log("tsdemux", "tsdemux: MPEG transport stream demuxer");
 
-constexpr unsigned max_warnings = 8;
+constexpr unsigned max_ts_warnings = 8;
 // PES packets held while the program's time base is not known yet.
 constexpr std::size_t max_held_pes = 1000;
 constexpr std::size_t max_held_bytes = std::size_t{32} << 20;
@@ -236,7 +236,7 @@ private:
     }
 
     void warn(unsigned& count, std::string text) {
-        if (count < max_warnings) {
+        if (count < max_ts_warnings) {
             context().warning(std::move(text));
         } else {
             PARALLAX_INFO(tsdemux_log, "{}: {}", name(), text);

@@ -49,8 +49,8 @@ namespace {
 LogCategory jpegenc_log("jpegenc", "jpegenc: JPEG encoding with libjpeg-turbo");
 
 // GStreamer's GstIDCTMethod; the numbers are libjpeg's J_DCT_METHOD.
-enum class IdctMethod : int { islow = 0, ifast = 1, float_ = 2 };
-constexpr EnumValue idct_method_values[] = {
+enum class DctMethod : int { islow = 0, ifast = 1, float_ = 2 };
+constexpr EnumValue dct_method_values[] = {
     {0, "islow", "Slow but accurate integer algorithm"},
     {1, "ifast", "Faster, less accurate integer method"},
     {2, "float", "Floating-point: accurate, fast on fast HW"},
@@ -586,8 +586,8 @@ private:
 
     Property<int> quality_{this,     "quality",          85, "Quality of encoding (0 worst, 100 best)",
                            {0, 100}, Mutability::running};
-    Property<IdctMethod> idct_method_{this, "idct-method", IdctMethod::ifast,
-                                      "The DCT algorithm to use (libjpeg's dct_method)", idct_method_values};
+    Property<DctMethod> idct_method_{this, "idct-method", DctMethod::ifast,
+                                     "The DCT algorithm to use (libjpeg's dct_method)", dct_method_values};
     Property<bool> snapshot_{this, "snapshot", false, "Send EOS after encoding a frame, useful for snapshots"};
 };
 

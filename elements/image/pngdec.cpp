@@ -118,7 +118,7 @@ ImageExtent find_image(std::span<const std::uint8_t> bytes, std::size_t resume =
 
 // Everything one decode needs, as plain data: the functions that run libpng
 // under setjmp see only this.
-struct DecodeJob {
+struct PngDecodeJob {
     const detail::PngLibrary* lib = nullptr; // libpng's entry points
     const std::uint8_t* data = nullptr;
     std::size_t size = 0;
@@ -137,7 +137,7 @@ struct DecodeJob {
 
 extern "C" void decoder_error(png_structp png, png_const_charp text) {
     const detail::PngLibrary& lib = detail::loaded_png_library();
-    auto* job = static_cast<DecodeJob*>(lib.png_get_error_ptr(png));
+    auto* job = static_cast<PngDecodeJob*>(lib.png_get_error_ptr(png));
     std::snprintf(job->message, sizeof(job->message), "%s", text != nullptr ? text : "unknown error");
     lib.png_longjmp(png, 1);
 }
@@ -148,7 +148,7 @@ extern "C" void decoder_warning(png_structp, png_const_charp) {}
 
 extern "C" void decoder_read(png_structp png, png_bytep out, png_size_t length) {
     const detail::PngLibrary& lib = detail::loaded_png_library();
-    auto* job = static_cast<DecodeJob*>(lib.png_get_io_ptr(png));
+    auto* job = static_cast<PngDecodeJob*>(lib.png_get_io_ptr(png));
     if (job->size - job->read_at < length) {
         lib.png_error(png, "the image ends early");
     }
@@ -156,7 +156,7 @@ extern "C" void decoder_read(png_structp png, png_bytep out, png_size_t length) 
     job->read_at += length;
 }
 
-void destroy(DecodeJob& job) {
+void destroy(PngDecodeJob& job) {
     if (job.png != nullptr) {
         job.lib->png_destroy_read_struct(&job.png, job.info != nullptr ? &job.info : nullptr, nullptr);
         job.png = nullptr;
@@ -167,7 +167,7 @@ void destroy(DecodeJob& job) {
 // Reads the header and sets up the transformations to one of the output
 // formats. On false, job.message says why and libpng is released. No C++
 // object with a destructor lives here: libpng's errors longjmp back into it.
-bool read_header(DecodeJob& job) {
+bool read_header(PngDecodeJob& job) {
     const detail::PngLibrary& lib = *job.lib;
     job.png = lib.png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, decoder_error, decoder_warning);
     if (job.png == nullptr) {
@@ -226,7 +226,7 @@ bool read_header(DecodeJob& job) {
 
 // Decodes the pixels into job.rows and releases libpng. On false,
 // job.message says why. Same rule as read_header: plain data only.
-bool read_pixels(DecodeJob& job) {
+bool read_pixels(PngDecodeJob& job) {
     const detail::PngLibrary& lib = *job.lib;
     // png_jmpbuf(job.png), as in read_header.
     if (setjmp(*lib.png_set_longjmp_fn(job.png, longjmp, sizeof(jmp_buf))) != 0) {
@@ -260,9 +260,9 @@ std::optional<VideoFormat> format_of(int channels, int bit_depth) {
 
 constexpr std::string_view png_caps = "image/png, width=(int)[ 1, 65535 ], height=(int)[ 1, 65535 ], "
                                       "framerate=(fraction)[ 0/1, 2147483647/1 ]";
-constexpr std::string_view raw_caps = "video/x-raw, format=(string){ RGBA, RGB, GRAY8, GRAY16_LE }, "
-                                      "width=(int)[ 1, 65535 ], height=(int)[ 1, 65535 ], "
-                                      "framerate=(fraction)[ 0/1, 2147483647/1 ]";
+constexpr std::string_view png_raw_caps = "video/x-raw, format=(string){ RGBA, RGB, GRAY8, GRAY16_LE }, "
+                                          "width=(int)[ 1, 65535 ], height=(int)[ 1, 65535 ], "
+                                          "framerate=(fraction)[ 0/1, 2147483647/1 ]";
 
 class PngDec final : public Element {
 public:
@@ -291,7 +291,7 @@ public:
 
     static std::vector<PadTemplate> pad_templates() {
         return {{"sink", PadDirection::sink, PadPresence::always, Caps::parse_static(png_caps)},
-                {"src", PadDirection::src, PadPresence::always, Caps::parse_static(raw_caps)}};
+                {"src", PadDirection::src, PadPresence::always, Caps::parse_static(png_raw_caps)}};
     }
 
     // PNG caps with a size or rate narrow the raw caps to match; raw caps
@@ -433,7 +433,7 @@ private:
     }
 
     Flow decode(std::span<const std::uint8_t> image, const Metadata& meta) {
-        DecodeJob job;
+        PngDecodeJob job;
         job.lib = lib_;
         job.data = image.data();
         job.size = image.size();

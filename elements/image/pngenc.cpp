@@ -40,7 +40,7 @@ LogCategory pngenc_log("pngenc", "pngenc: PNG encoding with libpng");
 
 // Everything one encode needs, as plain data: the function that runs libpng
 // under setjmp sees only this.
-struct EncodeJob {
+struct PngEncodeJob {
     const detail::PngLibrary* lib = nullptr; // libpng's entry points
     const std::uint8_t* first_row = nullptr;
     std::size_t stride = 0;
@@ -59,7 +59,7 @@ struct EncodeJob {
 
 extern "C" void encoder_error(png_structp png, png_const_charp text) {
     const detail::PngLibrary& lib = detail::loaded_png_library();
-    auto* job = static_cast<EncodeJob*>(lib.png_get_error_ptr(png));
+    auto* job = static_cast<PngEncodeJob*>(lib.png_get_error_ptr(png));
     std::snprintf(job->message, sizeof(job->message), "%s", text != nullptr ? text : "unknown error");
     lib.png_longjmp(png, 1);
 }
@@ -69,7 +69,7 @@ extern "C" void encoder_warning(png_structp, png_const_charp) {}
 
 extern "C" void encoder_write(png_structp png, png_bytep data, png_size_t length) {
     const detail::PngLibrary& lib = detail::loaded_png_library();
-    auto* job = static_cast<EncodeJob*>(lib.png_get_io_ptr(png));
+    auto* job = static_cast<PngEncodeJob*>(lib.png_get_io_ptr(png));
     if (job->out_capacity - job->out_size < length) {
         std::size_t capacity = job->out_capacity == 0 ? 4096 : job->out_capacity;
         while (capacity - job->out_size < length) {
@@ -90,7 +90,7 @@ extern "C" void encoder_flush(png_structp) {}
 
 // Runs libpng over the frame. On false, job.message says why. No C++ object
 // with a destructor lives here: libpng's errors longjmp back into it.
-bool run_encode(EncodeJob& job) {
+bool run_encode(PngEncodeJob& job) {
     const detail::PngLibrary& lib = *job.lib;
     png_structp png = lib.png_create_write_struct(PNG_LIBPNG_VER_STRING, &job, encoder_error, encoder_warning);
     if (png == nullptr) {
@@ -125,22 +125,22 @@ bool run_encode(EncodeJob& job) {
     return true;
 }
 
-struct FormatPlan {
+struct PngFormatPlan {
     int color_type;
     int bit_depth;
     bool swap_16;
 };
 
-std::optional<FormatPlan> plan_for(VideoFormat f) {
+std::optional<PngFormatPlan> png_plan_for(VideoFormat f) {
     switch (f) {
     case VideoFormat::rgba:
-        return FormatPlan{PNG_COLOR_TYPE_RGB_ALPHA, 8, false};
+        return PngFormatPlan{PNG_COLOR_TYPE_RGB_ALPHA, 8, false};
     case VideoFormat::rgb:
-        return FormatPlan{PNG_COLOR_TYPE_RGB, 8, false};
+        return PngFormatPlan{PNG_COLOR_TYPE_RGB, 8, false};
     case VideoFormat::gray8:
-        return FormatPlan{PNG_COLOR_TYPE_GRAY, 8, false};
+        return PngFormatPlan{PNG_COLOR_TYPE_GRAY, 8, false};
     case VideoFormat::gray16_le:
-        return FormatPlan{PNG_COLOR_TYPE_GRAY, 16, true};
+        return PngFormatPlan{PNG_COLOR_TYPE_GRAY, 16, true};
     default:
         return std::nullopt;
     }
@@ -148,11 +148,11 @@ std::optional<FormatPlan> plan_for(VideoFormat f) {
 
 // libpng refuses to write images wider or higher than a million pixels
 // (PNG_USER_WIDTH_MAX); GStreamer's pngenc states the same range.
-constexpr std::string_view sink_caps = "video/x-raw, format=(string){ RGBA, RGB, GRAY8, GRAY16_LE }, "
-                                       "width=(int)[ 1, 1000000 ], height=(int)[ 1, 1000000 ], "
-                                       "framerate=(fraction)[ 0/1, 2147483647/1 ]";
-constexpr std::string_view src_caps = "image/png, width=(int)[ 1, 1000000 ], height=(int)[ 1, 1000000 ], "
-                                      "framerate=(fraction)[ 0/1, 2147483647/1 ]";
+constexpr std::string_view png_sink_caps = "video/x-raw, format=(string){ RGBA, RGB, GRAY8, GRAY16_LE }, "
+                                           "width=(int)[ 1, 1000000 ], height=(int)[ 1, 1000000 ], "
+                                           "framerate=(fraction)[ 0/1, 2147483647/1 ]";
+constexpr std::string_view png_src_caps = "image/png, width=(int)[ 1, 1000000 ], height=(int)[ 1, 1000000 ], "
+                                          "framerate=(fraction)[ 0/1, 2147483647/1 ]";
 
 class PngEnc final : public Element {
 public:
@@ -176,8 +176,8 @@ public:
     }();
 
     static std::vector<PadTemplate> pad_templates() {
-        return {{"sink", PadDirection::sink, PadPresence::always, Caps::parse_static(sink_caps)},
-                {"src", PadDirection::src, PadPresence::always, Caps::parse_static(src_caps)}};
+        return {{"sink", PadDirection::sink, PadPresence::always, Caps::parse_static(png_sink_caps)},
+                {"src", PadDirection::src, PadPresence::always, Caps::parse_static(png_src_caps)}};
     }
 
     // Raw caps carry their size and rate to the PNG side; PNG caps narrow
@@ -244,7 +244,7 @@ protected:
             return context().error(Error(Errc::invalid_argument, fmt::format("{}: input frame {}: {}", name(), frames_,
                                                                              frame.error().message())));
         }
-        EncodeJob job;
+        PngEncodeJob job;
         job.lib = lib_;
         job.first_row = reinterpret_cast<const std::uint8_t*>(frame->row(0, 0).data());
         job.stride = info_->stride(0);
@@ -294,7 +294,7 @@ private:
                                                                     caps.to_string(), vi.error().message())));
             return false;
         }
-        const auto plan = plan_for(vi->format());
+        const auto plan = png_plan_for(vi->format());
         if (!plan) {
             context().error(Error(Errc::not_negotiated,
                                   fmt::format("{}: input format {} is not supported (RGBA, RGB, GRAY8 and GRAY16_LE "
@@ -321,7 +321,7 @@ private:
     Pad* src_ = nullptr;
     const detail::PngLibrary* lib_ = nullptr; // from start()
     std::optional<VideoInfo> info_;
-    FormatPlan plan_{PNG_COLOR_TYPE_RGB, 8, false};
+    PngFormatPlan plan_{PNG_COLOR_TYPE_RGB, 8, false};
     std::uint64_t frames_ = 0;
     bool done_ = false;
 

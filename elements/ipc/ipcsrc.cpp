@@ -29,7 +29,7 @@ constexpr auto hello_timeout = std::chrono::seconds(5);
 // create() gives the task back after this long without data, so that a
 // pausing pipeline parks it.
 constexpr auto idle_return = std::chrono::milliseconds(100);
-constexpr auto wait_slice = std::chrono::milliseconds(10);
+constexpr auto poll_slice = std::chrono::milliseconds(10);
 
 } // namespace
 
@@ -141,7 +141,7 @@ protected:
                 } else if (now > *give_back) {
                     return Flow::dropped;
                 }
-                ring_->wait_for_data(wait_slice);
+                ring_->wait_for_data(poll_slice);
                 continue;
             }
             const ShmRecord rec = **record;

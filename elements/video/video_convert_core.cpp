@@ -845,10 +845,6 @@ __attribute__((target("avx2"))) void yuv_rgb_row_avx2(const u8* y, const u8* u, 
     yuv_rgb_row_scalar(y, u, v, xs, out, x, w, k, pos);
 }
 
-bool have_avx2() {
-    static const bool avx2 = __builtin_cpu_supports("avx2") != 0;
-    return avx2;
-}
 #endif
 
 class YuvToRgbConverter final : public VideoConverter {

@@ -92,4 +92,10 @@ private:
     VideoConvertPath path_;
 };
 
+// Whether this CPU runs the AVX2 rows (asked once).
+inline bool have_avx2() {
+    static const bool avx2 = __builtin_cpu_supports("avx2") != 0;
+    return avx2;
+}
+
 } // namespace parallax::detail

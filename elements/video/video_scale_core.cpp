@@ -236,8 +236,8 @@ private:
 
 // 7-bit fractions: the intermediate row of 8-bit samples fits 16-bit lanes
 // (255 * 128), so the horizontal step is one pmaddwd per output sample.
-constexpr int frac_bits = 7;
-constexpr std::uint32_t frac_one = 1U << frac_bits;
+constexpr int scale_frac_bits = 7;
+constexpr std::uint32_t frac_one = 1U << scale_frac_bits;
 
 // For each output sample: the first of its two input samples and the
 // second's weight, centres aligned: output i sits at input
@@ -329,15 +329,15 @@ __attribute__((target("avx2"))) inline __m256i fetch_pairs(const std::uint16_t* 
 __attribute__((target("avx2"))) std::uint32_t bilinear_row_avx2(const std::uint16_t* row, const std::int32_t* first,
                                                                 const PairBlocks& blocks, const std::int32_t* weights,
                                                                 std::uint8_t* out, std::uint32_t n) {
-    const __m256i round = _mm256_set1_epi32(1 << (2 * frac_bits - 1));
+    const __m256i round = _mm256_set1_epi32(1 << (2 * scale_frac_bits - 1));
     std::uint32_t i = 0;
     for (; i + 16 <= n; i += 16) {
         const __m256i p0 = fetch_pairs(row, first, blocks, i);
         const __m256i p1 = fetch_pairs(row, first, blocks, i + 8);
         const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights + i));
         const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights + i + 8));
-        const __m256i r0 = _mm256_srli_epi32(_mm256_add_epi32(_mm256_madd_epi16(p0, w0), round), 2 * frac_bits);
-        const __m256i r1 = _mm256_srli_epi32(_mm256_add_epi32(_mm256_madd_epi16(p1, w1), round), 2 * frac_bits);
+        const __m256i r0 = _mm256_srli_epi32(_mm256_add_epi32(_mm256_madd_epi16(p0, w0), round), 2 * scale_frac_bits);
+        const __m256i r1 = _mm256_srli_epi32(_mm256_add_epi32(_mm256_madd_epi16(p1, w1), round), 2 * scale_frac_bits);
         const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(r0, r1), 0xD8); // 0-7 | 8-15
         const __m256i b8 = _mm256_packus_epi16(w16, w16);
         const __m128i bytes = _mm_unpacklo_epi64(_mm256_castsi256_si128(b8), _mm256_extracti128_si256(b8, 1));
@@ -346,10 +346,6 @@ __attribute__((target("avx2"))) std::uint32_t bilinear_row_avx2(const std::uint1
     return i;
 }
 
-bool have_avx2() {
-    static const bool avx2 = __builtin_cpu_supports("avx2") != 0;
-    return avx2;
-}
 #endif
 
 // Bilinear scaling of one plane of single samples (T: 8 or 16 bits): rows
@@ -396,7 +392,7 @@ public:
                 }
             }
 #endif
-            const unsigned down = 2 * frac_bits + shift_;
+            const unsigned down = 2 * scale_frac_bits + shift_;
             for (; i < dw_; ++i) {
                 const auto x0 = static_cast<std::uint32_t>(hx_.first[i]);
                 const std::uint32_t f = hx_.frac[i];

@@ -21,15 +21,15 @@ namespace {
 
 LogCategory videorate_log("videorate", "videorate: frames dropped and duplicated");
 
-constexpr std::int32_t max_int = std::numeric_limits<std::int32_t>::max();
+constexpr std::int32_t max_i32 = std::numeric_limits<std::int32_t>::max();
 constexpr std::uint64_t none = ClockTime::none_ns;
 constexpr std::uint64_t ns_per_s = ClockTime::ns_per_s;
 
-__extension__ using Wide = unsigned __int128; // g++ and clang both have it
+__extension__ using Wide128 = unsigned __int128; // g++ and clang both have it
 
 // value * num / den without overflow, rounded down (gst_util_uint64_scale).
 std::uint64_t scale(std::uint64_t value, std::uint64_t num, std::uint64_t den) {
-    const Wide r = static_cast<Wide>(value) * num / den;
+    const Wide128 r = static_cast<Wide128>(value) * num / den;
     return r > std::numeric_limits<std::uint64_t>::max() - 1 ? none - 1 : static_cast<std::uint64_t>(r);
 }
 
@@ -122,10 +122,10 @@ public:
                 with_rate(rate_range(zero, top));
             } else {
                 if (drop_only && bounds && bounds->first > zero) {
-                    with_rate(rate_range(bounds->first, whole(max_int)));
+                    with_rate(rate_range(bounds->first, whole(max_i32)));
                     with_rate(zero); // a variable rate is fine too
                 } else {
-                    with_rate(rate_range(zero, whole(max_int)));
+                    with_rate(rate_range(zero, whole(max_i32)));
                 }
             }
         }
@@ -496,8 +496,8 @@ private:
     Property<bool> drop_only_{this, "drop-only", false, "Only drop frames, no duplicates are produced",
                               Mutability::running};
     Property<std::int32_t> max_rate_{this,         "max-rate",
-                                     max_int,      "Maximum framerate allowed to pass through (in frames per second)",
-                                     {1, max_int}, Mutability::running};
+                                     max_i32,      "Maximum framerate allowed to pass through (in frames per second)",
+                                     {1, max_i32}, Mutability::running};
     Property<std::uint64_t> max_duplication_time_{
         this, "max-duplication-time",
         0,    "Do not duplicate frames if the gap exceeds this period (in ns) (0 = disabled)",

@@ -20,7 +20,7 @@ struct SpecEntry {
 // Process-wide: the categories that exist and the spec that sets their
 // levels. Never destroyed, so that categories with static storage may
 // unregister during exit in any order.
-struct Registry {
+struct LoggerRegistry {
     std::mutex mutex;
     std::vector<LogCategory*> categories;
     std::vector<SpecEntry> spec;
@@ -44,7 +44,7 @@ struct Registry {
     }
 };
 
-Registry& registry();
+LoggerRegistry& logger_registry();
 
 std::uint8_t level_for(const std::vector<SpecEntry>& spec, const std::string& name) {
     std::uint8_t level = 0;
@@ -122,14 +122,14 @@ void default_write(const LogRecord& record) {
         spdlog::level::off,   spdlog::level::err,   spdlog::level::warn,  spdlog::level::warn,  spdlog::level::info,
         spdlog::level::debug, spdlog::level::trace, spdlog::level::trace, spdlog::level::trace, spdlog::level::trace,
     };
-    registry().stderr_log().log(levels[static_cast<std::size_t>(record.level)], "{:<7} {:<12} {}:{}: {}",
-                                to_string(record.level), record.category->name(), record.file, record.line,
-                                record.message);
+    logger_registry().stderr_log().log(levels[static_cast<std::size_t>(record.level)], "{:<7} {:<12} {}:{}: {}",
+                                       to_string(record.level), record.category->name(), record.file, record.line,
+                                       record.message);
 }
 
-Registry& registry() {
-    static Registry* instance = [] {
-        auto* r = new Registry;
+LoggerRegistry& logger_registry() {
+    static LoggerRegistry* instance = [] {
+        auto* r = new LoggerRegistry;
         // PARALLAX_DEBUG is read once, here, when the first category appears.
         if (const char* env = std::getenv("PARALLAX_DEBUG"); env != nullptr) {
             if (auto spec = parse_spec(env)) {
@@ -170,14 +170,14 @@ const char* to_string(LogLevel level) noexcept {
 }
 
 LogCategory::LogCategory(std::string_view name, std::string_view description) : name_(name), description_(description) {
-    Registry& r = registry();
+    LoggerRegistry& r = logger_registry();
     std::lock_guard lock(r.mutex);
     threshold_.store(level_for(r.spec, name_), std::memory_order_relaxed);
     r.categories.push_back(this);
 }
 
 LogCategory::~LogCategory() {
-    Registry& r = registry();
+    LoggerRegistry& r = logger_registry();
     std::lock_guard lock(r.mutex);
     std::erase(r.categories, this);
 }
@@ -187,7 +187,7 @@ Result<void> set_log_spec(std::string_view spec) {
     if (!entries) {
         return fail(std::move(entries.error()));
     }
-    Registry& r = registry();
+    LoggerRegistry& r = logger_registry();
     std::lock_guard lock(r.mutex);
     r.spec = std::move(*entries);
     for (LogCategory* category : r.categories) {
@@ -197,7 +197,7 @@ Result<void> set_log_spec(std::string_view spec) {
 }
 
 void set_log_sink(LogSink sink) {
-    Registry& r = registry();
+    LoggerRegistry& r = logger_registry();
     std::lock_guard lock(r.mutex);
     r.sink = std::move(sink);
 }
@@ -214,7 +214,7 @@ void log_write(const LogCategory& category, LogLevel level, const char* file, in
     }
     const std::string short_file(path);
     const LogRecord record{&category, level, short_file.c_str(), line, message};
-    Registry& r = registry();
+    LoggerRegistry& r = logger_registry();
     LogSink sink;
     {
         std::lock_guard lock(r.mutex);

@@ -105,7 +105,7 @@ auto find_entry(Entries& entries, std::string_view key) {
 }
 
 // Keys come from outside when deserializing: show them printable.
-std::string quoted(std::string_view key) {
+std::string quote_key(std::string_view key) {
     std::string out = "'";
     for (char c : key) {
         const auto byte = static_cast<unsigned char>(c);
@@ -174,15 +174,15 @@ public:
     Result<void> add(std::string_view key, MetadataCodec codec) {
         if (key.empty() || key.size() > Metadata::max_serialized_key) {
             return fail(Errc::invalid_argument, fmt::format("metadata codec key {} must be 1 to {} bytes long, not {}",
-                                                            quoted(key), Metadata::max_serialized_key, key.size()));
+                                                            quote_key(key), Metadata::max_serialized_key, key.size()));
         }
         if (codec.type == nullptr || !codec.encode || !codec.decode) {
             return fail(Errc::invalid_argument,
-                        fmt::format("metadata codec for key {} lacks its type, encode or decode", quoted(key)));
+                        fmt::format("metadata codec for key {} lacks its type, encode or decode", quote_key(key)));
         }
         std::unique_lock lock(mutex_);
         if (codecs_.find(key) != codecs_.end()) {
-            return fail(Errc::state, fmt::format("metadata key {} already has a codec", quoted(key)));
+            return fail(Errc::state, fmt::format("metadata key {} already has a codec", quote_key(key)));
         }
         codecs_.emplace(std::string(key), std::make_shared<const MetadataCodec>(std::move(codec)));
         return {};
@@ -260,18 +260,18 @@ Result<std::size_t> encode_entries(const MetadataEntries& entries, std::vector<E
     for (const MetadataEntry& entry : entries.items) {
         if (entry.key.empty() || entry.key.size() > Metadata::max_serialized_key) {
             return fail(serialize_error(Errc::invalid_argument,
-                                        fmt::format("key {} must be 1 to {} bytes long, not {}", quoted(entry.key),
+                                        fmt::format("key {} must be 1 to {} bytes long, not {}", quote_key(entry.key),
                                                     Metadata::max_serialized_key, entry.key.size())));
         }
         std::shared_ptr<const MetadataCodec> codec = registry().find(entry.key);
         if (codec == nullptr) {
-            return fail(
-                serialize_error(Errc::unsupported, fmt::format("no codec registered for key {}", quoted(entry.key))));
+            return fail(serialize_error(Errc::unsupported,
+                                        fmt::format("no codec registered for key {}", quote_key(entry.key))));
         }
         if (entry.value->type() != *codec->type) {
             return fail(
                 serialize_error(Errc::invalid_argument,
-                                fmt::format("entry {} holds a {}, but its codec encodes a {}", quoted(entry.key),
+                                fmt::format("entry {} holds a {}, but its codec encodes a {}", quote_key(entry.key),
                                             entry.value->type().name(), codec->type->name())));
         }
         const std::size_t begin = payloads.size();
@@ -279,16 +279,16 @@ Result<std::size_t> encode_entries(const MetadataEntries& entries, std::vector<E
             codec->encode(*entry.value, payloads);
         } catch (const std::exception& e) {
             return fail(serialize_error(Errc::invalid_argument,
-                                        fmt::format("codec of key {} threw: {}", quoted(entry.key), e.what())));
+                                        fmt::format("codec of key {} threw: {}", quote_key(entry.key), e.what())));
         } catch (...) {
             return fail(
-                serialize_error(Errc::invalid_argument, fmt::format("codec of key {} threw", quoted(entry.key))));
+                serialize_error(Errc::invalid_argument, fmt::format("codec of key {} threw", quote_key(entry.key))));
         }
         const std::size_t size = payloads.size() - begin;
         if (size > Metadata::max_serialized_payload) {
             return fail(serialize_error(Errc::out_of_range,
                                         fmt::format("payload of key {} is {} bytes, more than the limit of {}",
-                                                    quoted(entry.key), size, Metadata::max_serialized_payload)));
+                                                    quote_key(entry.key), size, Metadata::max_serialized_payload)));
         }
         encoded.push_back({entry.key, codec->tag, begin, size});
         total += 1 + entry.key.size() + 2 + 4 + size;
@@ -605,26 +605,26 @@ Result<Metadata> Metadata::deserialize(std::span<const std::byte> bytes) {
                 return fail(
                     corrupt(fmt::format("key {} of entry {} at byte {} does not come after key {}: keys must be "
                                         "unique and in ascending order",
-                                        quoted(key), index, entry_pos + 1, quoted(entries->items.back().key))));
+                                        quote_key(key), index, entry_pos + 1, quote_key(entries->items.back().key))));
             }
             const std::size_t tag_pos = reader.pos();
             auto tag =
-                reader.read<std::uint16_t>([&] { return fmt::format("the codec tag of entry {}", quoted(key)); });
+                reader.read<std::uint16_t>([&] { return fmt::format("the codec tag of entry {}", quote_key(key)); });
             if (!tag) {
                 return fail(std::move(tag).error());
             }
             const std::size_t length_pos = reader.pos();
-            auto length =
-                reader.read<std::uint32_t>([&] { return fmt::format("the payload length of entry {}", quoted(key)); });
+            auto length = reader.read<std::uint32_t>(
+                [&] { return fmt::format("the payload length of entry {}", quote_key(key)); });
             if (!length) {
                 return fail(std::move(length).error());
             }
             if (*length > max_serialized_payload) {
                 return fail(corrupt(fmt::format("payload length {} of entry {} at byte {} is more than the limit of {}",
-                                                *length, quoted(key), length_pos, max_serialized_payload)));
+                                                *length, quote_key(key), length_pos, max_serialized_payload)));
             }
             const std::size_t payload_pos = reader.pos();
-            auto payload = reader.take(*length, [&] { return fmt::format("the payload of entry {}", quoted(key)); });
+            auto payload = reader.take(*length, [&] { return fmt::format("the payload of entry {}", quote_key(key)); });
             if (!payload) {
                 return fail(std::move(payload).error());
             }
@@ -632,14 +632,14 @@ Result<Metadata> Metadata::deserialize(std::span<const std::byte> bytes) {
             if (codec == nullptr) {
                 return fail(Errc::unsupported, fmt::format("metadata: no codec registered for key {} of entry {} at "
                                                            "byte {}",
-                                                           quoted(key), index, entry_pos + 1));
+                                                           quote_key(key), index, entry_pos + 1));
             }
             if (*tag != codec->tag) {
                 return fail(
                     Errc::version_mismatch,
                     fmt::format("metadata: entry {} has codec tag {} at byte {}, but the codec of the key reads "
                                 "tag {}",
-                                quoted(key), *tag, tag_pos, codec->tag));
+                                quote_key(key), *tag, tag_pos, codec->tag));
             }
             Result<std::shared_ptr<const detail::MetadataValue>> value = fail(Errc::corrupt, "codec did not run");
             try {
@@ -651,12 +651,12 @@ Result<Metadata> Metadata::deserialize(std::span<const std::byte> bytes) {
             }
             if (!value) {
                 return fail(corrupt(fmt::format("the codec of key {} rejected the {}-byte payload at byte {}: {}",
-                                                quoted(key), *length, payload_pos, value.error().message())));
+                                                quote_key(key), *length, payload_pos, value.error().message())));
             }
             if (*value == nullptr || (*value)->type() != *codec->type) {
                 return fail(corrupt(fmt::format("the codec of key {} returned no value or one of another type for "
                                                 "the payload at byte {}",
-                                                quoted(key), payload_pos)));
+                                                quote_key(key), payload_pos)));
             }
             entries->items.push_back(MetadataEntry{std::string(key), std::move(*value)});
         }

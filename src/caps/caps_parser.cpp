@@ -233,7 +233,7 @@ NumberStatus parse_integer(std::string_view s, std::int64_t& out) {
     return NumberStatus::ok;
 }
 
-bool is_digit(char c) {
+bool is_decimal_digit(char c) {
     return c >= '0' && c <= '9';
 }
 
@@ -244,13 +244,13 @@ NumberStatus parse_decimal(std::string_view s, double& out) {
         ++i;
     }
     std::size_t digits = 0;
-    while (i < s.size() && is_digit(s[i])) {
+    while (i < s.size() && is_decimal_digit(s[i])) {
         ++i;
         ++digits;
     }
     if (i < s.size() && s[i] == '.') {
         ++i;
-        while (i < s.size() && is_digit(s[i])) {
+        while (i < s.size() && is_decimal_digit(s[i])) {
             ++i;
             ++digits;
         }
@@ -264,7 +264,7 @@ NumberStatus parse_decimal(std::string_view s, double& out) {
             ++i;
         }
         std::size_t exponent_digits = 0;
-        while (i < s.size() && is_digit(s[i])) {
+        while (i < s.size() && is_decimal_digit(s[i])) {
             ++i;
             ++exponent_digits;
         }
@@ -477,7 +477,7 @@ struct Located {
     std::size_t position;
 };
 
-struct State {
+struct CapsParseState {
     Caps caps;
     std::optional<Structure> structure;
     CapsFeatures features;
@@ -503,7 +503,7 @@ struct action : grammar::pg::nothing<Rule> {};
 template <>
 struct action<grammar::structure_name> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         if (!Structure::is_valid_name(in.string())) {
             // The only names the grammar lets through that are invalid.
             throw SyntaxError{"ANY, EMPTY and NONE stand alone: they are not media type names", position_of(in)};
@@ -516,7 +516,7 @@ struct action<grammar::structure_name> {
 template <>
 struct action<grammar::feature> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         st.features.push_back(in.string());
     }
 };
@@ -524,7 +524,7 @@ struct action<grammar::feature> {
 template <>
 struct action<grammar::field_name> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         st.field = in.string();
         st.value_type.reset();
         st.item_type.reset();
@@ -534,7 +534,7 @@ struct action<grammar::field_name> {
 template <>
 struct action<grammar::type_name> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         st.pending_type = kind_of(in.string());
         if (!st.pending_type) {
             throw SyntaxError{fmt::format("unknown type '{}': expected int, double, float, boolean, string, "
@@ -547,18 +547,18 @@ struct action<grammar::type_name> {
 
 template <>
 struct action<grammar::value_type> {
-    static void apply0(State& st) { st.value_type = st.pending_type; }
+    static void apply0(CapsParseState& st) { st.value_type = st.pending_type; }
 };
 
 template <>
 struct action<grammar::item_type> {
-    static void apply0(State& st) { st.item_type = st.pending_type; }
+    static void apply0(CapsParseState& st) { st.item_type = st.pending_type; }
 };
 
 template <>
 struct action<grammar::open_quote> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         st.quote_position = position_of(in);
     }
 };
@@ -566,7 +566,7 @@ struct action<grammar::open_quote> {
 template <>
 struct action<grammar::value_token> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         st.value = to_value(in.string(), position_of(in), st.value_type);
     }
 };
@@ -574,7 +574,7 @@ struct action<grammar::value_token> {
 template <>
 struct action<grammar::min_token> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         st.range_min = Located{to_value(in.string(), position_of(in), st.value_type), position_of(in)};
     }
 };
@@ -582,7 +582,7 @@ struct action<grammar::min_token> {
 template <>
 struct action<grammar::max_token> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         st.range_max = Located{to_value(in.string(), position_of(in), st.value_type), position_of(in)};
     }
 };
@@ -598,7 +598,7 @@ CapsValue make_range(const Located& lo, const Located& hi) {
 
 template <>
 struct action<grammar::range> {
-    static void apply0(State& st) {
+    static void apply0(CapsParseState& st) {
         const Located& lo = *st.range_min;
         const Located& hi = *st.range_max;
         if (lo.value.type_name() != hi.value.type_name()) {
@@ -622,7 +622,7 @@ struct action<grammar::range> {
 template <>
 struct action<grammar::item_token> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         const std::optional<Kind> kind = st.item_type ? st.item_type : st.value_type;
         st.items.push_back(Located{to_value(in.string(), position_of(in), kind), position_of(in)});
         st.item_type.reset();
@@ -633,14 +633,14 @@ template <>
 struct action<grammar::list_item> {
     // An item's position is where it starts, its type prefix included.
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, CapsParseState& st) {
         st.items.back().position = position_of(in);
     }
 };
 
 template <>
 struct action<grammar::list> {
-    static void apply0(State& st) {
+    static void apply0(CapsParseState& st) {
         CapsValue::List values;
         for (const Located& item : st.items) {
             if (item.value.type_name() != st.items.front().value.type_name()) {
@@ -658,7 +658,7 @@ struct action<grammar::list> {
 
 template <>
 struct action<grammar::field> {
-    static void apply0(State& st) {
+    static void apply0(CapsParseState& st) {
         st.structure->set(st.field, std::move(*st.value));
         st.value.reset();
     }
@@ -666,7 +666,7 @@ struct action<grammar::field> {
 
 template <>
 struct action<grammar::structure> {
-    static void apply0(State& st) {
+    static void apply0(CapsParseState& st) {
         st.caps.append(std::move(*st.structure), std::move(st.features));
         st.structure.reset();
         st.features = {};
@@ -676,7 +676,7 @@ struct action<grammar::structure> {
 template <typename Rule>
 struct control : grammar::pg::normal<Rule> {
     template <typename Input>
-    [[noreturn]] static void raise(const Input& in, State& st) {
+    [[noreturn]] static void raise(const Input& in, CapsParseState& st) {
         if constexpr (std::is_same_v<Rule, grammar::close_quote>) {
             // Point at the quote that was never closed, not at the end.
             throw SyntaxError{"unterminated quoted string: expected a closing '\"'", st.quote_position};
@@ -705,7 +705,7 @@ Result<Caps> Caps::parse(std::string_view text) {
     if (trimmed == "EMPTY" || trimmed == "NONE") {
         return Caps::empty();
     }
-    State st;
+    CapsParseState st;
     grammar::pg::memory_input<> in(text.data(), text.size(), "caps");
     try {
         if (!grammar::pg::parse<grammar::caps, action, control>(in, st)) {

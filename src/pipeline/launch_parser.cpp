@@ -11,7 +11,7 @@
 // What an item is follows from its first characters (`word.` is a
 // reference, `word/` a caps filter, `word=` a property), so each place first
 // looks ahead, then reads the item or raises the error that fits there. The
-// actions fill a State with elements and links. A group makes no element:
+// actions fill a ParseState with elements and links. A group makes no element:
 // its contents join the description, and a link into or out of it goes to
 // its first item or from its last. Every failure becomes a SyntaxError
 // carrying the byte offset of the offending character; it never leaves this
@@ -44,12 +44,12 @@ struct SyntaxError {
 /// How many groups may be open at once; the grammar recurses once per group.
 constexpr std::size_t max_group_depth = 64;
 
-struct State;
+struct ParseState;
 
-// What the grammar asks the state (defined with State below).
-bool inside_group(const State& st);
-bool value_parens_open(const State& st);
-bool caps_brackets_open(const State& st);
+// What the grammar asks the state (defined with ParseState below).
+bool inside_group(const ParseState& st);
+bool value_parens_open(const ParseState& st);
+bool caps_brackets_open(const ParseState& st);
 
 // --- Grammar -----------------------------------------------------------------
 
@@ -59,14 +59,14 @@ namespace pg = tao::pegtl;
 
 // Matches nothing; succeeds when Test says so. For the few places where the
 // language depends on what came before: a ')' ends a group only inside one.
-template <bool (*Test)(const State&)>
+template <bool (*Test)(const ParseState&)>
 struct when {
     using rule_t = when;
     using subs_t = pg::empty_list;
 
     template <pg::apply_mode, pg::rewind_mode, template <typename...> class Action,
               template <typename...> class Control, typename Input>
-    static bool match(Input& /*in*/, const State& st) {
+    static bool match(Input& /*in*/, const ParseState& st) {
         return Test(st);
     }
 };
@@ -258,7 +258,7 @@ struct description : pg::seq<ws, reject<pg::eof, empty_description>, pg::star<pg
 
 } // namespace grammar
 
-// --- State -------------------------------------------------------------------
+// --- ParseState -------------------------------------------------------------------
 
 // One level of nesting: the description itself, or an open group.
 struct Level {
@@ -277,7 +277,7 @@ LaunchEndpoint without_pad(LaunchEndpoint endpoint) {
     return endpoint;
 }
 
-struct State {
+struct ParseState {
     std::string_view text;
     LaunchDescription out;
     std::vector<Level> levels = std::vector<Level>(1);
@@ -329,15 +329,15 @@ struct State {
     }
 };
 
-bool inside_group(const State& st) {
+bool inside_group(const ParseState& st) {
     return st.levels.size() > 1;
 }
 
-bool value_parens_open(const State& st) {
+bool value_parens_open(const ParseState& st) {
     return st.value_parens > 0;
 }
 
-bool caps_brackets_open(const State& st) {
+bool caps_brackets_open(const ParseState& st) {
     return !st.caps_brackets.empty();
 }
 
@@ -380,49 +380,49 @@ struct Here {
 };
 
 template <typename Rule>
-SyntaxError error_of(Rule /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(Rule /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"syntax error", here.pos};
 }
 
-SyntaxError error_of(grammar::empty_description /*rule*/, const Here& /*here*/, const State& /*st*/) {
+SyntaxError error_of(grammar::empty_description /*rule*/, const Here& /*here*/, const ParseState& /*st*/) {
     return {"empty pipeline description: expected an element", 0};
 }
 
-SyntaxError error_of(grammar::link_first /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::link_first /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected an element or a reference before '!'", here.pos};
 }
 
-SyntaxError error_of(grammar::stray_dot /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::stray_dot /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"stray '.': expected an element or a reference (a pad name such as '.src' goes right after an element "
             "or after '!')",
             here.pos};
 }
 
-SyntaxError error_of(grammar::caps_first /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::caps_first /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"a caps filter goes between two '!': expected an element or a reference before it", here.pos};
 }
 
-SyntaxError error_of(grammar::quote_first /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::quote_first /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected an element or a reference, not quoted text (a quoted caps filter goes between two '!')",
             here.pos};
 }
 
-SyntaxError error_of(grammar::property_first /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::property_first /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {fmt::format("expected an element or a reference before the property {}", show_text(here.token())),
             here.pos};
 }
 
-SyntaxError error_of(grammar::unlinked_reference /*rule*/, const Here& /*here*/, const State& st) {
+SyntaxError error_of(grammar::unlinked_reference /*rule*/, const Here& /*here*/, const ParseState& st) {
     return {
         fmt::format("the reference {} is not linked: expected '!' after it", show_text(reference_text(st.reference))),
         st.reference.pos};
 }
 
-SyntaxError error_of(grammar::uri /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::uri /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"URIs are not supported as elements: use a source such as filesrc location=...", here.pos};
 }
 
-SyntaxError error_of(grammar::unexpected_character /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::unexpected_character /*rule*/, const Here& here, const ParseState& /*st*/) {
     // The grammar stops here only at a character; keep the end in the text anyway.
     const std::size_t pos = here.text.empty() ? 0 : std::min(here.pos, here.text.size() - 1);
     return {fmt::format("unexpected {}: expected an element name (letters, digits, '-' and '_') or a reference "
@@ -431,119 +431,119 @@ SyntaxError error_of(grammar::unexpected_character /*rule*/, const Here& here, c
             pos};
 }
 
-SyntaxError error_of(grammar::end_after_link /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::end_after_link /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected an element or a reference after '!', found the end of the description", here.pos};
 }
 
-SyntaxError error_of(grammar::link_after_link /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::link_after_link /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected an element or a reference after '!'", here.pos};
 }
 
-SyntaxError error_of(grammar::group_end_after_link /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::group_end_after_link /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected an element or a reference after '!', found the ')' that ends the group", here.pos};
 }
 
-SyntaxError error_of(grammar::property_after_link /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::property_after_link /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {fmt::format("expected an element or a reference after '!', found the property {}", show_text(here.token())),
             here.pos};
 }
 
-SyntaxError error_of(grammar::element_after_pad /*rule*/, const Here& here, const State& st) {
+SyntaxError error_of(grammar::element_after_pad /*rule*/, const Here& here, const ParseState& st) {
     return {fmt::format("expected an element after the pad {}", show_text("." + st.link_pad)), here.pos};
 }
 
-SyntaxError error_of(grammar::reference_in_chain /*rule*/, const Here& here, const State& st) {
+SyntaxError error_of(grammar::reference_in_chain /*rule*/, const Here& here, const ParseState& st) {
     return {fmt::format("a reference can only start or end a chain: end this chain at {} and start a new one with it",
                         show_text(reference_text(st.reference))),
             here.pos};
 }
 
-SyntaxError error_of(grammar::missing_pad_name /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::missing_pad_name /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected a pad name after '.'", here.pos};
 }
 
-SyntaxError error_of(grammar::pad_list /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::pad_list /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"lists of pads are not supported: link each pad in its own chain", here.pos};
 }
 
-SyntaxError error_of(grammar::junk_after_pad_name /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::junk_after_pad_name /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {fmt::format("unexpected {} after the pad name", show_char(here.next())), here.pos};
 }
 
-SyntaxError error_of(grammar::junk_after_reference /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::junk_after_reference /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {fmt::format("unexpected {} after the reference", show_char(here.next())), here.pos};
 }
 
-SyntaxError error_of(grammar::unlinked_pad /*rule*/, const Here& /*here*/, const State& st) {
+SyntaxError error_of(grammar::unlinked_pad /*rule*/, const Here& /*here*/, const ParseState& st) {
     return {fmt::format("the pad {} is not linked: expected '!' after it", show_text("." + st.element_pad)),
             st.element_pad_dot};
 }
 
-SyntaxError error_of(grammar::property_equals /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::property_equals /*rule*/, const Here& here, const ParseState& /*st*/) {
     // property_ahead saw the '='; this is only a safety net.
     return {"expected '=' after the property name", here.pos};
 }
 
-SyntaxError error_of(grammar::missing_value /*rule*/, const Here& here, const State& st) {
+SyntaxError error_of(grammar::missing_value /*rule*/, const Here& here, const ParseState& st) {
     return {fmt::format("expected a value for the property {} after '='", show_text(st.property.name)), here.pos};
 }
 
-SyntaxError error_of(grammar::cast_name /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::cast_name /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected a type name such as int or string after '('", here.pos};
 }
 
-SyntaxError error_of(grammar::cast_close /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::cast_close /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected ')' after the type name", here.pos};
 }
 
-SyntaxError error_of(grammar::missing_cast_value /*rule*/, const Here& here, const State& st) {
+SyntaxError error_of(grammar::missing_cast_value /*rule*/, const Here& here, const ParseState& st) {
     return {fmt::format("expected a value after the type cast {}", show_text(st.cast)), here.pos};
 }
 
-SyntaxError error_of(grammar::junk_after_quote /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::junk_after_quote /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {fmt::format("expected a space or '!' after the closing quote, found {}", show_char(here.next())), here.pos};
 }
 
 template <char Q>
-SyntaxError error_of(grammar::quote_close<Q> /*rule*/, const Here& /*here*/, const State& st) {
+SyntaxError error_of(grammar::quote_close<Q> /*rule*/, const Here& /*here*/, const ParseState& st) {
     // Point at the quote that was never closed, not at the end.
     return {fmt::format("unterminated quoted string: expected a closing {}", show_char(Q)), st.quote};
 }
 
-SyntaxError error_of(grammar::caps_quote_close /*rule*/, const Here& /*here*/, const State& st) {
+SyntaxError error_of(grammar::caps_quote_close /*rule*/, const Here& /*here*/, const ParseState& st) {
     return {"unterminated quoted string in the caps filter: expected a closing '\"'", st.caps_quote};
 }
 
-SyntaxError error_of(grammar::unlinked_caps /*rule*/, const Here& /*here*/, const State& st) {
+SyntaxError error_of(grammar::unlinked_caps /*rule*/, const Here& /*here*/, const ParseState& st) {
     return {"the caps filter is not linked to anything: expected '!' and an element or a reference after it",
             st.pending_link().caps_pos};
 }
 
-SyntaxError error_of(grammar::junk_after_caps /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::junk_after_caps /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {fmt::format("expected '!' after the caps filter, found {}", show_char(here.next())), here.pos};
 }
 
-SyntaxError error_of(grammar::second_caps /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::second_caps /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"expected an element or a reference after the caps filter, not another caps filter", here.pos};
 }
 
-SyntaxError error_of(grammar::empty_group /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::empty_group /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"empty group: expected an element or a reference between '(' and ')'", here.pos};
 }
 
-SyntaxError error_of(grammar::group_property /*rule*/, const Here& here, const State& /*st*/) {
+SyntaxError error_of(grammar::group_property /*rule*/, const Here& here, const ParseState& /*st*/) {
     return {"libparallax has no bins: a group's contents join the pipeline; properties of a group are not supported",
             here.pos};
 }
 
-SyntaxError error_of(grammar::group_close /*rule*/, const Here& /*here*/, const State& st) {
+SyntaxError error_of(grammar::group_close /*rule*/, const Here& /*here*/, const ParseState& st) {
     return {"unclosed '(': expected ')' to end the group", st.levels.back().open};
 }
 
 template <typename Rule>
 struct control : grammar::pg::normal<Rule> {
     template <typename Input>
-    [[noreturn]] static void raise(const Input& in, State& st) {
+    [[noreturn]] static void raise(const Input& in, ParseState& st) {
         throw error_of(Rule{}, Here{st.text, static_cast<std::size_t>(in.current() - in.begin())}, st);
     }
 };
@@ -572,7 +572,7 @@ struct action : grammar::pg::nothing<Rule> {};
 template <>
 struct action<grammar::factory> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         LaunchEndpoint endpoint;
         endpoint.element = st.out.elements.size();
         endpoint.pos = start_of(in);
@@ -591,7 +591,7 @@ struct action<grammar::factory> {
 template <>
 struct action<grammar::reference> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         const std::string_view text = in.string_view();
         const std::size_t dot = text.find('.');
         LaunchEndpoint& ref = st.reference;
@@ -609,7 +609,7 @@ struct action<grammar::reference> {
 template <>
 struct action<grammar::link_pad> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.link_pad = in.string().substr(1);
         st.link_pad_pos = start_of(in) + 1;
     }
@@ -618,7 +618,7 @@ struct action<grammar::link_pad> {
 template <>
 struct action<grammar::element_pad> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.element_pad = in.string().substr(1);
         st.element_pad_dot = start_of(in);
         st.level().current.pad = st.element_pad;
@@ -629,7 +629,7 @@ struct action<grammar::element_pad> {
 template <>
 struct action<grammar::link_bang> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         LaunchLink link;
         link.pos = start_of(in);
         link.from = st.level().current;
@@ -641,7 +641,7 @@ struct action<grammar::link_bang> {
 template <>
 struct action<grammar::group_open> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         if (st.levels.size() > max_group_depth) {
             throw SyntaxError{fmt::format("groups nested too deeply: at most {} may be open at once", max_group_depth),
                               start_of(in)};
@@ -652,7 +652,7 @@ struct action<grammar::group_open> {
 
 template <>
 struct action<grammar::group_close> {
-    static void apply0(State& st) {
+    static void apply0(ParseState& st) {
         // A non-empty group has a first item and a current one.
         Level group = std::move(st.levels.back());
         st.levels.pop_back();
@@ -663,7 +663,7 @@ struct action<grammar::group_close> {
 template <>
 struct action<grammar::group_type> {
     template <typename Input>
-    static void apply(const Input& in, State& /*st*/) {
+    static void apply(const Input& in, ParseState& /*st*/) {
         if (in.string_view() != "bin") {
             throw SyntaxError{fmt::format("libparallax has no bins: a group's contents join the pipeline; a group of "
                                           "type {} is not supported, only '( ... )' and 'bin.( ... )'",
@@ -686,7 +686,7 @@ bool is_valid_property_name(std::string_view name) {
 template <>
 struct action<grammar::property_name> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.property = LaunchProperty{};
         st.property.name = in.string();
         st.property.name_pos = start_of(in);
@@ -709,7 +709,7 @@ template <>
 struct action<grammar::type_cast> {
     // Dropped: the builder converts the text to the property's own type.
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.cast = in.string();
     }
 };
@@ -717,7 +717,7 @@ struct action<grammar::type_cast> {
 template <char Q>
 struct action<grammar::quote_open<Q>> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.quote = start_of(in);
         st.buffer.clear();
         st.positions.clear();
@@ -727,7 +727,7 @@ struct action<grammar::quote_open<Q>> {
 template <>
 struct action<grammar::escaped> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.append(in.peek_char(1), start_of(in) + 1);
     }
 };
@@ -735,7 +735,7 @@ struct action<grammar::escaped> {
 template <char Q>
 struct action<grammar::plain<Q>> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.append(in.peek_char(), start_of(in));
     }
 };
@@ -743,7 +743,7 @@ struct action<grammar::plain<Q>> {
 template <>
 struct action<grammar::value_char> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.append(in.peek_char(), start_of(in));
     }
 };
@@ -751,7 +751,7 @@ struct action<grammar::value_char> {
 template <>
 struct action<grammar::value_open_paren> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.append('(', start_of(in));
         ++st.value_parens;
     }
@@ -760,7 +760,7 @@ struct action<grammar::value_open_paren> {
 template <>
 struct action<grammar::value_close_paren> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.append(')', start_of(in));
         --st.value_parens;
     }
@@ -768,7 +768,7 @@ struct action<grammar::value_close_paren> {
 
 template <char Q>
 struct action<grammar::quoted_value<Q>> {
-    static void apply0(State& st) {
+    static void apply0(ParseState& st) {
         st.property.value = st.buffer;
         st.property.value_pos = st.quote + 1;
         st.property.quoted = true;
@@ -778,7 +778,7 @@ struct action<grammar::quoted_value<Q>> {
 template <>
 struct action<grammar::unquoted_value> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.property.value = st.buffer;
         st.property.value_pos = start_of(in);
     }
@@ -786,13 +786,13 @@ struct action<grammar::unquoted_value> {
 
 template <>
 struct action<grammar::property> {
-    static void apply0(State& st) { st.out.elements.back().properties.push_back(std::move(st.property)); }
+    static void apply0(ParseState& st) { st.out.elements.back().properties.push_back(std::move(st.property)); }
 };
 
 template <>
 struct action<grammar::caps_quote_open> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.caps_quote = start_of(in);
     }
 };
@@ -800,14 +800,14 @@ struct action<grammar::caps_quote_open> {
 template <>
 struct action<grammar::caps_open_bracket> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         st.caps_brackets.push_back(start_of(in));
     }
 };
 
 template <>
 struct action<grammar::caps_close_bracket> {
-    static void apply0(State& st) {
+    static void apply0(ParseState& st) {
         st.caps_brackets.pop_back(); // a mismatched pair is for Caps::parse to report
     }
 };
@@ -815,7 +815,7 @@ struct action<grammar::caps_close_bracket> {
 template <>
 struct action<grammar::unquoted_caps> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         if (!st.caps_brackets.empty()) {
             const std::size_t open = st.caps_brackets.back();
             throw SyntaxError{fmt::format("unclosed {} in the caps filter", show_char(st.text[open])), open};
@@ -832,7 +832,7 @@ struct action<grammar::unquoted_caps> {
 template <char Q>
 struct action<grammar::quoted_caps<Q>> {
     template <typename Input>
-    static void apply(const Input& in, State& st) {
+    static void apply(const Input& in, ParseState& st) {
         LaunchLink& link = st.pending_link();
         link.caps = st.buffer;
         link.caps_pos = st.quote + 1;
@@ -847,7 +847,7 @@ struct action<grammar::quoted_caps<Q>> {
 } // namespace
 
 Result<LaunchDescription> parse_launch(std::string_view text) {
-    State st;
+    ParseState st;
     st.text = text;
     grammar::pg::memory_input<grammar::pg::tracking_mode::lazy> in(text.data(), text.size(), "launch");
     try {

@@ -311,9 +311,9 @@ private:
     Result<PluginInfo> check_descriptor(const Bytes& bytes) const {
         PluginDescriptor d{};
         std::memcpy(static_cast<void*>(&d), bytes.data(), bytes.size());
-        constexpr char magic[] = PARALLAX_PLUGIN_MAGIC;
-        static_assert(sizeof(magic) == sizeof(d.magic));
-        if (std::memcmp(d.magic, magic, sizeof(magic)) != 0) {
+        constexpr char expected_magic[] = PARALLAX_PLUGIN_MAGIC;
+        static_assert(sizeof(expected_magic) == sizeof(d.magic));
+        if (std::memcmp(d.magic, expected_magic, sizeof(expected_magic)) != 0) {
             return refuse(Errc::corrupt, "magic",
                           fmt::format("\"{}\", expected \"{}\"", shown(d.magic), PARALLAX_PLUGIN_MAGIC));
         }

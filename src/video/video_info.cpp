@@ -12,7 +12,7 @@ namespace parallax {
 
 namespace {
 
-constexpr std::string_view media_type = "video/x-raw";
+constexpr std::string_view video_media_type = "video/x-raw";
 
 // GStreamer keeps strides in a gint; so do we, so that a stride can be
 // handed to any C library as an int.
@@ -21,7 +21,7 @@ constexpr std::uint64_t max_stride = static_cast<std::uint64_t>(std::numeric_lim
 constexpr std::uint64_t max_frame_size = static_cast<std::uint64_t>(std::numeric_limits<std::ptrdiff_t>::max());
 constexpr std::uint32_t max_dimension = static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max());
 
-constexpr std::uint64_t round_up(std::uint64_t value, std::uint64_t multiple) {
+constexpr std::uint64_t round_to_multiple(std::uint64_t value, std::uint64_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
 }
 
@@ -93,13 +93,14 @@ Result<void> VideoInfo::compute_layout() {
     // GStreamer also gives the high-depth 4:2:2 formats an even number of
     // rows in every plane; layouts stay interchangeable with its.
     const bool even_rows = fi.format == VideoFormat::i422_10le || fi.format == VideoFormat::i422_12le;
-    const std::uint64_t padded_height = round_up(height_, std::uint64_t{1} << (even_rows ? 1 : fi.y_chroma_shift));
+    const std::uint64_t padded_height =
+        round_to_multiple(height_, std::uint64_t{1} << (even_rows ? 1 : fi.y_chroma_shift));
     std::uint64_t offset = 0;
     for (std::size_t p = 0; p < fi.n_planes; ++p) {
         const VideoPlaneInfo& plane = fi.planes[p];
-        const std::uint64_t sites = round_up(ceil_shift(width_, plane.x_sub), plane.group);
+        const std::uint64_t sites = round_to_multiple(ceil_shift(width_, plane.x_sub), plane.group);
         const std::uint64_t row = sites * plane.pixel_stride;
-        const std::uint64_t stride = round_up(row, alignment_.stride_align);
+        const std::uint64_t stride = round_to_multiple(row, alignment_.stride_align);
         if (stride > max_stride) {
             return fail(Errc::out_of_range,
                         fmt::format("{} {}x{}: plane {} would need a stride of {} bytes, more than {}", fi.name, width_,
@@ -124,7 +125,7 @@ Result<void> VideoInfo::compute_layout() {
 }
 
 Result<VideoInfo> VideoInfo::from_caps(const Caps& caps, VideoAlignment alignment) {
-    auto structure = detail::single_fixed_structure(caps, media_type);
+    auto structure = detail::single_fixed_structure(caps, video_media_type);
     if (!structure) {
         return fail(std::move(structure.error()));
     }
@@ -132,7 +133,7 @@ Result<VideoInfo> VideoInfo::from_caps(const Caps& caps, VideoAlignment alignmen
 }
 
 Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment alignment) {
-    if (auto ok = detail::check_fixed_structure(s, media_type); !ok) {
+    if (auto ok = detail::check_fixed_structure(s, video_media_type); !ok) {
         return fail(std::move(ok.error()));
     }
 
@@ -142,7 +143,8 @@ Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment a
     }
     auto format = video_format_from_string(**format_name);
     if (!format) {
-        return fail(Errc::invalid_argument, fmt::format("{} field 'format': {}", media_type, format.error().message()));
+        return fail(Errc::invalid_argument,
+                    fmt::format("{} field 'format': {}", video_media_type, format.error().message()));
     }
 
     std::uint32_t dimensions[2] = {};
@@ -153,7 +155,7 @@ Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment a
             return fail(std::move(value.error()));
         }
         if (**value < 1) {
-            return fail(detail::field_error(Errc::invalid_argument, media_type, dimension_names[i], **value,
+            return fail(detail::field_error(Errc::invalid_argument, video_media_type, dimension_names[i], **value,
                                             "it must be at least 1"));
         }
         dimensions[i] = static_cast<std::uint32_t>(**value);
@@ -164,7 +166,7 @@ Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment a
         return fail(std::move(framerate.error()));
     }
     if (*framerate && (*framerate)->num() < 0) {
-        return fail(detail::field_error(Errc::invalid_argument, media_type, "framerate", **framerate,
+        return fail(detail::field_error(Errc::invalid_argument, video_media_type, "framerate", **framerate,
                                         "a frame rate cannot be negative (0/1 is a variable rate)"));
     }
 
@@ -173,7 +175,7 @@ Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment a
         return fail(std::move(par.error()));
     }
     if (*par && (*par)->num() <= 0) {
-        return fail(detail::field_error(Errc::invalid_argument, media_type, "pixel-aspect-ratio", **par,
+        return fail(detail::field_error(Errc::invalid_argument, video_media_type, "pixel-aspect-ratio", **par,
                                         "a pixel aspect ratio must be positive"));
     }
 
@@ -184,10 +186,10 @@ Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment a
     if (*interlace && **interlace != "progressive") {
         const std::string_view mode = **interlace;
         if (mode == "interleaved" || mode == "mixed" || mode == "fields" || mode == "alternate") {
-            return fail(detail::field_error(Errc::unsupported, media_type, "interlace-mode", mode,
+            return fail(detail::field_error(Errc::unsupported, video_media_type, "interlace-mode", mode,
                                             "only progressive video is supported"));
         }
-        return fail(detail::field_error(Errc::invalid_argument, media_type, "interlace-mode", mode,
+        return fail(detail::field_error(Errc::invalid_argument, video_media_type, "interlace-mode", mode,
                                         "expected progressive, interleaved, mixed, fields or alternate"));
     }
 
@@ -204,7 +206,7 @@ Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment a
         auto parsed = parse_video_chroma_site(**site_text);
         if (!parsed) {
             return fail(Errc::invalid_argument,
-                        fmt::format("{} field 'chroma-site': {}", media_type, parsed.error().message()));
+                        fmt::format("{} field 'chroma-site': {}", video_media_type, parsed.error().message()));
         }
         site = *parsed;
     }
@@ -226,7 +228,7 @@ Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment a
         auto parsed = VideoColorimetry::parse(**colorimetry_text);
         if (!parsed) {
             return fail(Errc::invalid_argument,
-                        fmt::format("{} field 'colorimetry': {}", media_type, parsed.error().message()));
+                        fmt::format("{} field 'colorimetry': {}", video_media_type, parsed.error().message()));
         }
         // GStreamer's adjustments of a colorimetry that contradicts the
         // format, so that the same caps mean the same here and there.
@@ -253,7 +255,7 @@ Result<VideoInfo> VideoInfo::from_structure(const Structure& s, VideoAlignment a
 }
 
 Structure VideoInfo::to_structure() const {
-    Structure s(media_type);
+    Structure s(video_media_type);
     s.set("format", parallax::to_string(format_));
     s.set("width", static_cast<std::int32_t>(width_));
     s.set("height", static_cast<std::int32_t>(height_));

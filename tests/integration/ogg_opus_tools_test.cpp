@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::ogg_opus_tools_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -397,4 +397,4 @@ TEST_F(OggOpusToolsTest, EncodedTestSoundKeepsEverySample) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::ogg_opus_tools_test

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::qtdemux_tools_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -184,4 +184,4 @@ TEST_F(QtDemuxToolsTest, H264AndOpusAsFfmpegWritesThem) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::qtdemux_tools_test

@@ -37,7 +37,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::tsdemux_tools_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -437,4 +437,4 @@ TEST_F(TsDemuxToolsTest, KlvSynchronousAndAsFfmpegCopiesIt) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::tsdemux_tools_test

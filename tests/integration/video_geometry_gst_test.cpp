@@ -39,7 +39,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::video_geometry_gst_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -375,4 +375,4 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::video_geometry_gst_test

@@ -39,7 +39,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::videotestsrc_gst_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -231,4 +231,4 @@ INSTANTIATE_TEST_SUITE_P(Patterns, VideoTestSrcGstTest, ::testing::ValuesIn(case
                          [](const ::testing::TestParamInfo<Case>& param) { return case_name(param.param); });
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::videotestsrc_gst_test

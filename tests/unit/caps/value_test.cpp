@@ -7,7 +7,7 @@
 #include <limits>
 #include <string>
 
-namespace parallax {
+namespace parallax::value_test {
 namespace {
 
 Fraction frac(std::int64_t num, std::int64_t den) {
@@ -172,4 +172,4 @@ TEST(CapsValueTest, EqualityNeedsTheSameTypeAndValue) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::value_test

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::h264_test {
 namespace {
 
 using Bytes8 = std::vector<std::uint8_t>;
@@ -955,4 +955,4 @@ TEST(H264Test, ConvertsAccessUnitsBetweenAnnexBAndLengthPrefixedForms) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::h264_test

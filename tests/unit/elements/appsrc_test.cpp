@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-namespace parallax {
+namespace parallax::appsrc_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -425,4 +425,4 @@ TEST(AppSrcTest, AnswersDurationAndLatencyQueries) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::appsrc_test

@@ -26,7 +26,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace parallax {
+namespace parallax::fdsink_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -321,4 +321,4 @@ TEST(FdSinkTest, StopsCleanlyWhileAWriteWaitsOnAFullPipe) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::fdsink_test

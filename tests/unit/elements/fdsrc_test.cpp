@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace parallax {
+namespace parallax::fdsrc_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -182,4 +182,4 @@ TEST(FdSrcTest, TimeoutPostsAnElementMessageAndWaitsOn) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::fdsrc_test

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <sys/stat.h>
 
-namespace parallax {
+namespace parallax::filesrc_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -333,4 +333,4 @@ TEST(FileSinkTest, WriteErrorsNameTheFile) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::filesrc_test

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::h264parse_test {
 namespace {
 
 using Bytes8 = std::vector<std::uint8_t>;
@@ -480,4 +480,4 @@ TEST(H264ParseTest, ConfigIntervalHasAGStreamerRange) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::h264parse_test

@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace parallax {
+namespace parallax::ivfmux_test {
 namespace {
 
 using Bytes8 = std::vector<std::uint8_t>;
@@ -311,4 +311,4 @@ TEST(IvfMuxTest, AFrameBeforeCapsIsAnError) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::ivfmux_test

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::ivfparse_test {
 namespace {
 
 using Bytes8 = std::vector<std::uint8_t>;
@@ -312,4 +312,4 @@ TEST(IvfParseTest, AnEmptyStreamJustEnds) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::ivfparse_test

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::jpegdec_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -505,4 +505,4 @@ TEST(JpegDecTest, TimestampsOfWholeImageBuffersAreKept) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::jpegdec_test

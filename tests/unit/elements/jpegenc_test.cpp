@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::jpegenc_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -419,4 +419,4 @@ TEST(JpegEncTest, FfmpegReadsTheImages) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::jpegenc_test

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::key_unit_requests_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -281,4 +281,4 @@ TEST(KeyUnitRequestsH264Test, ForcedIdrCarriesSpsAndPps) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::key_unit_requests_test

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::klvparse_test {
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -354,4 +354,4 @@ TEST(KlvParseTest, CorruptFileStopsThePipelineWithTheElementsError) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::klvparse_test

@@ -34,7 +34,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace parallax {
+namespace parallax::mp4mux_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -733,4 +733,4 @@ TEST(Mp4MuxTest, ASilentLiveVideoTrackLetsTheDurationCutTheFragments) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::mp4mux_test

@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-namespace parallax {
+namespace parallax::mpegtsmux_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -481,4 +481,4 @@ TEST(MpegTsMuxTest, BadH264IsAnErrorNamingTheBuffer) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::mpegtsmux_test

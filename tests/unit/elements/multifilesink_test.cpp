@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::multifilesink_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -386,4 +386,4 @@ TEST(MultiFileSinkTest, BadModeAndLimitValuesAreRejectedNamingTheProperty) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::multifilesink_test

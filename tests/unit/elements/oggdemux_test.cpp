@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace parallax {
+namespace parallax::oggdemux_test {
 namespace {
 
 constexpr std::uint16_t pre_skip = 312;
@@ -414,4 +414,4 @@ TEST(OggDemuxTest, ABrokenOpusHeadIsAnError) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::oggdemux_test

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::oggmux_test {
 namespace {
 
 constexpr std::uint16_t pre_skip = 312;
@@ -352,4 +352,4 @@ TEST(OggMuxTest, AStreamThatStarvedAndEndedWithoutAudioEndsOnAnEmptyPage) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::oggmux_test

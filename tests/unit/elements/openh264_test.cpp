@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::openh264_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -437,4 +437,4 @@ TEST(OpenH264LibraryTest, AnotherVersionIsRefusedBeforeItIsUsed) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::openh264_test

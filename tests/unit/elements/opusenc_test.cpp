@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::opusenc_test {
 namespace {
 
 using test::Packet;
@@ -255,4 +255,4 @@ TEST(OpusEncTest, KeepsTheFirstInputTimestamp) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::opusenc_test

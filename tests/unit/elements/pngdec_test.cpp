@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::pngdec_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -368,4 +368,4 @@ TEST(PngDecTest, StopDropsAPartialImage) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::pngdec_test

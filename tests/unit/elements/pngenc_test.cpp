@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::pngenc_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -184,4 +184,4 @@ TEST(PngEncTest, UnsupportedFormatIsRefused) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::pngenc_test

@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace parallax {
+namespace parallax::qtdemux_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -450,4 +450,4 @@ TEST(QtDemuxTest, PlainAndFragmentedPipelineFilesGiveTheSamePackets) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::qtdemux_test

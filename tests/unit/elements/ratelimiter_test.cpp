@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace parallax {
+namespace parallax::ratelimiter_test {
 namespace {
 
 struct Arrival {
@@ -125,4 +125,4 @@ TEST(RateLimiterTest, BadPropertyValuesAreErrorsNamingTheProperty) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::ratelimiter_test

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-namespace parallax {
+namespace parallax::timeout_test {
 namespace {
 
 constexpr std::int64_t ms = 1'000'000;
@@ -231,4 +231,4 @@ TEST(TimeoutTest, BadPropertyValuesAreErrorsNamingTheProperty) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::timeout_test

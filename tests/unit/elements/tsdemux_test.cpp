@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace parallax {
+namespace parallax::tsdemux_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -799,4 +799,4 @@ TEST(TsDemuxTest, APipelineDecodesWhatMpegtsmuxWroteExactly) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::tsdemux_test

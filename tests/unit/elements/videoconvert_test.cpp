@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::videoconvert_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -854,4 +854,4 @@ TEST(VideoConvertTest, FixationPicksTheFormatThatLosesLeastAndCarriesTheColorime
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::videoconvert_test

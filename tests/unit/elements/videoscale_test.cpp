@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::videoscale_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -515,4 +515,4 @@ TEST(VideoScaleTest, NegotiationInsertsConvertAndScaleWhereFormatAndSizeDiffer) 
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::videoscale_test

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::videotestsrc_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -756,4 +756,4 @@ TEST(VideoTestSrcPainterTest, ExtremeSettingsAreDefined) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::videotestsrc_test

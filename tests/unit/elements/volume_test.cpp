@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::volume_test {
 namespace {
 
 using check::bytes_of;
@@ -137,4 +137,4 @@ TEST(VolumeTest, AFrameCutInHalfIsAnErrorNamingTheElement) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::volume_test

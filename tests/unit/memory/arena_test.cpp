@@ -17,7 +17,7 @@
 #include <thread>
 #include <unistd.h>
 
-namespace parallax {
+namespace parallax::arena_test {
 namespace {
 
 std::shared_ptr<Arena> make_arena(std::uint32_t slots = 8, std::size_t slot_size = 256,
@@ -1127,4 +1127,4 @@ TEST_F(ArenaAttachTest, SurvivesHostileHintBits) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::arena_test

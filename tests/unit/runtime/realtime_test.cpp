@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace parallax {
+namespace parallax::realtime_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -341,4 +341,4 @@ TEST(RealTimeTest, RlimitRtprioLowersThePriority) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::realtime_test

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace parallax {
+namespace parallax::video_frame_test {
 namespace {
 
 std::shared_ptr<Arena> make_arena(std::size_t slot_size = 1 << 18, std::uint32_t slots = 4) {
@@ -272,4 +272,4 @@ TEST(VideoFrameTest, AVideoMetaThatDoesNotFitIsAnErrorSayingWhy) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::video_frame_test

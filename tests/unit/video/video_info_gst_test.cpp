@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-namespace parallax {
+namespace parallax::video_info_gst_test {
 namespace {
 
 void init_gstreamer() {
@@ -190,4 +190,4 @@ TEST(VideoInfoGstTest, ChromaSiteStringsMatchGStreamer) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::video_info_gst_test

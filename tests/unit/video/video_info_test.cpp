@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-namespace parallax {
+namespace parallax::video_info_test {
 namespace {
 
 using check::frac;
@@ -389,4 +389,4 @@ TEST(VideoInfoTest, AccessorsOfMissingPlanesAndComponentsAreZero) {
 }
 
 } // namespace
-} // namespace parallax
+} // namespace parallax::video_info_test
