@@ -92,10 +92,14 @@ private:
     VideoConvertPath path_;
 };
 
+#if defined(__x86_64__) || defined(__i386__)
+#define PARALLAX_VIDEO_X86 1
+
 // Whether this CPU runs the AVX2 rows (asked once).
 inline bool have_avx2() {
     static const bool avx2 = __builtin_cpu_supports("avx2") != 0;
     return avx2;
 }
+#endif
 
 } // namespace parallax::detail

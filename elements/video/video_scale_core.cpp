@@ -24,9 +24,8 @@
 #include <optional>
 #include <type_traits>
 
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef PARALLAX_VIDEO_X86 // video/video_convert_core.hpp
 #include <immintrin.h>
-#define PARALLAX_VIDEO_X86 1
 #endif
 
 namespace parallax::detail {
