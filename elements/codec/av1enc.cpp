@@ -25,9 +25,9 @@
 #include <deque>
 #include <limits>
 #include <optional>
+#include <sched.h>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace parallax {
@@ -64,6 +64,19 @@ constexpr std::uint64_t ns_per_tick = 100;
 
 // libaom's limit on encoder threads (MAX_NUM_THREADS).
 constexpr unsigned max_threads = 64;
+
+// The CPUs this process may run on. std::thread::hardware_concurrency()
+// reads /sys and /proc first, which an isolated element's sandbox refuses
+// (and reports); the affinity mask needs no file and also honours taskset
+// and cpusets.
+unsigned usable_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof(set), &set) != 0) {
+        return 1;
+    }
+    return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+}
 
 // What libaom needs to know about an input format.
 struct InputFormat {
@@ -383,7 +396,7 @@ private:
         cfg.g_timebase.den = static_cast<int>(1'000'000'000 / ns_per_tick);
         unsigned threads = threads_.get();
         if (threads == 0) {
-            threads = std::max(1U, std::thread::hardware_concurrency());
+            threads = usable_cpus();
         }
         cfg.g_threads = std::min(threads, max_threads);
         cfg.rc_end_usage = static_cast<aom_rc_mode>(end_usage);

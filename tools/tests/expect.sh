@@ -2,15 +2,15 @@
 # Runs a command and checks its exit status and output (the CTest tests of
 # plx-launch and plx-inspect).
 #
-#   expect.sh STATUS [--out RE]... [--err RE]... [--no-out RE]... -- COMMAND [ARG]...
+#   expect.sh STATUS [--out RE]... [--err RE]... [--no-out RE]... [--no-err RE]... -- COMMAND [ARG]...
 #
 # STATUS is the exit status wanted. --out and --err name extended regular
 # expressions (grep -E) that some line of stdout / stderr must match;
-# --no-out one that no line of stdout may match.
+# --no-out / --no-err one that no line of stdout / stderr may match.
 set -u
 
 if [ $# -lt 3 ]; then
-    echo "usage: $0 STATUS [--out RE]... [--err RE]... [--no-out RE]... -- COMMAND [ARG]..." >&2
+    echo "usage: $0 STATUS [--out RE]... [--err RE]... [--no-out RE]... [--no-err RE]... -- COMMAND [ARG]..." >&2
     exit 2
 fi
 want_status=$1
@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 : >"$tmp/checks"
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     case $1 in
-    --out | --err | --no-out)
+    --out | --err | --no-out | --no-err)
         [ $# -ge 2 ] || { echo "$0: $1 needs a pattern" >&2; exit 2; }
         printf '%s\n%s\n' "$1" "$2" >>"$tmp/checks"
         shift 2
@@ -62,6 +62,12 @@ while IFS= read -r kind && IFS= read -r pattern; do
     --no-out)
         if grep -Eq -e "$pattern" "$tmp/out"; then
             echo "FAIL: a stdout line matches: $pattern"
+            failed=1
+        fi
+        ;;
+    --no-err)
+        if grep -Eq -e "$pattern" "$tmp/err"; then
+            echo "FAIL: a stderr line matches: $pattern"
             failed=1
         fi
         ;;
