@@ -15,6 +15,9 @@
 #           thread, libparallax and dav1d --muxer null run at
 #           the same time on the two cores, once each way round, as the
 #           median over repetitions of the geometric mean of both ratios.
+#   icount: the one-thread decode once under callgrind (valgrind), for each
+#           program: instructions executed and page faults (GNU time),
+#           measures this VM's timing spread does not move.
 #   encode: 60 frames of 1280x720 (videotestsrc pattern=ball), real time,
 #           cpu-used 8, 2000 kbit/s, two threads:
 #             plx-launch -q videotestsrc ! av1enc ! fakesink
@@ -41,12 +44,13 @@
 #           reported as how many times faster than real time.
 #
 # Usage: benches/compare/run_codecs.sh [repetitions [section...]]
-#        (from anywhere in the tree; sections: decode encode opus ts, all by default)
+#        (from anywhere in the tree; sections: decode icount encode opus ts,
+#        all by default; icount needs valgrind)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 reps="${1:-5}"
 sections="${*:2}"
-sections="${sections:-decode encode opus ts}"
+sections="${sections:-decode icount encode opus ts}"
 want() { [[ " ${sections} " == *" $1 "* ]]; }
 cmake --preset release >/dev/null
 cmake --build --preset release --target plx-launch >/dev/null
@@ -82,10 +86,13 @@ ratio() { # label, file a, file b: median a / median b - 1, in percent
     awk -v l="$1" -v a="$a" -v b="$b" 'BEGIN {printf "  %-44s %+8.1f %%\n", l, (a / b - 1) * 100}'
 }
 
-if want decode; then
-echo "AV1 decode, 600 frames 1280x720 (median of ${reps})"
+if want decode || want icount; then
 ffmpeg -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -frames:v 600 -c:v libaom-av1 -usage realtime \
     -cpu-used 8 -b:v 2M -g 60 -f ivf "${work}/720p.ivf"
+fi
+
+if want decode; then
+echo "AV1 decode, 600 frames 1280x720 (median of ${reps})"
 for threads in 1 2; do
     : >"${work}/plx" && : >"${work}/null" && : >"${work}/yuv"
     for _ in $(seq "${reps}"); do
@@ -130,6 +137,39 @@ if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
     echo " 1 thread each, at the same time on two cores, each way round (median of ${reps}):"
     awk -v r="$(median <"${work}/pairs")" \
         'BEGIN {printf "  %-44s %+8.1f %%\n", "libparallax against dav1d --muxer null", (r - 1) * 100}'
+fi
+fi
+
+if want icount; then
+echo
+echo "AV1 decode, 600 frames 1280x720, one thread: instructions (callgrind) and page faults"
+if command -v valgrind >/dev/null; then
+    # Instructions of the whole process, every thread, start-up included.
+    instructions() {
+        valgrind --tool=callgrind --callgrind-out-file="${work}/cg.out" "$@" >/dev/null 2>"${work}/cg.err"
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "${work}/cg.err"
+    }
+    # Minor and major page faults (GNU time).
+    faults() {
+        if [[ -x /usr/bin/time ]]; then
+            /usr/bin/time -f '%R %F' "$@" 2>&1 >/dev/null | tail -n 1 | awk '{print $1 + $2}'
+        else
+            echo 0
+        fi
+    }
+    plx_decode=("${plx}" -q filesrc location="${work}/720p.ivf" ! ivfparse ! dav1ddec n-threads=1 ! fakesink)
+    ref_decode=(dav1d -q -i "${work}/720p.ivf" --threads 1 --muxer null -o /dev/null)
+    pi=$(instructions "${plx_decode[@]}")
+    ri=$(instructions "${ref_decode[@]}")
+    pf=$(faults "${plx_decode[@]}")
+    rf=$(faults "${ref_decode[@]}")
+    awk -v pi="${pi}" -v ri="${ri}" -v pf="${pf}" -v rf="${rf}" 'BEGIN {
+        printf "  %-44s %14.0f instructions %6d page faults\n", "plx-launch filesrc ! ivfparse ! dav1ddec", pi, pf
+        printf "  %-44s %14.0f instructions %6d page faults\n", "dav1d --muxer null", ri, rf
+        printf "  %-44s %+8.3f %% instructions, %+d page faults\n", "libparallax against dav1d", (pi / ri - 1) * 100, pf - rf
+    }'
+else
+    echo "  (valgrind is not installed: skipped)"
 fi
 fi
 
