@@ -391,7 +391,7 @@ Result<void> Property<Fraction>::set(Fraction v) {
     if (auto ok = check_mutable(); !ok) {
         return ok;
     }
-    value_.store(v, std::memory_order_relaxed);
+    value_.store({v}, std::memory_order_relaxed);
     notify_changed();
     return {};
 }
@@ -409,13 +409,13 @@ Result<void> Property<Fraction>::parse_and_store(std::string_view text) {
     if (!f) {
         return fail(error(Errc::invalid_argument, f.error().message()));
     }
-    value_.store(*f, std::memory_order_relaxed);
+    value_.store({*f}, std::memory_order_relaxed);
     return {};
 }
 
 Result<void> Property<Fraction>::store_value(const PropertyValue& v) {
     if (const auto* f = std::get_if<Fraction>(&v)) {
-        value_.store(*f, std::memory_order_relaxed);
+        value_.store({*f}, std::memory_order_relaxed);
         return {};
     }
     if (const auto* s = std::get_if<std::string>(&v)) {

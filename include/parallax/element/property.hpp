@@ -333,9 +333,9 @@ class PARALLAX_API Property<Fraction> final : public PropertyBase {
 public:
     Property(Element* owner, std::string_view name, Fraction def, std::string_view description,
              Mutability mutability = Mutability::idle)
-        : PropertyBase(owner, name, description, mutability), default_(def), value_(def) {}
+        : PropertyBase(owner, name, description, mutability), default_(def), value_(Stored{def}) {}
 
-    [[nodiscard]] Fraction get() const noexcept { return value_.load(std::memory_order_relaxed); }
+    [[nodiscard]] Fraction get() const noexcept { return value_.load(std::memory_order_relaxed).value; }
     Result<void> set(Fraction v);
 
     [[nodiscard]] std::string_view type_name() const noexcept override { return "Fraction"; }
@@ -347,10 +347,16 @@ public:
 private:
     Result<void> parse_and_store(std::string_view text) override;
     Result<void> store_value(const PropertyValue& v) override;
-    void store_default() override { value_.store(default_, std::memory_order_relaxed); }
+    void store_default() override { value_.store({default_}, std::memory_order_relaxed); }
 
+    // Fraction is two 32-bit integers, 4-byte aligned. clang inlines atomic
+    // access to an 8-byte object only when its type is 8-byte aligned, and
+    // calls libatomic for std::atomic<Fraction> otherwise.
+    struct alignas(8) Stored {
+        Fraction value;
+    };
     Fraction default_;
-    std::atomic<Fraction> value_;
+    std::atomic<Stored> value_;
 };
 
 /// Caps (a caps string in pipeline text).
