@@ -508,6 +508,11 @@ Result<Sps> parse_sps(std::span<const std::uint8_t> nal) {
     s.height_in_map_units = height_units + 1;
     s.frame_mbs_only = r.flag("frame_mbs_only_flag");
     if (!s.frame_mbs_only) {
+        // Field-coded: a map unit is two macroblock rows (7-18), so the
+        // frame's limit is half as many units.
+        if (s.height_in_map_units > max_side_in_mbs / 2) {
+            r.invalid("pic_height_in_map_units_minus1");
+        }
         r.flag("mb_adaptive_frame_field_flag");
     }
     r.flag("direct_8x8_inference_flag");

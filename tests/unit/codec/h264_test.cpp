@@ -414,6 +414,29 @@ TEST(H264Test, RejectsSpsWithBadValues) {
     auto wide = h264::parse_sps(big.nal(0x67));
     ASSERT_FALSE(wide);
     EXPECT_NE(message_of(wide.error()).find("pic_width_in_mbs_minus1"), std::string::npos);
+
+    // Field-coded, 2 560 map units of two macroblock rows: 81 920 rows, over
+    // the 4 096 macroblocks a side may have (found by the fuzz target).
+    BitWriter tall;
+    tall.u(8, 66);
+    tall.u(8, 0);
+    tall.u(8, 30);
+    tall.ue(0);
+    tall.ue(0);
+    tall.ue(0);
+    tall.ue(4);
+    tall.ue(1);
+    tall.u(1, 0);
+    tall.ue(7);    // 8 macroblocks wide
+    tall.ue(2559); // pic_height_in_map_units_minus1
+    tall.u(1, 0);  // frame_mbs_only_flag: fields
+    tall.u(1, 0);
+    tall.u(1, 1);
+    tall.u(1, 0);
+    tall.u(1, 0);
+    auto fields = h264::parse_sps(tall.nal(0x67));
+    ASSERT_FALSE(fields);
+    EXPECT_NE(message_of(fields.error()).find("pic_height_in_map_units_minus1"), std::string::npos);
 }
 
 TEST(H264Test, ParsesPpsAndSliceHeaderIds) {
