@@ -362,6 +362,20 @@ TEST(H264Test, EveryTruncationOfAnSpsIsAnErrorNamingAField) {
     EXPECT_NE(message_of(cut.error()).find("seq_parameter_set_id"), std::string::npos) << message_of(cut.error());
 }
 
+// A Baseline SPS up to its picture size: ids 0, frame_num and POC type 0
+// with 8-bit POC LSBs, one reference frame, no gaps.
+void write_baseline_sps_start(BitWriter& w) {
+    w.u(8, 66); // profile_idc
+    w.u(8, 0);  // constraint flags
+    w.u(8, 30); // level_idc
+    w.ue(0);    // seq_parameter_set_id
+    w.ue(0);    // log2_max_frame_num_minus4
+    w.ue(0);    // pic_order_cnt_type
+    w.ue(4);    // log2_max_pic_order_cnt_lsb_minus4
+    w.ue(1);    // max_num_ref_frames
+    w.u(1, 0);  // gaps_in_frame_num_value_allowed_flag
+}
+
 TEST(H264Test, RejectsSpsWithBadValues) {
     EXPECT_FALSE(h264::parse_sps(x264_baseline_pps)); // not an SPS
     EXPECT_FALSE(h264::parse_sps(Bytes8{}));
@@ -372,15 +386,7 @@ TEST(H264Test, RejectsSpsWithBadValues) {
     EXPECT_NE(message_of(f.error()).find("forbidden_zero_bit"), std::string::npos);
 
     BitWriter w; // cropping that leaves nothing
-    w.u(8, 66);
-    w.u(8, 0);
-    w.u(8, 30);
-    w.ue(0);
-    w.ue(0);
-    w.ue(0);
-    w.ue(4);
-    w.ue(1);
-    w.u(1, 0);
+    write_baseline_sps_start(w);
     w.ue(0); // 1 macroblock wide
     w.ue(0);
     w.u(1, 1);
@@ -396,15 +402,7 @@ TEST(H264Test, RejectsSpsWithBadValues) {
     EXPECT_NE(message_of(crop.error()).find("frame_crop_left_offset"), std::string::npos);
 
     BitWriter big; // 2^20 macroblocks wide
-    big.u(8, 66);
-    big.u(8, 0);
-    big.u(8, 30);
-    big.ue(0);
-    big.ue(0);
-    big.ue(0);
-    big.ue(4);
-    big.ue(1);
-    big.u(1, 0);
+    write_baseline_sps_start(big);
     big.ue(1U << 20);
     big.ue(0);
     big.u(1, 1);
@@ -418,15 +416,7 @@ TEST(H264Test, RejectsSpsWithBadValues) {
     // Field-coded, 2 560 map units of two macroblock rows: 81 920 rows, over
     // the 4 096 macroblocks a side may have (found by the fuzz target).
     BitWriter tall;
-    tall.u(8, 66);
-    tall.u(8, 0);
-    tall.u(8, 30);
-    tall.ue(0);
-    tall.ue(0);
-    tall.ue(0);
-    tall.ue(4);
-    tall.ue(1);
-    tall.u(1, 0);
+    write_baseline_sps_start(tall);
     tall.ue(7);    // 8 macroblocks wide
     tall.ue(2559); // pic_height_in_map_units_minus1
     tall.u(1, 0);  // frame_mbs_only_flag: fields
