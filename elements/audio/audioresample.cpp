@@ -1,12 +1,15 @@
-// audioresample: changes the sample rate of raw audio with libsoxr
-// (GStreamer's audioresample, with its quality property).
+// audioresample: changes the sample rate of raw audio (GStreamer's
+// audioresample, with its quality property): with libsoxr, and for S16 at
+// quality 0-4 with an integer polyphase filter (audio/polyphase_s16.hpp)
+// where the rate ratio allows it.
 //
 // Timestamps come from the output sample count since the last
 // discontinuity: the first output buffer carries the pts of the input
 // buffer that started the stretch, later ones that pts plus their sample
 // position at the output rate, so nothing drifts however long the stream.
-// soxr's output is aligned with its input (it compensates its own filter
-// delay), so sample n out is the same instant as n * in_rate / out_rate in.
+// Both resamplers' output is aligned with the input (soxr compensates its
+// own filter delay; the polyphase filter is centred on each output
+// instant), so sample n out is the same instant as n * in_rate / out_rate in.
 
 #include <parallax/audio/audio_info.hpp>
 #include <parallax/audio/audio_samples.hpp>
@@ -14,6 +17,7 @@
 #include <parallax/element.hpp>
 
 #include "audio/audio_caps.hpp"
+#include "audio/polyphase_s16.hpp"
 #include "audio/soxr_library.hpp"
 
 #include <fmt/format.h>
@@ -99,8 +103,10 @@ public:
         .summary = "Resamples audio",
         .description = "Changes the sample rate with libsoxr. Formats F32LE, F64LE, S32LE and S16LE, interleaved or "
                        "not (others, such as U8, through audioconvert upstream). quality 0-10 picks a soxr recipe "
-                       "(default 4: soxr's 20-bit 'HQ'). Timestamps follow the output sample count; the resampler "
-                       "is drained at eos, at discontinuities and when the caps change.",
+                       "(default 4: soxr's 20-bit 'HQ'); S16LE at quality 0-4 goes through an integer polyphase "
+                       "filter instead when the rates' ratio reduces to at most 1024 output phases (48000 <-> "
+                       "44100: 147 or 160). Timestamps follow the output sample count; the resampler is drained at "
+                       "eos, at discontinuities and when the caps change.",
         .convert_cost = 10};
 
     static Caps pad_caps() {
@@ -145,6 +151,7 @@ protected:
 
     Result<void> stop() override {
         soxr_.reset();
+        polyphase_.reset();
         in_.reset();
         out_.reset();
         return {};
@@ -171,15 +178,25 @@ protected:
         }
         // What the old configuration still holds goes out first, under the
         // old caps (the new caps event follows set_caps()).
-        if (soxr_ && out_) {
+        if (resampling() && out_) {
             static_cast<void>(drain(context()));
         }
         soxr_.reset();
+        polyphase_.reset();
         in_ = in;
         out_ = out;
         reset_timing();
         if (in.rate() == out.rate()) {
             return {};
+        }
+        if (in.format() == AudioFormat::s16le && quality_.get() <= detail::PolyphaseS16::max_quality) {
+            polyphase_ =
+                detail::PolyphaseS16::create(static_cast<std::uint32_t>(in.rate()),
+                                             static_cast<std::uint32_t>(out.rate()), in.channels(), quality_.get());
+            if (polyphase_) {
+                return {};
+            }
+            // Too many phases for this ratio: soxr takes it.
         }
         soxr_error_t err = nullptr;
         soxr_io_spec_t io = lib_->soxr_io_spec(*type, *type);
@@ -202,15 +219,13 @@ protected:
         case EventType::eos:
         case EventType::segment:
             // Whatever the resampler holds belongs before these.
-            if (soxr_) {
+            if (resampling()) {
                 static_cast<void>(drain(context()));
                 reset_timing();
             }
             break;
         case EventType::flush_stop:
-            if (soxr_) {
-                lib_->soxr_clear(soxr_.get());
-            }
+            clear();
             reset_timing();
             break;
         default:
@@ -223,7 +238,7 @@ protected:
         if (!in_) {
             return ctx.error(Error(Errc::not_negotiated, "no caps before the first buffer"));
         }
-        if (!soxr_) {
+        if (!resampling()) {
             return Flow::ok; // equal rates: nothing to do
         }
         auto in = AudioSamples::map(*in_, buffer);
@@ -245,7 +260,6 @@ protected:
                 if (const Flow f = drain(ctx); f != Flow::ok) {
                     return f;
                 }
-                lib_->soxr_clear(soxr_.get());
                 reset_timing();
             }
         }
@@ -261,7 +275,8 @@ protected:
         template_meta_ = meta;
         template_meta_.clear_entries();
         in_samples_ += in->frames();
-        Flow f = process(in->data().data(), in->frames(), ctx);
+        Flow f = polyphase_ ? process_polyphase(in->data().data(), in->frames(), ctx)
+                            : process(in->data().data(), in->frames(), ctx);
         if (f != Flow::ok) {
             return f;
         }
@@ -274,6 +289,18 @@ protected:
     }
 
 private:
+    [[nodiscard]] bool resampling() const noexcept { return soxr_ != nullptr || polyphase_.has_value(); }
+
+    // Forgets what the resampler holds.
+    void clear() {
+        if (soxr_) {
+            lib_->soxr_clear(soxr_.get());
+        }
+        if (polyphase_) {
+            polyphase_->reset();
+        }
+    }
+
     void reset_timing() {
         started_ = false;
         discont_next_ = true;
@@ -342,14 +369,9 @@ private:
                 if (auto ok = made->resize(odone * b.bytes_per_frame()); !ok) {
                     return ctx.error(ok.error());
                 }
-                stamp(*made, odone);
-                if (pending_) {
-                    if (const Flow f = src_pad().push(std::move(*pending_)); f != Flow::ok) {
-                        pending_.reset();
-                        return f;
-                    }
+                if (const Flow f = hold(std::move(*made), odone); f != Flow::ok) {
+                    return f;
                 }
-                pending_ = std::move(*made);
             }
             const bool input_left = data != nullptr && consumed < frames;
             const bool output_full = odone == capacity;
@@ -360,6 +382,45 @@ private:
                 return Flow::ok;
             }
         }
+    }
+
+    // The polyphase filter's process(): every frame it can give now, in one
+    // buffer.
+    Flow process_polyphase(const std::byte* data, std::size_t frames, ElementContext& ctx) {
+        const bool split = in_->layout() == AudioLayout::non_interleaved;
+        if (data != nullptr) {
+            polyphase_->write(reinterpret_cast<const std::int16_t*>(data), frames, split);
+        } else {
+            polyphase_->finish();
+        }
+        const std::size_t ready = polyphase_->ready();
+        if (ready == 0) {
+            return Flow::ok;
+        }
+        auto made = ctx.allocate(ready * out_->bytes_per_frame());
+        if (!made) {
+            return ctx.error(made.error());
+        }
+        auto bytes = made->map_writable();
+        if (!bytes) {
+            return ctx.error(bytes.error());
+        }
+        polyphase_->read(reinterpret_cast<std::int16_t*>(bytes->data()), ready, split);
+        return hold(std::move(*made), ready);
+    }
+
+    // Stamps a finished buffer of `frames` frames and keeps it in pending_,
+    // pushing the one kept before.
+    Flow hold(Buffer&& made, std::size_t frames) {
+        stamp(made, frames);
+        if (pending_) {
+            if (const Flow f = src_pad().push(std::move(*pending_)); f != Flow::ok) {
+                pending_.reset();
+                return f;
+            }
+        }
+        pending_ = std::move(made);
+        return Flow::ok;
     }
 
     void stamp(Buffer& b, std::size_t frames) {
@@ -386,12 +447,13 @@ private:
         b.meta() = std::move(m);
     }
 
-    // Flushes soxr and pushes what it held. Called from: streaming thread.
+    // Flushes the resampler and pushes what it held. Called from: streaming
+    // thread.
     Flow drain(ElementContext& ctx) {
-        if (!soxr_ || !started_) {
+        if (!resampling() || !started_) {
             return Flow::ok;
         }
-        Flow f = process(nullptr, 0, ctx);
+        Flow f = polyphase_ ? process_polyphase(nullptr, 0, ctx) : process(nullptr, 0, ctx);
         if (pending_) {
             const Flow pushed = src_pad().push(std::move(*pending_));
             pending_.reset();
@@ -399,12 +461,13 @@ private:
                 f = pushed;
             }
         }
-        lib_->soxr_clear(soxr_.get());
+        clear();
         return f;
     }
 
     const detail::SoxrLibrary* lib_ = nullptr; // from start()
     SoxrPtr soxr_;
+    std::optional<detail::PolyphaseS16> polyphase_; // instead of soxr_ for S16 at low qualities
     std::optional<AudioInfo> in_;
     std::optional<AudioInfo> out_;
     bool started_ = false;
@@ -422,7 +485,8 @@ private:
                                     "quality",
                                     4,
                                     "Resample quality with 0 being the lowest and 10 being the best (soxr: 0 low, "
-                                    "1 medium, 2 16-bit, 3 18-bit, 4 20-bit, 5 22-bit ... 10 32-bit precision)",
+                                    "1 medium, 2 16-bit, 3 18-bit, 4 20-bit, 5 22-bit ... 10 32-bit precision; "
+                                    "S16LE at 0-4: polyphase filters of 16 to 72 taps)",
                                     {0, 10}};
 };
 

@@ -32,6 +32,9 @@ inline bool run_program(const std::vector<std::string>& argv, std::string* out =
     if (out != nullptr && ::pipe(fds) != 0) {
         return false;
     }
+    // The child's freopen() below would write out whatever the parent's
+    // streams still buffer a second time.
+    std::fflush(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) {
         return false;

@@ -300,15 +300,24 @@ TEST(AudioResampleTest, EveryQualityLevelResamplesAndTheDefaultIsClean) {
     EXPECT_GE(snr[10], snr[4] - 1);
 }
 
-TEST(AudioResampleTest, TheFirstPtsIsTheInputsAndLaterOnesFollowTheOutputCount) {
+// The timing tests run on both resamplers: soxr (F32LE) and the integer
+// polyphase filter (S16LE at quality 4).
+struct TimedFormat {
+    const char* name;
+    std::uint64_t sample_size;
+};
+constexpr TimedFormat timed_formats[] = {{"F32LE", 4}, {"S16LE", 2}};
+
+void check_first_pts_and_output_count(const TimedFormat format) {
     SineSpec s;
+    s.format = format.name;
     s.start = ClockTime::from_s(1);
     auto run = resample(s, 44100);
     ASSERT_FALSE(run.samples.empty());
     std::uint64_t count = 0;
     for (std::size_t k = 0; k < run.samples.size(); ++k) {
         const Buffer& b = run.samples[k].buffer;
-        const std::uint64_t frames = b.size() / 8;
+        const std::uint64_t frames = b.size() / (2 * format.sample_size);
         const std::uint64_t start = count * ns_per_s / 44100;
         const std::uint64_t end = (count + frames) * ns_per_s / 44100;
         EXPECT_EQ(b.meta().pts().ns(), ns_per_s + start) << k;
@@ -321,36 +330,48 @@ TEST(AudioResampleTest, TheFirstPtsIsTheInputsAndLaterOnesFollowTheOutputCount) 
     EXPECT_EQ(last.pts().ns() + last.duration().ns(), 3 * ns_per_s); // 1 s + 2 s of audio
 }
 
-TEST(AudioResampleTest, TenMinutesDoNotDrift) {
-    auto p = Pipeline::parse("audiotestsrc num-buffers=600 samplesperbuffer=48000 wave=silence ! "
-                             "audio/x-raw,format=F32LE,rate=48000,channels=1 ! audioresample ! "
-                             "appsink name=sink sync=false caps=audio/x-raw,rate=44100");
-    ASSERT_TRUE(p);
-    auto sink = (*p)->get<AppSink>("sink");
-    ASSERT_TRUE(sink);
-    std::uint64_t count = 0;
-    std::uint64_t mismatches = 0;
-    ClockTime end;
-    (*sink)->set_new_sample([&](AppSink& s) {
-        auto sample = s.try_pull_sample(0ns);
-        if (!sample) {
-            return;
-        }
-        const Metadata& m = sample->buffer.meta();
-        if (m.pts().ns() != count * ns_per_s / 44100) {
-            ++mismatches;
-        }
-        count += sample->buffer.size() / 4;
-        end = m.pts() + m.duration();
-    });
-    ASSERT_TRUE((*p)->run(120s));
-    EXPECT_EQ(mismatches, 0U);
-    EXPECT_EQ(count, 600U * 44100);
-    EXPECT_EQ(end, ClockTime::from_s(600));
+TEST(AudioResampleTest, TheFirstPtsIsTheInputsAndLaterOnesFollowTheOutputCount) {
+    for (const TimedFormat format : timed_formats) {
+        SCOPED_TRACE(format.name);
+        check_first_pts_and_output_count(format);
+    }
 }
 
-TEST(AudioResampleTest, ATimestampJumpDrainsAndRestartsFromTheNewPts) {
+TEST(AudioResampleTest, TenMinutesDoNotDrift) {
+    for (const TimedFormat format : timed_formats) {
+        SCOPED_TRACE(format.name);
+        auto p = Pipeline::parse(fmt::format("audiotestsrc num-buffers=600 samplesperbuffer=48000 wave=silence ! "
+                                             "audio/x-raw,format={},rate=48000,channels=1 ! audioresample ! "
+                                             "appsink name=sink sync=false caps=audio/x-raw,rate=44100",
+                                             format.name));
+        ASSERT_TRUE(p);
+        auto sink = (*p)->get<AppSink>("sink");
+        ASSERT_TRUE(sink);
+        std::uint64_t count = 0;
+        std::uint64_t mismatches = 0;
+        ClockTime end;
+        (*sink)->set_new_sample([&](AppSink& s) {
+            auto sample = s.try_pull_sample(0ns);
+            if (!sample) {
+                return;
+            }
+            const Metadata& m = sample->buffer.meta();
+            if (m.pts().ns() != count * ns_per_s / 44100) {
+                ++mismatches;
+            }
+            count += sample->buffer.size() / format.sample_size;
+            end = m.pts() + m.duration();
+        });
+        ASSERT_TRUE((*p)->run(120s));
+        EXPECT_EQ(mismatches, 0U);
+        EXPECT_EQ(count, 600U * 44100);
+        EXPECT_EQ(end, ClockTime::from_s(600));
+    }
+}
+
+void check_timestamp_jump(const TimedFormat format) {
     SineSpec first;
+    first.format = format.name;
     first.seconds = 0.5;
     SineSpec second = first;
     second.start = ClockTime::from_s(10);
@@ -361,7 +382,7 @@ TEST(AudioResampleTest, ATimestampJumpDrainsAndRestartsFromTheNewPts) {
     std::size_t restart = 0;
     for (std::size_t k = 0; k < run.samples.size(); ++k) {
         const Metadata& m = run.samples[k].buffer.meta();
-        const std::uint64_t frames = run.samples[k].buffer.size() / 8;
+        const std::uint64_t frames = run.samples[k].buffer.size() / (2 * format.sample_size);
         if (m.pts() < ClockTime::from_s(10)) {
             EXPECT_EQ(m.pts().ns(), before * ns_per_s / 44100);
             before += frames;
@@ -380,8 +401,16 @@ TEST(AudioResampleTest, ATimestampJumpDrainsAndRestartsFromTheNewPts) {
     EXPECT_EQ(after, 22050U);
 }
 
-TEST(AudioResampleTest, ACapsChangeDrainsTheOldRateFirst) {
+TEST(AudioResampleTest, ATimestampJumpDrainsAndRestartsFromTheNewPts) {
+    for (const TimedFormat format : timed_formats) {
+        SCOPED_TRACE(format.name);
+        check_timestamp_jump(format);
+    }
+}
+
+void check_caps_change(const TimedFormat format) {
     SineSpec first;
+    first.format = format.name;
     first.seconds = 0.5;
     SineSpec second = first;
     second.rate = 32000;
@@ -391,13 +420,20 @@ TEST(AudioResampleTest, ACapsChangeDrainsTheOldRateFirst) {
     std::uint64_t total = 0;
     for (const Sample& s : run.samples) {
         EXPECT_EQ(AudioInfo::from_caps(s.caps)->rate(), 44100U);
-        total += s.buffer.size() / 8;
+        total += s.buffer.size() / (2 * format.sample_size);
     }
     EXPECT_EQ(total, 44100U); // 0.5 s from each rate
     const auto x = channel_of(run, 0);
     EXPECT_NEAR(measure(x, 44100, 1000).frequency, 1000, 0.05);
     const Metadata& last = run.samples.back().buffer.meta();
     EXPECT_EQ(last.pts() + last.duration(), ClockTime::from_s(1));
+}
+
+TEST(AudioResampleTest, ACapsChangeDrainsTheOldRateFirst) {
+    for (const TimedFormat format : timed_formats) {
+        SCOPED_TRACE(format.name);
+        check_caps_change(format);
+    }
 }
 
 TEST(AudioResampleTest, FormatsItCannotResampleGetAnAudioconvertInFront) {
