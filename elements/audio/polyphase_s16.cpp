@@ -73,12 +73,12 @@ constexpr long low_half = 1L << (low_bits - 1);
 // A phase's taps may add up to more than 2.0 in magnitude (a
 // Kaiser-windowed sinc's half-way phases reach about 2.1), so a whole sum
 // of high parts times samples may pass 2^31 for the worst input. 32-bit
-// sums are kept only in parts, the eight lanes of the vector code (taps j
-// with the same j % 16 / 2: two neighbouring taps in every 16), whose high
-// parts add up to at most 65535 (checked when the filter is made: about
-// 1.2 * 2^15 here), and are added up in 64 bits.
-constexpr long max_lane_magnitude = 65535;
-constexpr std::size_t lanes = 8;
+// sums are kept only for two halves of the taps, those with j % 8 < 4 and
+// the others (the vector code's lanes, and how it adds them up, keep to
+// that split), each of whose high parts must add up to at most 65535 in
+// magnitude (checked when the filter is made; at most about 1.3 * 2^15
+// here); the two halves are added up in 64 bits.
+constexpr long max_half_magnitude = 65535;
 
 // Rounds one phase's taps to Q23 and splits them into high and low parts
 // (high at out[j], low at out[taps + j]). The sum is made exactly 1.0, so
@@ -107,7 +107,7 @@ bool quantise(const std::vector<double>& taps, std::int16_t* out) {
             q[order[static_cast<std::size_t>(i) % n]] += step;
         }
     }
-    long magnitude[lanes] = {};
+    long magnitude[2] = {};
     for (std::size_t j = 0; j < n; ++j) {
         // Nearest high part; the low part is what is left, in [-128, 128].
         const long high = (q[j] + low_half) >> low_bits;
@@ -117,9 +117,9 @@ bool quantise(const std::vector<double>& taps, std::int16_t* out) {
         }
         out[j] = static_cast<std::int16_t>(high);
         out[n + j] = static_cast<std::int16_t>(low);
-        magnitude[j % 16 / 2] += std::labs(high);
+        magnitude[j % 8 / 4] += std::labs(high);
     }
-    return *std::max_element(std::begin(magnitude), std::end(magnitude)) <= max_lane_magnitude;
+    return magnitude[0] <= max_half_magnitude && magnitude[1] <= max_half_magnitude;
 }
 
 // A sample from its Q23 sum: rounded and clipped (a full-scale signal may
@@ -183,7 +183,8 @@ void run_portable(Run& r) {
 
 #if defined(__x86_64__)
 // The eight 32-bit lanes of a sum of high products (h) and of low products
-// (l), as four 64-bit sums of h * 2^8 + l.
+// (l), as four 64-bit sums of h * 2^8 + l. Lane k holds taps j with j % 16
+// / 2 == k, within one half of max_half_magnitude's.
 [[gnu::target("avx2")]] inline __m256i widen(__m256i h, __m256i l) {
     const __m256i wh = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(h)),
                                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(h, 1)));
@@ -256,6 +257,83 @@ void run_portable(Run& r) {
     }
     r.position = position;
     r.phase = phase;
+}
+
+// Stereo, interleaved: two output frames at a time, their four sums
+// reduced together.
+[[gnu::target("avx2")]] inline __m128i fold(__m256i v) {
+    return _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+[[gnu::target("avx2")]] void run_avx2_stereo(Run& r) {
+    const std::size_t taps = r.taps;
+    std::size_t position = r.position;
+    std::size_t phase = r.phase;
+    const std::int16_t* left = r.history[0];
+    const std::int16_t* right = r.history[1];
+    const __m256i rounding = _mm256_set1_epi64x(std::int64_t{1} << 22);
+    const __m256i order = _mm256_setr_epi32(0, 4, 2, 6, 0, 4, 2, 6);
+    std::size_t i = 0;
+    for (; i + 2 <= r.frames; i += 2) {
+        const std::int16_t* high_a = r.coefficients + phase * 2 * taps;
+        const std::int16_t* low_a = high_a + taps;
+        const std::size_t position_a = position;
+        advance(r, position, phase);
+        const std::int16_t* high_b = r.coefficients + phase * 2 * taps;
+        const std::int16_t* low_b = high_b + taps;
+        const std::size_t position_b = position;
+        advance(r, position, phase);
+        __m256i ha0 = _mm256_setzero_si256();
+        __m256i ha1 = _mm256_setzero_si256();
+        __m256i la0 = _mm256_setzero_si256();
+        __m256i la1 = _mm256_setzero_si256();
+        __m256i hb0 = _mm256_setzero_si256();
+        __m256i hb1 = _mm256_setzero_si256();
+        __m256i lb0 = _mm256_setzero_si256();
+        __m256i lb1 = _mm256_setzero_si256();
+        for (std::size_t j = 0; j < taps; j += 16) {
+            __m256i hv = load(high_a + j);
+            __m256i lv = load(low_a + j);
+            __m256i y0 = load(left + position_a + j);
+            __m256i y1 = load(right + position_a + j);
+            ha0 = multiply_add(ha0, y0, hv);
+            ha1 = multiply_add(ha1, y1, hv);
+            la0 = multiply_add(la0, y0, lv);
+            la1 = multiply_add(la1, y1, lv);
+            hv = load(high_b + j);
+            lv = load(low_b + j);
+            y0 = load(left + position_b + j);
+            y1 = load(right + position_b + j);
+            hb0 = multiply_add(hb0, y0, hv);
+            hb1 = multiply_add(hb1, y1, hv);
+            lb0 = multiply_add(lb0, y0, lv);
+            lb1 = multiply_add(lb1, y1, lv);
+        }
+        // { a left (taps j % 8 < 4), a left (the others), a right (...) }
+        const __m128i high_first = _mm_hadd_epi32(fold(ha0), fold(ha1));
+        const __m128i high_second = _mm_hadd_epi32(fold(hb0), fold(hb1));
+        const __m128i low_first = _mm_hadd_epi32(fold(la0), fold(la1));
+        const __m128i low_second = _mm_hadd_epi32(fold(lb0), fold(lb1));
+        const __m256i first = _mm256_add_epi64(_mm256_slli_epi64(_mm256_cvtepi32_epi64(high_first), low_bits),
+                                               _mm256_cvtepi32_epi64(low_first));
+        const __m256i second = _mm256_add_epi64(_mm256_slli_epi64(_mm256_cvtepi32_epi64(high_second), low_bits),
+                                                _mm256_cvtepi32_epi64(low_second));
+        // { a left, b left, a right, b right }
+        __m256i sums = _mm256_add_epi64(_mm256_unpacklo_epi64(first, second), _mm256_unpackhi_epi64(first, second));
+        sums = _mm256_srli_epi64(_mm256_add_epi64(sums, rounding), 23);
+        const __m128i ordered = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(sums, order));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(r.out + 2 * i), _mm_packs_epi32(ordered, ordered));
+    }
+    r.position = position;
+    r.phase = phase;
+    if (i < r.frames) {
+        Run rest = r;
+        rest.out = r.out + 2 * i;
+        rest.frames = r.frames - i;
+        run_avx2(rest);
+        r.position = rest.position;
+        r.phase = rest.phase;
+    }
 }
 
 enum class Kernel { portable, avx2 };
@@ -408,7 +486,11 @@ void PolyphaseS16::read(std::int16_t* out, std::size_t frames, bool planar) {
 #if defined(__x86_64__)
     switch (portable_only.load(std::memory_order_relaxed) ? Kernel::portable : best_kernel()) {
     case Kernel::avx2:
-        run_avx2(r);
+        if (channels_ == 2 && !planar) {
+            run_avx2_stereo(r);
+        } else {
+            run_avx2(r);
+        }
         break;
     case Kernel::portable:
         run_portable(r);

@@ -218,6 +218,17 @@ TEST(PolyphaseS16Test, TheWorstCaseInputClipsInsteadOfOverflowing) {
     EXPECT_GE(taps, 40);
     EXPECT_EQ(output_for(worst), 32767);
     EXPECT_EQ(output_for(opposite), -32768);
+    // Stereo goes through its own vector code: both channels, one each way.
+    std::vector<std::int16_t> both(2 * frames);
+    for (std::size_t i = 0; i < frames; ++i) {
+        both[2 * i] = worst[i];
+        both[2 * i + 1] = opposite[i];
+    }
+    auto r = PolyphaseS16::create(48000, 44100, 2, 4);
+    ASSERT_TRUE(r);
+    const auto out = run(*r, 2, both, {frames});
+    EXPECT_EQ(out.at(2 * target), 32767);
+    EXPECT_EQ(out.at(2 * target + 1), -32768);
 }
 
 // Quality 4 at 48000 -> 44100 Hz: what docs/guide/audio.md states, and more
