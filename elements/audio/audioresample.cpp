@@ -486,7 +486,7 @@ private:
                                     4,
                                     "Resample quality with 0 being the lowest and 10 being the best (soxr: 0 low, "
                                     "1 medium, 2 16-bit, 3 18-bit, 4 20-bit, 5 22-bit ... 10 32-bit precision; "
-                                    "S16LE at 0-4: polyphase filters of 16 to 72 taps)",
+                                    "S16LE at 0-4: an integer polyphase filter, 32 to 64 taps at 48000 -> 44100 Hz)",
                                     {0, 10}};
 };
 

@@ -111,7 +111,7 @@ bool quantise(const std::vector<double>& taps, std::int16_t* out) {
     for (std::size_t j = 0; j < n; ++j) {
         // Nearest high part; the low part is what is left, in [-128, 128].
         const long high = (q[j] + low_half) >> low_bits;
-        const long low = q[j] - (high << low_bits);
+        const long low = q[j] - high * (1L << low_bits);
         if (high < -32767 || high > 32767) {
             return false;
         }
