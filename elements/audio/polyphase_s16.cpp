@@ -76,14 +76,17 @@ constexpr long low_half = 1L << (low_bits - 1);
 // sums are kept only for two halves of the taps, those with j % 8 < 4 and
 // the others (the vector code's lanes, and how it adds them up, keep to
 // that split), each of whose high parts must add up to at most 65535 in
-// magnitude (checked when the filter is made; at most about 1.3 * 2^15
-// here); the two halves are added up in 64 bits.
+// magnitude (checked when the filter is made; at most 1.4 * 2^15 for every
+// pair of the usual rates from 8 to 96 kHz at every quality); the two
+// halves are added up in 64 bits. The low parts cannot overflow: 256 taps
+// of at most 128 times 32768 stay below 2^31.
 constexpr long max_half_magnitude = 65535;
 
 // Rounds one phase's taps to Q23 and splits them into high and low parts
 // (high at out[j], low at out[taps + j]). The sum is made exactly 1.0, so
 // constant input comes out unchanged, by moving the taps whose rounding was
-// nearest a tie; false when a lane would be too large (see above).
+// nearest a tie; false when a half of the taps would be too large (see
+// above).
 bool quantise(const std::vector<double>& taps, std::int16_t* out) {
     const std::size_t n = taps.size();
     std::vector<long> q(n);
@@ -109,7 +112,7 @@ bool quantise(const std::vector<double>& taps, std::int16_t* out) {
     }
     long magnitude[2] = {};
     for (std::size_t j = 0; j < n; ++j) {
-        // Nearest high part; the low part is what is left, in [-128, 128].
+        // Nearest high part; the low part is what is left, in [-128, 127].
         const long high = (q[j] + low_half) >> low_bits;
         const long low = q[j] - high * (1L << low_bits);
         if (high < -32767 || high > 32767) {
@@ -153,9 +156,11 @@ inline void advance(const Run& r, std::size_t& position, std::size_t& phase) {
     }
 }
 
-// The same loop twice: portable C++ (which the compiler vectorises for the
-// baseline instruction set) and AVX2. Both keep the position in locals:
-// the compiler cannot keep r's fields in registers across the stores.
+// The same loop in portable C++ (which the compiler vectorises for the
+// baseline instruction set) and in AVX2: for any channel count, and for
+// interleaved stereo two frames at a time. All keep the position in
+// locals: the compiler cannot keep r's fields in registers across the
+// stores.
 void run_portable(Run& r) {
     const std::size_t out_step = r.planar ? r.frames : 1;
     const std::size_t frame_step = r.planar ? 1 : r.channels;
@@ -261,6 +266,9 @@ void run_portable(Run& r) {
 
 // Stereo, interleaved: two output frames at a time, their four sums
 // reduced together.
+
+// Lanes k and k + 4 added: taps with j % 8 / 2 == k, within one half of
+// max_half_magnitude's.
 [[gnu::target("avx2")]] inline __m128i fold(__m256i v) {
     return _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
 }
