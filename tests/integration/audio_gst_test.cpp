@@ -333,39 +333,45 @@ double tone_level(const AudioGstTest& t, const char* format, double freq, int qu
     return 10 * std::log10(std::max(power / static_cast<double>(std::max<std::size_t>(n, 1)), 1e-30) / 0.125);
 }
 
+// A 20 kHz tone (should pass) and a 23 kHz one (should vanish) through both
+// engines at `quality`, printed.
+struct ToneLevels {
+    double pass_plx;
+    double pass_gst;
+    double alias_plx;
+    double alias_gst;
+};
+
+ToneLevels compare_tones(const AudioGstTest& t, const char* format, int quality) {
+    const ToneLevels l{tone_level(t, format, 20000, quality, false), tone_level(t, format, 20000, quality, true),
+                       tone_level(t, format, 23000, quality, false), tone_level(t, format, 23000, quality, true)};
+    std::printf("[ compare  ] audioresample %s quality=%d 48000 -> 44100 Hz: 20 kHz tone %.2f dB (GStreamer %.2f dB), "
+                "23 kHz alias %.1f dB (GStreamer %.1f dB)\n",
+                format, quality, l.pass_plx, l.pass_gst, l.alias_plx, l.alias_gst);
+    return l;
+}
+
 TEST_F(AudioGstTest, AudioresampleRejectsAliasesBetterThanGStreamerAtEveryQuality) {
     REQUIRE_GSTREAMER("audioresample");
     for (int q : {0, 1, 2, 4, 6, 10}) {
-        const double alias_plx = tone_level(*this, "F32LE", 23000, q, false);
-        const double alias_gst = tone_level(*this, "F32LE", 23000, q, true);
-        const double pass_plx = tone_level(*this, "F32LE", 20000, q, false);
-        const double pass_gst = tone_level(*this, "F32LE", 20000, q, true);
-        std::printf("[ compare  ] audioresample quality=%d 48000 -> 44100 Hz: 20 kHz tone %.1f dB (GStreamer %.1f dB), "
-                    "23 kHz alias %.1f dB (GStreamer %.1f dB)\n",
-                    q, pass_plx, pass_gst, alias_plx, alias_gst);
-        EXPECT_LT(alias_plx, alias_gst - 20) << "quality " << q;
+        const ToneLevels l = compare_tones(*this, "F32LE", q);
+        EXPECT_LT(l.alias_plx, l.alias_gst - 20) << "quality " << q;
         if (q >= 1) {
-            EXPECT_GE(pass_plx, pass_gst - 0.1) << "quality " << q;
-            EXPECT_GT(pass_plx, -0.5) << "quality " << q;
+            EXPECT_GE(l.pass_plx, l.pass_gst - 0.1) << "quality " << q;
+            EXPECT_GT(l.pass_plx, -0.5) << "quality " << q;
         }
     }
 }
 
 // S16 at quality 0-4 (libparallax's integer polyphase filter; GStreamer's
-// S16 filter has 16-bit taps too): the 20 kHz tone passes at least as well
-// and the 23 kHz alias is rejected by at least 5 dB more at every level.
+// S16 filter has 16-bit taps): the 20 kHz tone passes at least as well and
+// the 23 kHz alias is rejected by at least 5 dB more at every level.
 TEST_F(AudioGstTest, AudioresampleS16PassesAndRejectsAtLeastAsWellAsGStreamers) {
     REQUIRE_GSTREAMER("audioresample");
     for (int q = 0; q <= 4; ++q) {
-        const double alias_plx = tone_level(*this, "S16LE", 23000, q, false);
-        const double alias_gst = tone_level(*this, "S16LE", 23000, q, true);
-        const double pass_plx = tone_level(*this, "S16LE", 20000, q, false);
-        const double pass_gst = tone_level(*this, "S16LE", 20000, q, true);
-        std::printf("[ compare  ] audioresample S16LE quality=%d 48000 -> 44100 Hz: 20 kHz tone %.2f dB (GStreamer "
-                    "%.2f dB), 23 kHz alias %.1f dB (GStreamer %.1f dB)\n",
-                    q, pass_plx, pass_gst, alias_plx, alias_gst);
-        EXPECT_LT(alias_plx, alias_gst - 5) << "quality " << q;
-        EXPECT_GE(pass_plx, pass_gst) << "quality " << q;
+        const ToneLevels l = compare_tones(*this, "S16LE", q);
+        EXPECT_LT(l.alias_plx, l.alias_gst - 5) << "quality " << q;
+        EXPECT_GE(l.pass_plx, l.pass_gst) << "quality " << q;
     }
 }
 
