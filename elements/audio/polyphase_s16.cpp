@@ -175,8 +175,9 @@ void run_portable(Run& r) {
             std::int64_t h = 0;
             std::int64_t l = 0;
             for (std::size_t j = 0; j < r.taps; ++j) {
-                h += static_cast<std::int32_t>(x[j]) * high[j];
-                l += static_cast<std::int32_t>(x[j]) * low[j];
+                const std::int32_t sample = x[j];
+                h += static_cast<std::int64_t>(sample * high[j]);
+                l += static_cast<std::int64_t>(sample * low[j]);
             }
             o[ch * out_step] = saturate(h * (1 << low_bits) + l);
         }
@@ -366,9 +367,9 @@ std::optional<PolyphaseS16> PolyphaseS16::create(std::uint32_t in_rate, std::uin
         return std::nullopt;
     }
     const std::uint32_t g = std::gcd(in_rate, out_rate);
-    const std::size_t L = out_rate / g;
-    const std::size_t M = in_rate / g;
-    if (L > max_phases) {
+    const std::size_t phases = out_rate / g; // L
+    const std::size_t step = in_rate / g;    // M
+    if (phases > max_phases) {
         return std::nullopt;
     }
     const Level& level = levels[std::clamp(quality, 0, max_quality)];
@@ -380,20 +381,20 @@ std::optional<PolyphaseS16> PolyphaseS16::create(std::uint32_t in_rate, std::uin
         return std::nullopt;
     }
     PolyphaseS16 r;
-    r.phases_ = L;
-    r.step_ = M;
+    r.phases_ = phases;
+    r.step_ = step;
     r.taps_ = taps;
     r.channels_ = channels;
-    r.coefficients_.resize(L * 2 * taps);
+    r.coefficients_.resize(phases * 2 * taps);
     const double fc = ratio * level.cutoff; // fraction of the input's Nyquist frequency
     const double beta = kaiser_beta(level.attenuation_db);
     const double i0_beta = bessel_i0(beta);
     const double half = static_cast<double>(taps) / 2.0;
     std::vector<double> w(taps);
-    for (std::size_t p = 0; p < L; ++p) {
+    for (std::size_t p = 0; p < phases; ++p) {
         // Tap j of phase p weighs input (first + j), which lies
         // j - (taps/2 - 1) - p/L input samples from the output's instant.
-        const double frac = static_cast<double>(p) / static_cast<double>(L);
+        const double frac = static_cast<double>(p) / static_cast<double>(phases);
         double sum = 0;
         for (std::size_t j = 0; j < taps; ++j) {
             const double d = static_cast<double>(j) - (half - 1.0) - frac;

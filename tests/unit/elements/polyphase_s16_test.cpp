@@ -107,9 +107,9 @@ TEST(PolyphaseS16Test, HowTheInputIsCutDoesNotChangeTheOutput) {
     std::mt19937 rng(7);
     std::uniform_int_distribution<std::size_t> size(1, 3000);
     for (int round = 0; round < 5; ++round) {
-        std::vector<std::size_t> pieces;
-        for (int i = 0; i < 64; ++i) {
-            pieces.push_back(size(rng));
+        std::vector<std::size_t> pieces(64);
+        for (std::size_t& piece : pieces) {
+            piece = size(rng);
         }
         auto r = PolyphaseS16::create(48000, 44100, 2, 4);
         ASSERT_TRUE(r);
@@ -244,7 +244,8 @@ TEST(PolyphaseS16Test, QualityFourIsCleanPassesTwentyKilohertzAndRejectsAliases)
     // differs from phase to phase, would show as noise at every frequency.
     for (const double freq : {1000.0, 3500.0, 7000.0, 12000.0, 17000.0}) {
         const auto sine = through(freq);
-        const std::span<const double> middle(sine.data() + 882, sine.size() - 2 * 882);
+        constexpr std::size_t edge = 882; // 20 ms
+        const std::span<const double> middle(sine.data() + edge, sine.size() - 2 * edge);
         const auto fit = check::fit_sine(middle, freq, 44100);
         EXPECT_GT(fit.snr_db, 88.0) << freq << " Hz";
         if (freq < 10000) {
