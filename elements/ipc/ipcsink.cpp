@@ -107,8 +107,12 @@ protected:
         if (!adopt_new_peers(wait_for_connection_.get())) {
             return Flow::flushing;
         }
+        // With one consumer, the buffer's reference itself goes to it
+        // (Arena::hand_over) instead of a new one credited and this one
+        // dropped.
+        const bool single = peers_.size() == 1;
         for (auto& peer : peers_) {
-            send_buffer(*peer, buffer);
+            send_buffer(*peer, buffer, single);
         }
         reap_dead_peers();
         return Flow::ok;
@@ -324,7 +328,9 @@ private:
         return std::move(*copy);
     }
 
-    void send_buffer(Peer& peer, const Buffer& original) {
+    // `give`: the consumer takes over `original`'s reference, which is then
+    // empty once the record is sent.
+    void send_buffer(Peer& peer, Buffer& original, bool give) {
         if (peer.dead) {
             return;
         }
@@ -391,14 +397,26 @@ private:
                 return;
             }
         }
-        if (entry != nullptr && !buffer->arena()->share(buffer->slot(), entry->handle)) {
-            peer.dead = true; // The consumer's participant is gone.
-            return;
+        // The copy is not needed after this either. The reference moves
+        // before the record is published: the consumer cannot drop it first.
+        Buffer* given = buffer == &copy ? &copy : (give ? &original : nullptr);
+        if (entry != nullptr) {
+            Arena& arena = *buffer->arena();
+            if (!(given != nullptr ? arena.hand_over(buffer->slot(), entry->handle)
+                                   : arena.share(buffer->slot(), entry->handle))) {
+                peer.dead = true; // The consumer's participant is gone.
+                return;
+            }
+        } else {
+            given = nullptr;
         }
         if (compact != 0) {
             auto room = peer.ring.try_reserve(static_cast<std::uint16_t>(IpcRecord::compact_buffer), size);
             encode_compact_buffer(*buffer, static_cast<std::uint16_t>(entry->index), room);
             peer.ring.commit(true);
+            if (given != nullptr) {
+                given->release_reference();
+            }
             return;
         }
         IpcBufferRef ref;
@@ -412,6 +430,9 @@ private:
         encode_buffer_ref(ref, room);
         std::memcpy(room.data() + IpcBufferRef::encoded_size, meta_bytes.data(), meta_bytes.size());
         peer.ring.commit(true);
+        if (given != nullptr) {
+            given->release_reference();
+        }
     }
 
     void reap_dead_peers() {

@@ -906,6 +906,19 @@ Result<void> Arena::share(SlotIndex slot, ParticipantHandle to) {
     return {};
 }
 
+Result<void> Arena::hand_over(SlotIndex slot, ParticipantHandle to) {
+    if (to.index == participant_ && to.incarnation == incarnation_) {
+        return {};
+    }
+    if (auto shared = share(slot, to); !shared) {
+        return shared;
+    }
+    // The receiver now holds a reference it cannot drop yet, so this was not
+    // the slot's last one whatever this count becomes: nothing to free.
+    count_word(slot, participant_)->fetch_sub(1, std::memory_order_seq_cst);
+    return {};
+}
+
 namespace {
 
 // Whether the process an owner word names (a claimant, or a reclaimer) is

@@ -150,6 +150,15 @@ public:
     /// handle names a participant that is gone or was replaced.
     Result<void> share(SlotIndex slot, ParticipantHandle to);
 
+    /// Moves one of this process's references on `slot` to another
+    /// participant: share(), then this process's reference dropped without
+    /// looking for the last one (release() looks at every participant's
+    /// count, a cache line another core is writing). Only for a reference
+    /// the receiver cannot drop before this returns: one it learns of from a
+    /// message sent afterwards. The caller gives up the reference (see
+    /// Buffer::release_reference()). To this process itself: nothing moves.
+    Result<void> hand_over(SlotIndex slot, ParticipantHandle to);
+
     /// Returns every slot referenced only by dead participants. Safe to run
     /// from several processes at once; each dead participant is reclaimed
     /// exactly once.

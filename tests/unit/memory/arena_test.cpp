@@ -256,6 +256,47 @@ TEST(ArenaTest, AttachedParticipantSharesSlotsAndCounts) {
     EXPECT_FALSE(owner->is_held(*slot));
 }
 
+// hand_over() moves the reference: the receiver's count goes up, the
+// giver's down, and the receiver's release frees the slot.
+TEST(ArenaTest, HandOverMovesTheReferenceToTheReceiver) {
+    auto owner = make_arena(4);
+    auto fd = owner->dup_fd();
+    ASSERT_TRUE(fd);
+    auto other = Arena::attach(std::move(*fd));
+    ASSERT_TRUE(other) << other.error().to_string();
+    auto slot = owner->acquire();
+    ASSERT_TRUE(slot);
+    ASSERT_TRUE(owner->hand_over(*slot, (*other)->handle()));
+    EXPECT_EQ(owner->ref_count(*slot), 1U);
+    EXPECT_EQ(owner->held_by(*slot, owner->participant()), 0U);
+    EXPECT_EQ(owner->held_by(*slot, (*other)->participant()), 1U);
+    EXPECT_TRUE((*other)->is_sole_reference(*slot));
+    (*other)->release(*slot);
+    EXPECT_FALSE(owner->is_held(*slot));
+    EXPECT_EQ(owner->ref_count(*slot), 0U);
+
+    // With a second reference of the giver's own, that one stays.
+    auto kept = owner->acquire();
+    ASSERT_TRUE(kept);
+    owner->retain(*kept);
+    ASSERT_TRUE(owner->hand_over(*kept, (*other)->handle()));
+    EXPECT_EQ(owner->held_by(*kept, owner->participant()), 1U);
+    EXPECT_EQ(owner->held_by(*kept, (*other)->participant()), 1U);
+    (*other)->release(*kept);
+    EXPECT_TRUE(owner->is_held(*kept));
+    owner->release(*kept);
+    EXPECT_FALSE(owner->is_held(*kept));
+
+    // To a participant that is gone: refused, the giver keeps its reference.
+    auto third = owner->acquire();
+    ASSERT_TRUE(third);
+    auto refused = owner->hand_over(*third, ParticipantHandle{(*other)->participant(), 999});
+    EXPECT_FALSE(refused);
+    EXPECT_EQ(owner->held_by(*third, owner->participant()), 1U);
+    owner->release(*third);
+    EXPECT_FALSE(owner->is_held(*third));
+}
+
 TEST(ArenaTest, ShareRefusesAReplacedParticipant) {
     auto owner = make_arena(4);
     ParticipantHandle old_handle;
