@@ -1,8 +1,9 @@
 // ipcsink: hands buffers to other processes (ipcsrc) by reference. Each
 // consumer that connects to socket-path gets a ShmRing of its own; a buffer
 // crosses as (arena id, slot, offset, size, metadata) after one reference on
-// its slot is credited to the consumer (Arena::share). Protocol and
-// guarantees: docs/design/ipc.md.
+// its slot is credited to the consumer (Arena::share; with one consumer the
+// buffer's own reference, Arena::hand_over). Protocol and guarantees:
+// docs/design/ipc.md.
 
 #include <parallax/element.hpp>
 #include <parallax/ipc/ipc_message.hpp>
