@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -67,6 +68,22 @@ pid_t spawn_producer(const std::vector<std::string>& args) {
     pid_t pid = -1;
     posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), environ);
     return pid;
+}
+
+// Waits up to `grace` for the producer to exit, then kills it: a GStreamer
+// pair that deadlocked (shmsink / shmsrc, see benches/RESULTS.md) must not
+// hold the bench up beyond its time-outs.
+void reap_producer(pid_t child, std::chrono::seconds grace) {
+    const auto until = std::chrono::steady_clock::now() + grace;
+    while (::waitpid(child, nullptr, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > until) {
+            std::fprintf(stderr, "producer %d did not finish: killed\n", static_cast<int>(child));
+            ::kill(child, SIGKILL);
+            ::waitpid(child, nullptr, 0);
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
 bool is_latency(const std::string& kind) {
@@ -208,7 +225,7 @@ Outcome consume_parallax(const std::string& kind, const std::string& socket, lon
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out.buffers = (*p)->progress().buffers;
     (*p)->set_state(State::suspended);
-    ::waitpid(child, nullptr, 0);
+    reap_producer(child, std::chrono::seconds(10));
     return out;
 }
 
@@ -242,7 +259,9 @@ Outcome consume_gstreamer(const std::string& kind, const std::string& socket, lo
     gst_element_set_state(pipeline, GST_STATE_PLAYING);
     const auto t0 = std::chrono::steady_clock::now();
     GstBus* bus = gst_element_get_bus(pipeline);
-    GstMessage* msg = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+    // GStreamer's pair moves 300 000 small buffers in about 2 s when it does
+    // not deadlock: a minute is ample for every case.
+    GstMessage* msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
                                                  static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (msg != nullptr) {
@@ -251,10 +270,15 @@ Outcome consume_gstreamer(const std::string& kind, const std::string& socket, lo
         }
         gst_message_unref(msg);
     }
+    if (out.buffers == 0) {
+        std::fprintf(stderr, "%s GStreamer: no end of stream within the time-out (stalled)\n", kind.c_str());
+    }
+    // The producer goes first: shmsrc of a stalled pair leaves its state
+    // change only once the socket closes.
+    reap_producer(child, std::chrono::seconds(out.buffers == 0 ? 1 : 10));
     gst_object_unref(bus);
     gst_element_set_state(pipeline, GST_STATE_NULL);
     gst_object_unref(pipeline);
-    ::waitpid(child, nullptr, 0);
     return out;
 }
 
