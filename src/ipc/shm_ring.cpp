@@ -38,13 +38,18 @@ constexpr std::int64_t min_sleep_ns = 10'000;
 constexpr std::int64_t max_timer_late_ns = 500'000;
 // A consumer that finds the ring empty and a record in it again within
 // this many pause instructions (about a microsecond) runs right behind a
-// producer that writes faster than it reads one record at a time...
+// producer that writes faster than it reads one record at a time. It looks
+// at the tail only every `hot_poll_stride` of them (each look takes the
+// producer's line away from it)...
 constexpr int hot_polls = 64;
+constexpr int hot_poll_stride = 16;
 // ... and lets a batch gather for this long before it reads on: taken one
 // at a time the moment each lands, every record line, the tail counter and
 // every buffer's slot header would cross between the two cores twice
-// (benches/RESULTS.md).
-constexpr std::int64_t gather_ns = 3'000;
+// (benches/RESULTS.md: 3 µs gave a quarter more buffers per second than no
+// gathering, 6 µs another 6-10 % where the two cores are far apart; 10 µs
+// no more).
+constexpr std::int64_t gather_ns = 6'000;
 
 // Process-shared futex: the two sides live in different processes, so
 // FUTEX_PRIVATE_FLAG must not be set (runtime/futex.hpp is private-only).
@@ -312,7 +317,10 @@ bool ShmRing::wait_for_room(std::size_t size, std::uint64_t max_buffers, std::ch
     // over the same ones at every record.
     const std::uint64_t low = max_buffers >= 2 ? max_buffers / 2 : max_buffers;
     const auto ready = [&] { return writable(size, low) || consumer_closed(); };
-    if (spin_until(ready, producer_spin_ns_)) {
+    // Looking at the consumer's counters takes their line from the consumer,
+    // whose next record then waits for it: a look every few hundred ns, not
+    // after every pause.
+    if (spin_until(ready, producer_spin_ns_, detail::SpinYield::every_few_us, detail::SpinLook::every_clock_check)) {
         return writable(size, max_buffers);
     }
     header_->producer_waiting.store(1, std::memory_order_relaxed);
@@ -411,7 +419,7 @@ bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
         return spin_until(has_data, std::min<std::int64_t>(timeout.count(), max_busy_poll_ns));
     }
     for (int i = 0; i < hot_polls; ++i) {
-        if (data_ready()) {
+        if (i % hot_poll_stride == 0 && data_ready()) {
             gather();
             return true;
         }
@@ -442,7 +450,9 @@ bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
             seen = spin_until(has_data, window->give_up_at - steady_now_ns(), detail::SpinYield::never);
         }
     }
-    if (!seen && !spin_until(has_data, consumer_spin_ns_)) {
+    // Seldom looks, as the producer waiting for room does (see wait_for_room).
+    if (!seen && !spin_until(has_data, consumer_spin_ns_, detail::SpinYield::every_few_us,
+                             detail::SpinLook::every_clock_check)) {
         const std::int64_t since = steady_now_ns();
         seen = sleep_for_data(timeout);
         adapt_spin(consumer_spin_ns_, steady_now_ns() - since);
@@ -456,15 +466,16 @@ bool ShmRing::wait_for_data(std::chrono::nanoseconds timeout) noexcept {
 }
 
 void ShmRing::gather() noexcept {
-    // Without a look at tail meanwhile: each look would pull the line the
-    // producer writes at every record. (producer_closed shares that line;
-    // it is read only once per clock check, about every 260 ns.)
+    // Without a look at the producer's line meanwhile (tail, and
+    // producer_closed beside it): each look would take the line the
+    // producer writes at every record, whose next store would then wait for
+    // it to come back. A close is seen when the wait is over.
     const std::int64_t until = steady_now_ns() + gather_ns;
     do {
         for (int i = 0; i < detail::pauses_per_clock_check; ++i) {
             detail::cpu_relax();
         }
-    } while (steady_now_ns() < until && !producer_closed());
+    } while (steady_now_ns() < until);
 }
 
 bool ShmRing::data_ready() const noexcept {

@@ -33,16 +33,26 @@ enum class SpinYield : std::uint8_t {
     never,
 };
 
+/// How often a spin looks whether it is ready.
+enum class SpinLook : std::uint8_t {
+    /// After every pause instruction.
+    every_pause,
+    /// Once per look at the clock (a few hundred ns): for a look that reads
+    /// a line another core writes at every step, each read of which makes
+    /// that core's next write wait for the line to come back.
+    every_clock_check,
+};
 /// Spins until `ready()` or `budget_ns` has passed: pause instructions, a
 /// look at the clock every few, and (unless `yield` says never) the CPU
 /// offered to other runnable threads every few microseconds. True when
 /// ready.
 template <typename Ready>
-bool spin_until(Ready&& ready, std::int64_t budget_ns, SpinYield yield = SpinYield::every_few_us) {
+bool spin_until(Ready&& ready, std::int64_t budget_ns, SpinYield yield = SpinYield::every_few_us,
+                SpinLook look = SpinLook::every_pause) {
     const std::int64_t start = steady_now_ns();
     for (int checks = 1;; ++checks) {
         for (int i = 0; i < pauses_per_clock_check; ++i) {
-            if (ready()) {
+            if ((look == SpinLook::every_pause || i == 0) && ready()) {
                 return true;
             }
             cpu_relax();

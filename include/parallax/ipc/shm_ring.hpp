@@ -208,7 +208,7 @@ public:
     /// spinning consumer returns after at most a millisecond). True when
     /// data is there. Unless the mode is spin, a record that lands within
     /// about a microsecond (a producer faster than the consumer) is not
-    /// returned at once: the consumer lets records gather for 3 µs, so that
+    /// returned at once: the consumer lets records gather for 6 µs, so that
     /// the two sides work on different lines.
     bool wait_for_data(std::chrono::nanoseconds timeout) noexcept;
     /// How wait_for_data() waits (default ShmWait::sleep). With predict, the
