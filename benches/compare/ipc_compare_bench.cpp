@@ -270,15 +270,20 @@ Outcome consume_gstreamer(const std::string& kind, const std::string& socket, lo
         }
         gst_message_unref(msg);
     }
-    if (out.buffers == 0) {
+    const bool stalled = out.buffers == 0;
+    if (stalled) {
+        // The producer goes first: shmsrc of a stalled pair leaves its
+        // state change only once the socket closes.
         std::fprintf(stderr, "%s GStreamer: no end of stream within the time-out (stalled)\n", kind.c_str());
+        reap_producer(child, std::chrono::seconds(1));
     }
-    // The producer goes first: shmsrc of a stalled pair leaves its state
-    // change only once the socket closes.
-    reap_producer(child, std::chrono::seconds(out.buffers == 0 ? 1 : 10));
     gst_object_unref(bus);
     gst_element_set_state(pipeline, GST_STATE_NULL);
     gst_object_unref(pipeline);
+    if (!stalled) {
+        // shmsink's own shutdown waits for this consumer to leave.
+        reap_producer(child, std::chrono::seconds(10));
+    }
     return out;
 }
 
